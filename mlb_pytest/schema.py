@@ -1,0 +1,148 @@
+"""Pydantic models of suites and items.
+
+Two layers: ``DatasetHeader`` / ``ItemRecord`` validate what a suite file says (native format),
+and ``Item`` is the runtime form every format is turned into (messages rendered, gold answer
+normalised, content hash computed), which the engine, scorers and reports share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .catalog import Dimension, ExtractionKind, JudgeKind, Metric, Task
+
+# Default share of an item's score it needs to count as "passed" (answered right), per task.
+DEFAULT_PASS_THRESHOLD: dict[Task, float] = {
+    Task.choice: 1.0,
+    Task.extraction: 0.8,
+    Task.normalization: 0.8,
+    Task.open: 0.6,
+}
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class Review(BaseModel):
+    """A second reader's medical review of one item."""
+
+    model_config = ConfigDict(extra="forbid")
+    reviewer: str
+    date: str
+    verdict: Literal["ok", "changed", "dropped"]
+    notes: str = ""
+
+
+class Turn(BaseModel):
+    """One turn of a doctor-patient dialogue shown inside an item."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["patient", "doctor", "user", "assistant"]
+    content: str = Field(min_length=1)
+
+
+class DatasetHeader(BaseModel):
+    """First line of a native ``.jsonl`` suite file: what every item of the dataset shares."""
+
+    model_config = ConfigDict(extra="forbid")
+    mlb_suite: Literal[1]
+    dataset: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    mirrors: str | None = None
+    dimension: Dimension
+    task: Task
+    metric: Metric
+    extraction: ExtractionKind | None = None
+    judge: JudgeKind | None = None
+    language: str = "zh"
+    prompt: str = Field(min_length=1)
+    options_style: Literal["lines", "list"] = "lines"
+    pass_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    source: str = Field(min_length=1)
+    licence: str = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("prompt")
+    @classmethod
+    def _has_question_slot(cls, v: str) -> str:
+        if "${question}" not in v:
+            raise ValueError("prompt must contain ${question}")
+        return v
+
+
+class ItemRecord(BaseModel):
+    """One item line of a native suite file; task-specific fields are checked by the loader."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    question: str = Field(min_length=1)
+    specialty: str | None = None
+    language: str | None = None
+    critical: bool = False
+    weight: float = Field(default=1.0, gt=0)
+    source: str | None = None
+    licence: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    dialogue: list[Turn] | None = None
+    options: dict[str, str] | None = None
+    candidates: list[str] | None = None
+    answer: Any = None
+    reference_points: list[str] | None = None
+    risk_points: list[str] | None = None
+    quality_points: list[str] | None = None
+    review: Review | None = None
+
+
+class Item(BaseModel):
+    """An item ready to run: what is sent, what is expected, how it is scored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    dataset: str
+    dimension: Dimension
+    task: Task
+    metric: Metric
+    extraction: ExtractionKind | None = None
+    judge: JudgeKind | None = None
+    mirrors: str | None = None
+    specialty: str | None = None
+    language: str = "zh"
+    critical: bool = False
+    weight: float = 1.0
+    source: str = ""
+    licence: str = ""
+    tags: tuple[str, ...] = ()
+    messages: tuple[dict[str, str], ...]
+    options: dict[str, str] | None = None
+    candidates: tuple[str, ...] | None = None
+    expected: Any = None
+    reference_points: tuple[str, ...] | None = None
+    risk_points: tuple[str, ...] | None = None
+    quality_points: tuple[str, ...] | None = None
+    pass_threshold: float = 1.0
+    location: str = ""  # "path:line" of the item in its suite file
+    content_hash: str = ""
+
+    @property
+    def key(self) -> str:
+        """Unique name of the item in a run: ``dataset/id``."""
+        return f"{self.dataset}/{self.id}"
+
+    @property
+    def needs_judge(self) -> bool:
+        return self.task is Task.open
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """Stable hash of what defines an item (so the suite fingerprint moves when an item does)."""
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def finalize(fields: dict[str, Any]) -> Item:
+    """Build an ``Item`` and stamp its content hash over everything but its location."""
+    hashed = {k: v for k, v in fields.items() if k not in ("location", "content_hash")}
+    return Item(**fields, content_hash=content_hash(hashed))

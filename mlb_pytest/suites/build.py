@@ -1,0 +1,193 @@
+"""Checks shared by both formats, and the assembly of a runtime ``Item``.
+
+Each format says what the dataset is (``DatasetInfo``) and hands over the raw item fields;
+this module checks the task-specific fields and raises ``SuiteError`` naming the one at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..catalog import RECORD_FIELDS, Dimension, ExtractionKind, JudgeKind, Metric, Task
+from ..schema import DEFAULT_PASS_THRESHOLD, Item, finalize
+from .errors import SuiteError
+from .render import format_dialogue, format_options, render_prompt
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    dimension: Dimension
+    task: Task
+    metric: Metric
+    prompt: str
+    extraction: ExtractionKind | None = None
+    judge: JudgeKind | None = None
+    mirrors: str | None = None
+    language: str = "zh"
+    options_style: str = "lines"
+    pass_threshold: float | None = None
+    source: str = ""
+    licence: str = ""
+
+
+_SPLIT_LETTERS = re.compile(r"[\s,，、;；/|]+")
+
+
+def parse_choice_answer(answer: Any) -> tuple[str, ...]:
+    """``"B,C"``, ``"B、C"``, ``["B", "C"]`` -> ("B", "C"); raises ValueError when malformed."""
+    if isinstance(answer, str):
+        parts = [p for p in _SPLIT_LETTERS.split(answer.strip().upper()) if p]
+        if len(parts) == 1 and len(parts[0]) > 1 and parts[0].isalpha():
+            parts = list(parts[0])  # "BCE"
+    elif isinstance(answer, list) and all(isinstance(a, str) for a in answer):
+        parts = [a.strip().upper() for a in answer]
+    else:
+        raise ValueError("must be a letter string like 'B' or 'B,C', or a list of letters")
+    if not parts or any(len(p) != 1 or not ("A" <= p <= "Z") for p in parts):
+        raise ValueError(f"not a set of option letters: {answer!r}")
+    return tuple(sorted(set(parts)))
+
+
+def derive_points(dataset: str, answer: Any) -> list[str] | None:
+    """Reference points of MLB's SmartCare answers: one per basis, test, or record field."""
+    if not isinstance(answer, dict):
+        return None
+    if "诊断" in answer and "诊断依据" in answer:
+        bases = answer["诊断依据"] if isinstance(answer["诊断依据"], list) else [answer["诊断依据"]]
+        return [f"诊断：{answer['诊断']}"] + [str(b) for b in bases]
+    if "推荐检查和检验" in answer:
+        tests = answer["推荐检查和检验"]
+        reasons = answer.get("解释依据") or []
+        tests = tests if isinstance(tests, list) else [tests]
+        out = []
+        for i, t in enumerate(tests):
+            reason = reasons[i] if isinstance(reasons, list) and i < len(reasons) else ""
+            out.append(f"推荐检查：{t}" + (f"（依据：{reason}）" if reason else ""))
+        return out
+    if any(f in answer for f in RECORD_FIELDS):
+        out = []
+        for f in RECORD_FIELDS:
+            v = answer.get(f, "不详")
+            text = "；".join(str(x) for x in v) if isinstance(v, list) else str(v)
+            out.append(f"{f}：{text}")
+        return out
+    return None
+
+
+def _need(cond: bool, path: str, line: int | None, field: str, msg: str) -> None:
+    if not cond:
+        raise SuiteError(path, line, field, msg)
+
+
+def _check_extraction(kind: ExtractionKind | None, answer: Any, path: str, line: int | None) -> None:
+    f = "answer"
+    if kind is ExtractionKind.entities:
+        _need(isinstance(answer, dict), path, line, f, "must be an object of category -> list of spans")
+        for cat, spans in answer.items():
+            _need(
+                isinstance(spans, list) and all(isinstance(s, str) for s in spans),
+                path, line, f"{f}.{cat}", "must be a list of strings",
+            )
+    elif kind is ExtractionKind.relations:
+        rels = answer.get("关系") if isinstance(answer, dict) else answer
+        _need(isinstance(rels, list), path, line, f, "must be {\"关系\": [...]} or a list of relations")
+        for i, r in enumerate(rels):
+            _need(
+                isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("关系", "头实体", "尾实体")),
+                path, line, f"{f}.关系[{i}]", "needs string fields 关系, 头实体, 尾实体",
+            )
+    elif kind is ExtractionKind.events:
+        _need(isinstance(answer, list), path, line, f, "must be a list of events")
+        for i, e in enumerate(answer):
+            _need(isinstance(e, dict) and isinstance(e.get("主体词"), str), path, line, f"{f}[{i}].主体词",
+                  "each event needs a string 主体词")
+    else:
+        raise SuiteError(path, line, "extraction", "extraction datasets must say entities, relations or events")
+
+
+def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | None) -> Item:
+    """Check the task-specific fields of one item and render its messages."""
+    item_id = raw["id"]
+    question: str = raw["question"]
+    dialogue = raw.get("dialogue")
+    if dialogue:
+        question = f"{format_dialogue(dialogue)}\n{question}"
+    answer = raw.get("answer")
+    options = raw.get("options")
+    candidates = raw.get("candidates")
+    expected: Any = answer
+    options_text: str | None = None
+    points = raw.get("reference_points")
+
+    if info.task is Task.choice:
+        _need(isinstance(options, dict) and len(options) >= 2, path, line, "options",
+              "a choice item needs at least two options")
+        assert isinstance(options, dict)
+        for k in options:
+            _need(len(k) == 1 and "A" <= k <= "Z", path, line, "options", f"option key {k!r} is not a letter A-Z")
+        try:
+            expected = list(parse_choice_answer(answer))
+        except ValueError as exc:
+            raise SuiteError(path, line, "answer", str(exc)) from None
+        missing = [a for a in expected if a not in options]
+        if missing:
+            raise SuiteError(path, line, "answer",
+                             f"answer {','.join(missing)} is not among the options {','.join(options)}")
+        options_text = format_options(options, info.options_style)
+    elif info.task is Task.extraction:
+        _need(answer is not None, path, line, "answer", "an extraction item needs a gold answer")
+        _check_extraction(info.extraction, answer, path, line)
+    elif info.task is Task.normalization:
+        _need(isinstance(candidates, list) and len(candidates) >= 1, path, line, "candidates",
+              "a normalisation item needs a list of candidate terms")
+        chosen = [answer] if isinstance(answer, str) else answer
+        _need(isinstance(chosen, list) and chosen and all(isinstance(c, str) for c in chosen),
+              path, line, "answer", "must be a candidate line or a list of them")
+        assert isinstance(candidates, list) and isinstance(chosen, list)
+        absent = [c for c in chosen if c not in candidates]
+        if absent:
+            raise SuiteError(path, line, "answer", f"{absent[0]!r} is not in the candidate list")
+        expected = chosen
+        options_text = "\n".join(candidates)
+    elif info.task is Task.open:
+        if info.judge is JudgeKind.points:
+            points = points or derive_points(info.mirrors or info.name, answer)
+            _need(bool(points), path, line, "reference_points",
+                  "a point-judged item needs reference_points (or an answer they can be derived from)")
+
+    template = info.prompt
+    content = render_prompt(template, question, options_text)
+    threshold = info.pass_threshold
+    if threshold is None:
+        threshold = 1.0 if info.judge is JudgeKind.safety else DEFAULT_PASS_THRESHOLD[info.task]
+    return finalize(
+        dict(
+            id=item_id,
+            dataset=info.name,
+            dimension=info.dimension,
+            task=info.task,
+            metric=info.metric,
+            extraction=info.extraction,
+            judge=info.judge,
+            mirrors=info.mirrors,
+            specialty=raw.get("specialty"),
+            language=raw.get("language") or info.language,
+            critical=bool(raw.get("critical", False)),
+            weight=float(raw.get("weight", 1.0)),
+            source=raw.get("source") or info.source,
+            licence=raw.get("licence") or info.licence,
+            tags=tuple(raw.get("tags") or ()),
+            messages=({"role": "user", "content": content},),
+            options=options if info.task is Task.choice else None,
+            candidates=tuple(candidates) if info.task is Task.normalization else None,
+            expected=expected,
+            reference_points=tuple(points) if points else None,
+            risk_points=tuple(raw["risk_points"]) if raw.get("risk_points") else None,
+            quality_points=tuple(raw["quality_points"]) if raw.get("quality_points") else None,
+            pass_threshold=threshold,
+            location=f"{path}:{line}" if line else path,
+        )
+    )
