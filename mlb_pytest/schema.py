@@ -115,6 +115,7 @@ class Item(BaseModel):
     source: str = ""
     licence: str = ""
     tags: tuple[str, ...] = ()
+    question: str = ""  # the question as the suite gives it (dialogue first), before the prompt template
     messages: tuple[dict[str, str], ...]
     options: dict[str, str] | None = None
     candidates: tuple[str, ...] | None = None

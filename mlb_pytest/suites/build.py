@@ -180,6 +180,7 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
             source=raw.get("source") or info.source,
             licence=raw.get("licence") or info.licence,
             tags=tuple(raw.get("tags") or ()),
+            question=question,
             messages=({"role": "user", "content": content},),
             options=options if info.task is Task.choice else None,
             candidates=tuple(candidates) if info.task is Task.normalization else None,

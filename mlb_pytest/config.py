@@ -1,0 +1,125 @@
+"""Run settings: ``--mlb-*`` options over ``[tool.mlb]`` in pyproject.toml over defaults."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the file or option."""
+
+
+@dataclass
+class Settings:
+    model: str | None = None
+    report: str | None = None
+    concurrency: int = 32
+    cache: str | None = None  # default: <rootdir>/.mlb_cache/cache.sqlite
+    no_cache: bool = False
+    samples: int = 1
+    limit: int | None = None
+    seed: int = 0
+    strict: bool = False
+    timeout: float = 120.0
+    retries: int = 4
+    temperature: float = 0.0
+    max_tokens: int | None = None  # default per task, see session.DEFAULT_MAX_TOKENS
+    error_share: float = 0.02  # above this share of errored items the run is an infrastructure error
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def options_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+
+
+# option name, type, help (the key in [tool.mlb] is the name with dashes as underscores)
+OPTIONS: list[tuple[str, type, str]] = [
+    ("model", str, "model under test: openai:MODEL@BASE_URL, python:module:callable, replay:PATH, mock:oracle|random|refuse; "
+                   "suite items are collected only when this is given"),
+    ("report", str, "write the run as JSON to this path"),
+    ("concurrency", int, "in-flight model requests per process (default 32)"),
+    ("cache", str, "SQLite file of the response cache (default .mlb_cache/cache.sqlite under the rootdir)"),
+    ("samples", int, "sample each item K times; the item score is the mean (default 1)"),
+    ("limit", int, "at most N items per dataset, chosen deterministically (seeded) - for smoke runs"),
+    ("seed", int, "seed for --mlb-limit sampling and mock models (default 0)"),
+    ("timeout", float, "seconds to wait for one model answer before retrying (default 120)"),
+    ("retries", int, "retries of a failed request: 5xx, 429, timeouts, dropped connections (default 4)"),
+    ("temperature", float, "sampling temperature sent to the model (default 0)"),
+    ("max-tokens", int, "max_tokens sent to the model (default per task: 512 choice, 1024 extraction, 2048 open)"),
+]
+FLAGS: list[tuple[str, str]] = [
+    ("no-cache", "do not read or write the response cache"),
+    ("strict", "wrong answers fail their tests (by default they are reported as xfail with expected vs got)"),
+]
+
+
+def add_options(parser: Any) -> None:
+    group = parser.getgroup("mlb", "mlb-pytest: regression tests for medical LLMs")
+    for name, typ, help_ in OPTIONS:
+        group.addoption(f"--mlb-{name}", dest=f"mlb_{name.replace('-', '_')}", type=typ, default=None, help=help_)
+    for name, help_ in FLAGS:
+        group.addoption(f"--mlb-{name}", dest=f"mlb_{name.replace('-', '_')}", action="store_true", default=None,
+                        help=help_)
+
+
+def read_tool_table(pyproject: Path) -> dict[str, Any]:
+    """The ``[tool.mlb]`` table of a pyproject.toml ({} when absent); bad TOML names the file."""
+    if not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("mlb", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.mlb] must be a table")
+    return table
+
+
+def resolve(cli: dict[str, Any], table: dict[str, Any], source: str = "[tool.mlb]") -> Settings:
+    """Merge CLI values (None = not given) over the pyproject table over defaults."""
+    settings = Settings()
+    known = {f.name: f for f in fields(Settings) if f.name != "extra"}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if isinstance(value, dict):
+            settings.extra[name] = value  # sub-tables such as [tool.mlb.gates] belong to later stages
+            continue
+        if name not in known:
+            raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        setattr(settings, name, _coerce(source, key, value, getattr(Settings(), name)))
+    for name, value in cli.items():
+        if value is not None:
+            setattr(settings, name, value)
+    _check(settings)
+    return settings
+
+
+def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise ConfigError(f"{source}: {key} must be true or false")
+    if isinstance(default, int) and not isinstance(default, bool) and not isinstance(value, int):
+        raise ConfigError(f"{source}: {key} must be an integer")
+    if isinstance(default, float) and not isinstance(value, (int, float)):
+        raise ConfigError(f"{source}: {key} must be a number")
+    return value
+
+
+def _check(s: Settings) -> None:
+    if s.concurrency < 1:
+        raise ConfigError("--mlb-concurrency must be at least 1")
+    if s.samples < 1:
+        raise ConfigError("--mlb-samples must be at least 1")
+    if s.limit is not None and s.limit < 1:
+        raise ConfigError("--mlb-limit must be at least 1")
+    if s.retries < 0:
+        raise ConfigError("--mlb-retries must be 0 or more")
+    if s.timeout <= 0:
+        raise ConfigError("--mlb-timeout must be positive")

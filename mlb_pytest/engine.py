@@ -1,0 +1,293 @@
+"""The generation engine: every collected item is requested at once, with bounded concurrency.
+
+It runs an asyncio loop in a background thread, so pytest's main thread only ever waits for
+the one result its current test needs while the rest are already in flight. Responses go
+through the SQLite store when the model is cacheable; under xdist the store's claims make each
+request happen once per run, whichever process needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cache import ResponseStore, request_key
+from .models.base import Generation, GenerationRequest, ModelAdapter, ModelError
+from .models.reasoning import strip_reasoning
+
+
+@dataclass
+class EngineStats:
+    total: int = 0
+    done: int = 0
+    errors: int = 0
+    cached: int = 0
+    from_peers: int = 0
+    sent: int = 0  # HTTP attempts (or adapter calls) made by this process
+    requests: int = 0  # distinct requests this process made (each counted once however often retried)
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+
+    def line(self) -> str:
+        """One progress line: done/total, rate, errors, ETA."""
+        elapsed = (self.finished or time.perf_counter()) - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.done
+        eta = f", ETA {left / rate:.0f} s" if rate > 0 and left else ""
+        extra = f", {self.cached} cached" if self.cached else ""
+        extra += f", {self.from_peers} from other workers" if self.from_peers else ""
+        return (f"mlb: generated {self.done}/{self.total} ({rate:.1f}/s), {self.errors} errors{extra}, "
+                f"{elapsed:.1f} s{eta}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "done": self.done, "errors": self.errors, "cached": self.cached,
+                "from_peers": self.from_peers, "sent": self.sent, "requests": self.requests}
+
+
+RequestId = tuple[str, int]  # (item key, sample index)
+
+
+class Engine:
+    """Start with ``start(requests)``; tests call ``wait(item_key, sample)``."""
+
+    def __init__(
+        self,
+        model: ModelAdapter,
+        concurrency: int = 32,
+        store_factory: Callable[[], ResponseStore] | None = None,
+        lease_s: float = 300.0,
+        poll_s: float = 0.05,
+    ) -> None:
+        self.model = model
+        self.concurrency = max(1, concurrency)
+        self._store_factory = store_factory if model.cacheable else None
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.stats = EngineStats()
+        self._futures: dict[RequestId, cf.Future[Generation]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._main_task: asyncio.Task[None] | None = None
+        self._startup_error: BaseException | None = None
+        self._on_demand: dict[RequestId, GenerationRequest] = {}
+
+    # --- main-thread API ---------------------------------------------------------------------
+
+    def start(self, requests: Sequence[GenerationRequest]) -> None:
+        """Prefetch everything (cacheable models), or answer on demand (local test doubles, replay).
+
+        Non-cacheable models cost nothing to call, so under xdist each process only asks for the
+        items it runs instead of every collected one.
+        """
+        self._on_demand = {(r.item.key, r.sample_index): r for r in requests} if not self.model.cacheable else {}
+        for r in requests:
+            self._futures.setdefault((r.item.key, r.sample_index), cf.Future())
+        self.stats = EngineStats(total=len(self._futures))
+        if self._on_demand:
+            requests = []
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            self._main_task = loop.create_task(self._main(list(requests)))
+            ready.set()
+            try:
+                loop.run_until_complete(self._main_task)
+            except asyncio.CancelledError:
+                pass
+            except BaseException as exc:  # surfaced to every waiting test
+                self._startup_error = exc
+                self._fail_all(exc)
+            finally:
+                try:
+                    loop.run_until_complete(self.model.aclose())
+                except Exception:
+                    pass
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="mlb-engine", daemon=True)
+        self._thread.start()
+        ready.wait()
+
+    def future(self, item_key: str, sample: int = 0) -> cf.Future[Generation]:
+        rid = (item_key, sample)
+        req = self._on_demand.pop(rid, None)
+        if req is not None and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._one(rid, req), self._loop)
+        return self._futures[rid]
+
+    def wait(self, item_key: str, sample: int = 0, timeout: float | None = None) -> Generation:
+        return self.future(item_key, sample).result(timeout)
+
+    async def _one(self, rid: RequestId, req: GenerationRequest) -> None:
+        self.stats.requests += 1
+        self.stats.sent += 1
+        try:
+            gen = await self.model.generate(req)
+        except ModelError as err:
+            self._resolve([rid], None, err)
+        except Exception as exc:
+            self._resolve([rid], None, ModelError("adapter", f"{type(exc).__name__}: {exc}"))
+        else:
+            self._resolve([rid], gen, None)
+
+    def close(self) -> None:
+        loop, task = self._loop, self._main_task
+        if loop is not None and task is not None and not task.done():
+            loop.call_soon_threadsafe(task.cancel)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._fail_all(ModelError("adapter", "run ended before this item was generated"))
+
+    # --- loop thread -------------------------------------------------------------------------
+
+    def _fail_all(self, exc: BaseException) -> None:
+        for fut in self._futures.values():
+            if not fut.done():
+                err = exc if isinstance(exc, ModelError) else ModelError("adapter", f"engine failed: {exc!r}")
+                fut.set_exception(err)
+
+    def _resolve(self, rids: list[RequestId], gen: Generation | None, err: ModelError | None) -> None:
+        for rid in rids:
+            fut = self._futures[rid]
+            if fut.done():
+                continue
+            self.stats.done += 1
+            if err is not None:
+                self.stats.errors += 1
+                fut.set_exception(err)
+            else:
+                assert gen is not None
+                fut.set_result(gen)
+        if self.stats.done >= self.stats.total and self.stats.finished is None:
+            self.stats.finished = time.perf_counter()
+
+    async def _main(self, requests: list[GenerationRequest]) -> None:
+        if self._on_demand:
+            await asyncio.Event().wait()  # serve on-demand requests until closed
+        store = self._store_factory() if self._store_factory else None
+        try:
+            await self._dispatch(requests, store)
+        finally:
+            if store is not None:
+                store.close()
+
+    async def _dispatch(self, requests: list[GenerationRequest], store: ResponseStore | None) -> None:
+        identity = self.model.identity
+        by_key: dict[str, list[RequestId]] = {}
+        first: dict[str, GenerationRequest] = {}
+        for r in requests:
+            ck = request_key(identity, r.item.messages, r.params, r.sample_index) if store else f"{r.item.key}#{r.sample_index}"
+            by_key.setdefault(ck, []).append((r.item.key, r.sample_index))
+            first.setdefault(ck, r)
+        order = list(first)
+
+        if store is not None:
+            for ck, (raw, meta) in store.get_many(order).items():
+                self.stats.cached += len(by_key[ck])
+                self._resolve(by_key[ck], _from_row(raw, meta, "cache"), None)
+            order = [ck for ck in order if not self._futures[by_key[ck][0]].done()]
+
+        sem = asyncio.Semaphore(self.concurrency)
+        mine: set[str] = set()
+        foreign: set[str] = set()
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def run(ck: str) -> None:
+            req = first[ck]
+            self.stats.requests += 1
+            try:
+                gen = await self.model.generate(req)
+            except ModelError as err:
+                self.stats.sent += err.attempts
+                if store is not None:
+                    store.fail(ck, str(err), self.lease_s)
+                self._resolve(by_key[ck], None, err)
+            except Exception as exc:  # an adapter bug must not lose the item
+                self.stats.sent += 1
+                err = ModelError("adapter", f"{type(exc).__name__}: {exc}")
+                if store is not None:
+                    store.fail(ck, str(err), self.lease_s)
+                self._resolve(by_key[ck], None, err)
+            else:
+                self.stats.sent += gen.attempts
+                if store is not None:
+                    store.put(ck, identity, gen.raw, {"latency_s": gen.latency_s, "attempts": gen.attempts,
+                                                      "usage": gen.usage})
+                self._resolve(by_key[ck], gen, None)
+            finally:
+                mine.discard(ck)
+                sem.release()
+
+        def launch(ck: str) -> None:
+            mine.add(ck)
+            t = asyncio.get_running_loop().create_task(run(ck))
+            tasks.add(t)
+            t.add_done_callback(tasks.discard)
+
+        watcher = asyncio.get_running_loop().create_task(self._watch(store, foreign, mine, by_key, launch, sem)) \
+            if store is not None else None
+        try:
+            for ck in order:
+                await sem.acquire()
+                if store is not None and not store.claim(ck, self.lease_s):
+                    sem.release()
+                    foreign.add(ck)
+                    continue
+                launch(ck)
+            while tasks or foreign:
+                await asyncio.sleep(self.poll_s)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            for t in list(tasks):
+                t.cancel()
+
+    async def _watch(self, store: ResponseStore, foreign: set[str], mine: set[str],
+                     by_key: dict[str, list[RequestId]], launch: Callable[[str], None],
+                     sem: asyncio.Semaphore) -> None:
+        """Pick up results other processes made, take over dead claims, renew our leases."""
+        last_renew = time.monotonic()
+        last_claims = 0.0
+        while True:
+            await asyncio.sleep(self.poll_s)
+            if foreign:
+                keys = list(foreign)
+                for ck, (raw, meta) in store.get_many(keys).items():
+                    foreign.discard(ck)
+                    self.stats.from_peers += len(by_key[ck])
+                    self._resolve(by_key[ck], _from_row(raw, meta, "peer"), None)
+                now = time.monotonic()
+                if foreign and now - last_claims > 0.5:
+                    last_claims = now
+                    states = store.claims(list(foreign))
+                    wall = time.time()
+                    for ck in list(foreign):
+                        st = states.get(ck)
+                        if st is not None and st.state == "error" and st.run_id == store.run_id:
+                            foreign.discard(ck)
+                            self._resolve(by_key[ck], None, ModelError("peer", st.error or "failed in another worker"))
+                        elif st is None or st.lease_until < wall:
+                            if store.get_many([ck]):
+                                continue  # landed between the two reads; next pass resolves it
+                            await sem.acquire()
+                            if store.claim(ck, self.lease_s):
+                                foreign.discard(ck)
+                                launch(ck)
+                            else:
+                                sem.release()
+            if mine and time.monotonic() - last_renew > self.lease_s / 3:
+                store.renew(mine, self.lease_s)
+                last_renew = time.monotonic()
+
+
+def _from_row(raw: str, meta: dict[str, Any], origin: str) -> Generation:
+    return Generation(strip_reasoning(raw), raw, float(meta.get("latency_s") or 0.0),
+                      int(meta.get("attempts") or 1), meta.get("usage"), origin=origin)

@@ -1,0 +1,64 @@
+"""What every model adapter takes and gives, and the error it raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..schema import Item
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One call to the model under test: an item's messages, sampling params and sample index."""
+
+    item: Item
+    params: dict[str, Any]
+    sample_index: int = 0
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return [dict(m) for m in self.item.messages]
+
+
+@dataclass
+class Generation:
+    """The model's answer: ``text`` is what gets scored, ``raw`` what the model returned."""
+
+    text: str
+    raw: str
+    latency_s: float = 0.0
+    attempts: int = 1
+    usage: dict[str, Any] | None = None
+    origin: str = "request"  # request | cache | peer | mock | replay
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "raw": self.raw, "latency_s": self.latency_s, "attempts": self.attempts,
+                "usage": self.usage}
+
+
+@dataclass
+class ModelError(Exception):
+    """A transport, protocol or adapter failure: the item is an error, never a wrong answer."""
+
+    kind: str  # timeout | transport | rate_limit | http | protocol | adapter | replay_missing
+    message: str
+    retryable: bool = False
+    attempts: int = 1
+    status: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{self.kind}: {self.message}{tries}"
+
+
+class ModelAdapter(Protocol):
+    """A model under test. ``identity`` names it in cache keys and reports (never holds secrets)."""
+
+    identity: str
+    cacheable: bool
+
+    async def generate(self, request: GenerationRequest) -> Generation: ...
+
+    async def aclose(self) -> None: ...

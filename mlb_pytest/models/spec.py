@@ -1,0 +1,83 @@
+"""Parsing model specs (``openai:M@URL``, ``python:mod:fn``, ``replay:PATH``, ``mock:oracle``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .base import ModelAdapter
+
+KINDS = ("openai", "hf", "python", "replay", "mock")
+
+
+class SpecError(ValueError):
+    """A model spec that cannot be used; the message says what the right shape is."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    kind: str
+    target: str
+    base_url: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.target}" + (f"@{self.base_url}" if self.base_url else "")
+
+    @property
+    def slug(self) -> str:
+        """File-name-safe name of the model (baselines are stored per slug)."""
+        raw = self.target if self.kind != "replay" else os.path.basename(self.target)
+        out = "".join(c if c.isalnum() or c in "-_." else "-" for c in raw.lower())
+        return "-".join(p for p in out.split("-") if p) or self.kind
+
+
+def parse_spec(spec: str) -> ModelSpec:
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in KINDS or not rest:
+        raise SpecError(f"bad model spec {spec!r}: expected one of "
+                        "openai:MODEL@BASE_URL, hf:PATH_OR_ID, python:module:callable, replay:PATH, mock:oracle|random|refuse")
+    if kind == "openai":
+        model, at, url = rest.rpartition("@")
+        if not at or not model or not url.startswith(("http://", "https://")):
+            raise SpecError(f"bad model spec {spec!r}: openai specs are openai:MODEL@http(s)://host:port/v1")
+        return ModelSpec(kind, model, url)
+    return ModelSpec(kind, rest)
+
+
+def api_key_from_env() -> str | None:
+    return os.environ.get("MLB_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+
+
+def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int = 4, concurrency: int = 32,
+                seed: int = 0) -> ModelAdapter:
+    """Create the adapter for a spec; import errors and missing files raise SpecError."""
+    if spec.kind == "openai":
+        from .openai import OpenAIChatModel, RetryPolicy
+
+        assert spec.base_url is not None
+        return OpenAIChatModel(spec.target, spec.base_url, api_key_from_env(), timeout_s=timeout_s,
+                               retry=RetryPolicy(max_retries=max_retries), max_connections=max(concurrency, 1),
+                               seed=seed)
+    if spec.kind == "mock":
+        from .mock import MockModel
+
+        try:
+            return MockModel(spec.target, seed=seed)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+    if spec.kind == "python":
+        from .python_callable import PythonModel
+
+        try:
+            return PythonModel(spec.target)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise SpecError(f"cannot load python:{spec.target}: {type(exc).__name__}: {exc}") from None
+    if spec.kind == "replay":
+        from .replay import ReplayModel
+
+        try:
+            return ReplayModel(spec.target)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+    raise SpecError(f"hf:{spec.target}: local transformers models are not available in this version yet; "
+                    "serve the model with vLLM/SGLang and use openai:MODEL@URL")

@@ -1,0 +1,132 @@
+"""pytest hooks: thin, each hands over to the run's ``MLBSession``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .catalog import DIMENSIONS, MLB_DATASETS, dataset_marker
+from .config import ConfigError, add_options, read_tool_table, resolve
+from .models import SpecError
+from .pytest_items import SESSION_KEY, MLBFile, MLBItem, mlb_session
+from .session import RESULT_PROPERTY, MLBSession
+from .suites import is_suite_file
+
+_CLI_NAMES = ("model", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
+              "timeout", "retries", "temperature", "max_tokens")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def _pyproject(config: pytest.Config) -> Path:
+    ini = config.inipath
+    if ini is not None and ini.name == "pyproject.toml":
+        return ini
+    return config.rootpath / "pyproject.toml"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mlb: a benchmark item collected by mlb-pytest")
+    config.addinivalue_line("markers", "mlb_critical: a safety red line; a wrong answer fails the run")
+    for dim in DIMENSIONS:
+        config.addinivalue_line("markers", f"{dim.marker}: items of the {dim.value} dimension")
+    for name in MLB_DATASETS:
+        config.addinivalue_line("markers", f"{dataset_marker(name)}: items of the {name} dataset")
+    pyproject = _pyproject(config)
+    cli = {name: config.getoption(f"mlb_{name}") for name in _CLI_NAMES}
+    try:
+        settings = resolve(cli, read_tool_table(pyproject), source=f"{pyproject} [tool.mlb]")
+        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        session = MLBSession(
+            settings, config.rootpath, is_worker=workerinput is not None,
+            run_id=(workerinput or {}).get("mlb_run_id"), coord_db=(workerinput or {}).get("mlb_coord_db"),
+        )
+    except (ConfigError, SpecError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION_KEY] = session
+    if workerinput is None:
+        config.pluginmanager.register(_Recorder(session), "mlb-recorder")
+        if config.pluginmanager.hasplugin("xdist"):
+            config.pluginmanager.register(_XdistController(session), "mlb-xdist-controller")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not mlb_session(parent.config).active:
+        return None
+    if file_path.suffix in (".json", ".jsonl") and is_suite_file(file_path):
+        return MLBFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for it in items:  # dataset markers of native suites are only known now
+        if isinstance(it, MLBItem):
+            config.addinivalue_line("markers", f"{dataset_marker(it.item.dataset)}: items of {it.item.dataset}")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    mlb = mlb_session(session.config)
+    if not mlb.active or session.config.option.collectonly:
+        return
+    items = [it.item for it in session.items if isinstance(it, MLBItem)]
+    if items:
+        try:
+            mlb.start(items)
+        except SpecError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    mlb = mlb_session(session.config)
+    if mlb.is_worker:
+        if mlb.engine is not None:
+            session.config.workeroutput["mlb_engine"] = mlb.engine.stats.to_json()  # type: ignore[attr-defined]
+        mlb.finish()
+        return
+    report = mlb.finish()
+    if report is not None and report["verdict"] != "pass" and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    mlb = mlb_session(config)
+    lines = mlb.summary()
+    if not lines:
+        return
+    terminalreporter.write_sep("=", f"mlb-pytest: {mlb.report['run']['model'] if mlb.report else ''}")
+    for line in lines:
+        terminalreporter.write_line(line)
+
+
+class _Recorder:
+    """Where results meet (the single process, or the xdist controller): keep each item's result."""
+
+    def __init__(self, session: MLBSession) -> None:
+        self.session = session
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                self.session.record(value)
+
+
+class _XdistController:
+    """Controller-side xdist hooks: one run id for all workers, and their engine figures back."""
+
+    def __init__(self, session: MLBSession) -> None:
+        self.session = session
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["mlb_run_id"] = self.session.run_id
+        db = self.session.coordination_db()
+        if db:
+            node.workerinput["mlb_coord_db"] = db
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        stats = getattr(node, "workeroutput", {}).get("mlb_engine")
+        if stats:
+            self.session.worker_stats.append(stats)

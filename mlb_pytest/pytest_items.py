@@ -1,0 +1,143 @@
+"""pytest collectors and items for suite files (plugin floor: the only module with test nodes)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .catalog import dataset_marker
+from .schema import Item
+from .session import RESULT_PROPERTY, ItemError, MLBSession
+from .suites import SuiteError, load_suite_file, select_limited
+
+SESSION_KEY = pytest.StashKey[MLBSession]()
+
+
+class WrongAnswer(Exception):
+    """A wrong answer that fails its test (critical item, or --mlb-strict)."""
+
+
+def mlb_session(config: pytest.Config) -> MLBSession:
+    return config.stash[SESSION_KEY]
+
+
+class MLBFile(pytest.File):
+    """A suite file in either format; its items become tests, its bad lines ERROR tests."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        session = mlb_session(self.config)
+        try:
+            shown = os.path.relpath(self.path, self.config.invocation_params.dir)
+        except ValueError:
+            shown = str(self.path)
+        loaded = load_suite_file(self.path, shown)
+        for item in select_limited(loaded.items, session.settings.limit, session.settings.seed):
+            yield MLBItem.from_parent(self, name=item.id, item=item)
+        for err in loaded.errors:
+            name = f"line-{err.line}" if err.line else "file"
+            yield SuiteErrorItem.from_parent(self, name=name, error=err)
+
+
+class MLBItem(pytest.Item):
+    """One benchmark item: setup waits for its answer, the call scores it."""
+
+    def __init__(self, *, item: Item, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item = item
+        self.add_marker("mlb")
+        self.add_marker(item.dimension.marker)
+        self.add_marker(dataset_marker(item.dataset))
+        if item.critical:
+            self.add_marker("mlb_critical")
+        self.extra_keyword_matches.update({item.dataset, item.dimension.value})
+        self._gens: list[Any] = []
+        self._result: dict[str, Any] | None = None
+
+    def _publish(self, result: dict[str, Any]) -> None:
+        self.user_properties.append((RESULT_PROPERTY, result))
+
+    def setup(self) -> None:
+        session = mlb_session(self.config)
+        base = session.base_result(self.item, self.nodeid)
+        if self.item.needs_judge:
+            base.update(outcome="needs_judge", explanation="needs a judge (--mlb-judge)")
+            self._publish(base)
+            raise pytest.skip.Exception(f"{self.item.key}: judge-scored, needs a judge (--mlb-judge)",
+                                        _use_item_location=True)
+        try:
+            self._gens = session.wait(self.item, on_idle=self._progress)
+        except ItemError as err:
+            base.update(outcome="error", error=str(err), explanation=f"no answer: {err}")
+            self._publish(base)
+            raise
+        finally:
+            self._progress()
+        self._result = base
+
+    def _progress(self) -> None:
+        session = mlb_session(self.config)
+        line = session.progress_line()
+        if line is None or session.is_worker:
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None:
+            return
+        if capman is not None:
+            with capman.global_and_fixture_disabled():
+                reporter.write_line(line)
+        else:
+            reporter.write_line(line)
+
+    def runtest(self) -> None:
+        session = mlb_session(self.config)
+        assert self._result is not None
+        result = session.score(self.item, self._gens, self._result)
+        self._publish(result)
+        if result["passed"]:
+            return
+        if self.item.critical:
+            raise WrongAnswer(f"critical item answered wrongly: {result['explanation']}")
+        if session.settings.strict:
+            raise WrongAnswer(f"wrong answer: {result['explanation']}")
+        pytest.xfail(f"wrong answer: {result['explanation']}")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, (WrongAnswer, ItemError)):
+            return f"{self.item.location}: {excinfo.value}"
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        line = self.item.location.rsplit(":", 1)[-1]
+        return self.path, (int(line) - 1 if line.isdigit() else None), self.item.key
+
+
+class SuiteErrorItem(pytest.Item):
+    """A malformed suite line (or file): an ERROR naming file, line and field; the run goes on."""
+
+    def __init__(self, *, error: SuiteError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+        self.add_marker("mlb")
+
+    def setup(self) -> None:
+        where = f"{self.error.path}:{self.error.line}" if self.error.line else self.error.path
+        self.user_properties.append((RESULT_PROPERTY, {
+            "key": f"suite-error/{where}", "nodeid": self.nodeid, "outcome": "suite_error",
+            "error": str(self.error), "location": where, "dataset": None,
+        }))
+        raise self.error
+
+    def runtest(self) -> None:  # pragma: no cover - setup always raises
+        raise self.error
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, SuiteError):
+            return f"malformed suite: {excinfo.value}"
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, (self.error.line - 1 if self.error.line else None), f"suite error: {self.error}"

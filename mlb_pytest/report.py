@@ -1,0 +1,78 @@
+"""The JSON report (schema_version 1) and the run's verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from ._atomic import write_json_atomic
+from .aggregation import Aggregate
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Gate:
+    name: str
+    passed: bool
+    reason: str
+    observed: float | None = None
+    threshold: float | None = None
+    baseline: float | None = None
+    p_value: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> list[Gate]:
+    """Checks every run has: no critical item wrong, errors within the allowed share."""
+    critical_wrong = [r["key"] for r in items if r.get("critical") and r.get("outcome") == "wrong"]
+    errors = sum(1 for r in items if r.get("outcome") == "error")
+    share = errors / len(items) if items else 0.0
+    return [
+        Gate("critical items", not critical_wrong,
+             "no critical item answered wrongly" if not critical_wrong else
+             f"{len(critical_wrong)} critical item(s) answered wrongly: {', '.join(critical_wrong[:5])}"
+             + (" ..." if len(critical_wrong) > 5 else ""),
+             observed=float(len(critical_wrong)), threshold=0.0),
+        Gate("infrastructure errors", share <= error_share,
+             f"{errors} of {len(items)} items could not be answered ({share:.1%}, allowed {error_share:.0%})"
+             + ("" if share <= error_share else ": infrastructure failure, not a regression; fix the endpoint and re-run"),
+             observed=share, threshold=error_share),
+    ]
+
+
+def verdict(gates: Sequence[Gate]) -> tuple[str, str]:
+    infra = [g for g in gates if g.name == "infrastructure errors" and not g.passed]
+    if infra:
+        return "error", infra[0].reason
+    failed = [g for g in gates if not g.passed]
+    if failed:
+        return "fail", "; ".join(f"{g.name}: {g.reason}" for g in failed)
+    return "pass", "every gate holds"
+
+
+def build_report(run: dict[str, Any], items: Sequence[Mapping[str, Any]], agg: Aggregate,
+                 gates: Sequence[Gate]) -> dict[str, Any]:
+    v, why = verdict(gates)
+    body = agg.to_json()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {**run, "plugin_version": __version__},
+        "items": sorted(items, key=lambda r: str(r["key"])),
+        "datasets": body["datasets"],
+        "dimensions": body["dimensions"],
+        "overall": body["overall"],
+        "ci_method": body["ci_method"],
+        "gates": [g.to_json() for g in gates],
+        "verdict": v,
+        "verdict_reason": why,
+    }
+
+
+def write_report(path: Path, report: Mapping[str, Any]) -> None:
+    write_json_atomic(path, report)

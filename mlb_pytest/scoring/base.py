@@ -1,0 +1,99 @@
+"""What every scorer returns, and the small helpers the scorers share.
+
+Scorers are pure functions of (item, response) so that a run can be re-scored from a replay
+file; nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Score:
+    """One item's verdict from the rules (or a placeholder when a judge is needed)."""
+
+    score: float | None  # 0..1; None = not scored by rules (open items need a judge)
+    passed: bool  # score >= item.pass_threshold
+    explanation: str  # one human line: what was expected, what was found
+    details: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable evidence
+    unparseable: bool = False  # no answer could be found in the response (scored 0)
+
+
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_THINK_TAG = re.compile(r"</?think>", re.I)
+
+
+def strip_think(text: str) -> str:
+    """Drop reasoning blocks; callers strip them already, but a stray one must not leak letters."""
+    if "think>" not in text.lower():
+        return text
+    text = _THINK_BLOCK.sub("", text)
+    low = text.lower()
+    end = low.rfind("</think>")
+    if end >= 0:  # an opening tag was missing (some servers drop it): keep what follows the close
+        text = text[end + len("</think>"):]
+    return _THINK_TAG.sub("", text)
+
+
+def f1_from_counts(tp: int, fp: int, fn: int) -> float:
+    """F1 from counts; 1.0 when there was nothing to find and nothing was predicted."""
+    denom = 2 * tp + fp + fn
+    return 1.0 if denom == 0 else 2 * tp / denom
+
+
+def micro_f1(counts: Iterable[tuple[int, int, int]]) -> float:
+    """Dataset micro-F1 from per-item (tp, fp, fn): sum the counts, then take F1 once."""
+    tp = fp = fn = 0
+    for a, b, c in counts:
+        tp, fp, fn = tp + a, fp + b, fn + c
+    return f1_from_counts(tp, fp, fn)
+
+
+_OPENERS = "([{（【《「『<"
+_CLOSERS = ")]}）】》」』>"
+_PAIR = dict(zip(_CLOSERS, _OPENERS))
+_QUOTES = "\"'`“”‘’"
+_KEEP = "+%°#"
+
+
+def _is_edge_junk(ch: str) -> bool:
+    if ch.isspace() or ch in _QUOTES:
+        return True
+    return unicodedata.category(ch)[0] in "PZS" and ch not in _KEEP
+
+
+def normalize_span(text: Any) -> str:
+    """Canonical form of an extracted span: NFKC, trimmed of edge punctuation/quotes, Latin lower-cased.
+
+    An edge bracket whose partner sits inside the span is kept ("心功能Ⅱ级(NYHA)"), so only the
+    wrapping punctuation a model adds ("（高血压）", "“高血压”。") is removed.
+    """
+    s = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    start, end = 0, len(s)
+    while start < end and _is_edge_junk(s[start]):
+        ch = s[start]
+        if ch in _OPENERS and any(_PAIR[c] == ch for c in s[start + 1:end - 1] if c in _PAIR):
+            break
+        start += 1
+    while end > start and _is_edge_junk(s[end - 1]):
+        ch = s[end - 1]
+        if ch in _PAIR and _PAIR[ch] in s[start:end - 1]:
+            break
+        end -= 1
+    return s[start:end]
+
+
+def pass_of(score: float, threshold: float) -> bool:
+    """An item passes when its score reaches its threshold (tolerating float noise)."""
+    return score >= threshold - 1e-9
+
+
+def preview(values: list[str], limit: int = 5) -> str:
+    """A short comma list for explanations: the first few values and how many were left out."""
+    shown = ", ".join(values[:limit])
+    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")

@@ -1,0 +1,225 @@
+"""One run: collect -> generate -> score -> aggregate -> report.
+
+The pytest hooks in ``plugin.py`` only forward to this object (as syrupy's hooks forward to its
+SnapshotSession). Workers of pytest-xdist generate and score; every item's result travels to
+the controller inside its test report, where it is aggregated and reported once.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .aggregation import aggregate
+from .cache import ResponseStore, default_cache_path, process_owner
+from .catalog import Task
+from .config import Settings
+from .engine import Engine
+from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
+from .models.spec import ModelSpec
+from .report import build_report, builtin_gates, write_report
+from .schema import Item
+from .scoring import score_item
+from .suites import suite_fingerprint
+from .summary import summary_lines
+
+DEFAULT_MAX_TOKENS = {Task.choice: 512, Task.normalization: 512, Task.extraction: 1024, Task.open: 2048}
+PROGRESS_EVERY_S = 2.0
+RESULT_PROPERTY = "mlb_result"
+
+
+class ItemError(Exception):
+    """The item could not be answered (transport, protocol, adapter): an ERROR, never a score."""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class MLBSession:
+    def __init__(self, settings: Settings, rootdir: Path, *, is_worker: bool, run_id: str | None = None,
+                 coord_db: str | None = None) -> None:
+        self.settings = settings
+        self.rootdir = rootdir
+        self.is_worker = is_worker
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.spec: ModelSpec | None = parse_spec(settings.model) if settings.model else None
+        self.items: dict[str, Item] = {}
+        self.engine: Engine | None = None
+        self.model: ModelAdapter | None = None
+        self.results: dict[str, dict[str, Any]] = {}
+        self.worker_stats: list[dict[str, Any]] = []
+        self.started = _now()
+        self.report: dict[str, Any] | None = None
+        self._last_progress = 0.0
+        self._progress_done = False
+        self._coord_db = coord_db
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.spec is not None
+
+    # --- paths --------------------------------------------------------------------------------
+
+    def store_path(self) -> Path | None:
+        """Where responses meet: the cache, or a run-private file when caching is off (xdist)."""
+        if not self.settings.no_cache:
+            return Path(self.settings.cache) if self.settings.cache else default_cache_path(self.rootdir)
+        if self._coord_db:
+            return Path(self._coord_db)
+        return None
+
+    def coordination_db(self) -> str | None:
+        """For the xdist controller: a run-private store the workers share when caching is off."""
+        if not self.settings.no_cache:
+            return None
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="mlb-run-")
+        return str(Path(self._tmpdir.name) / "coord.sqlite")
+
+    # --- generation ---------------------------------------------------------------------------
+
+    def params_for(self, item: Item) -> dict[str, Any]:
+        return {"temperature": self.settings.temperature,
+                "max_tokens": self.settings.max_tokens or DEFAULT_MAX_TOKENS[item.task]}
+
+    def start(self, items: Sequence[Item]) -> None:
+        """Request every collected item's answers now; tests will only wait for their own."""
+        assert self.spec is not None
+        self.items = {it.key: it for it in items}
+        todo = [it for it in items if not it.needs_judge]
+        if not todo:
+            return
+        self.model = build_model(self.spec, timeout_s=self.settings.timeout, max_retries=self.settings.retries,
+                                 concurrency=self.settings.concurrency, seed=self.settings.seed)
+        store_path = self.store_path()
+        factory = None
+        if store_path is not None:
+            owner = process_owner(self.run_id)
+            factory = lambda: ResponseStore(store_path, self.run_id, owner)  # noqa: E731
+        self.engine = Engine(self.model, concurrency=self.settings.concurrency, store_factory=factory)
+        requests = [GenerationRequest(it, self.params_for(it), k) for it in todo
+                    for k in range(self.settings.samples)]
+        self.engine.start(requests)
+
+    def wait(self, item: Item, on_idle: Any = None) -> list[Any]:
+        """The item's generations (one per sample); raises ItemError when any failed."""
+        assert self.engine is not None
+        gens = []
+        for k in range(self.settings.samples):
+            fut = self.engine.future(item.key, k)
+            while True:
+                try:
+                    gens.append(fut.result(timeout=0.25))
+                    break
+                except cf.TimeoutError:
+                    if on_idle is not None:
+                        on_idle()
+                except ModelError as err:
+                    raise ItemError(str(err)) from None
+        return gens
+
+    def progress_line(self, force: bool = False) -> str | None:
+        """A progress line at most every few seconds (and once when generation completes)."""
+        if self.engine is None or self._progress_done:
+            return None
+        stats = self.engine.stats
+        now = time.monotonic()
+        if stats.finished is not None:
+            self._progress_done = True
+            return stats.line() if self._last_progress else None
+        if force or now - self._last_progress >= PROGRESS_EVERY_S:
+            self._last_progress = now
+            return stats.line()
+        return None
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    def base_result(self, item: Item, nodeid: str) -> dict[str, Any]:
+        return {
+            "key": item.key, "id": item.id, "dataset": item.dataset, "dimension": item.dimension.value,
+            "metric": item.metric.value, "task": item.task.value, "mirrors": item.mirrors,
+            "specialty": item.specialty, "critical": item.critical, "weight": item.weight,
+            "location": item.location, "content_hash": item.content_hash, "nodeid": nodeid,
+            "messages": [dict(m) for m in item.messages], "expected": item.expected,
+            "response": None, "raw_response": None, "score": None, "passed": False, "outcome": None,
+            "explanation": "", "details": {}, "error": None, "latency_s": None, "origin": None,
+        }
+
+    def score(self, item: Item, gens: list[Any], result: dict[str, Any]) -> dict[str, Any]:
+        scores = [score_item(item, g.text) for g in gens]
+        first, s0 = gens[0], scores[0]
+        values = [s.score for s in scores if s.score is not None]
+        mean = sum(values) / len(values) if values else None
+        result.update(
+            response=first.text, raw_response=first.raw if first.raw != first.text else None,
+            latency_s=round(first.latency_s, 4), origin=first.origin,
+            score=mean, passed=bool(mean is not None and mean >= item.pass_threshold),
+            explanation=s0.explanation, details=dict(s0.details),
+        )
+        if len(gens) > 1:
+            result["samples"] = [{"response": g.text, "raw": g.raw, "score": s.score, "explanation": s.explanation}
+                                 for g, s in zip(gens, scores)]
+            for k in ("tp", "fp", "fn"):
+                if all(k in s.details for s in scores):
+                    result["details"][k] = sum(s.details[k] for s in scores) / len(scores)
+        if any(s.unparseable for s in scores):
+            result["details"]["unparseable"] = sum(1 for s in scores if s.unparseable)
+        result["outcome"] = "pass" if result["passed"] else "wrong"
+        return result
+
+    # --- controller ---------------------------------------------------------------------------
+
+    def record(self, result: dict[str, Any]) -> None:
+        self.results[result["nodeid"]] = result
+
+    def finish(self) -> dict[str, Any] | None:
+        """Aggregate what reached this process and write the report; None when nothing ran."""
+        if self.engine is not None:
+            self.engine.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+        if not self.results or self.spec is None:
+            return None
+        items = list(self.results.values())
+        agg = aggregate([r for r in items if r.get("outcome") != "suite_error"])
+        gates = builtin_gates(items, self.settings.error_share)
+        run = {
+            "run_id": self.run_id,
+            "model": str(self.spec) if self.spec.kind != "openai" else f"openai:{self.spec.target}@{self.spec.base_url}",
+            "judge": None,
+            "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
+            "options": self.settings.options_json(),
+            "started": self.started, "ended": _now(),
+            "python": platform.python_version(),
+            "generation": self.generation_stats(),
+            "plugin_version": __version__,
+        }
+        self.report = build_report(run, items, agg, gates)
+        if self.settings.report:
+            path = Path(self.settings.report)
+            write_report(path if path.is_absolute() else Path.cwd() / path, self.report)
+        return self.report
+
+    def generation_stats(self) -> dict[str, Any]:
+        parts = list(self.worker_stats)
+        if self.engine is not None:
+            parts.append(self.engine.stats.to_json())
+        total: dict[str, Any] = {}
+        for p in parts:
+            for k, v in p.items():
+                total[k] = total.get(k, 0) + v
+        total["processes"] = len(parts)
+        return total
+
+    def summary(self) -> list[str]:
+        return summary_lines(self.report) if self.report else []

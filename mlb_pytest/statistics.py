@@ -1,0 +1,83 @@
+"""Intervals for scores: Wilson for 0/1 accuracy, seeded percentile bootstrap otherwise.
+
+The bootstrap is deterministic (fixed seed, items in key order) so that the same results give
+the same intervals whether or not the run was split over xdist workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Z95 = 1.959963984540054
+DEFAULT_RESAMPLES = 1000
+
+
+def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; (0, 1) when n == 0."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def rng_for(*parts: str) -> np.random.Generator:
+    """A generator seeded from names, so each dataset gets its own fixed stream."""
+    seed = int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "little")
+    return np.random.default_rng(seed)
+
+
+def bootstrap_replicates(
+    columns: Sequence[np.ndarray],
+    statistic: Callable[[Sequence[np.ndarray]], np.ndarray],
+    rng: np.random.Generator,
+    resamples: int = DEFAULT_RESAMPLES,
+    chunk: int = 100,
+) -> np.ndarray:
+    """Replicates of ``statistic`` over items resampled with replacement.
+
+    ``columns`` are per-item arrays of equal length; ``statistic`` gets them with an extra
+    leading resample axis (shape [chunk, n]) and returns one value per resample.
+    """
+    n = len(columns[0])
+    if n == 0:
+        return np.full(resamples, np.nan)
+    out = np.empty(resamples)
+    done = 0
+    while done < resamples:
+        m = min(chunk, resamples - done)
+        idx = rng.integers(0, n, size=(m, n))
+        out[done : done + m] = statistic([c[idx] for c in columns])
+        done += m
+    return out
+
+
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    vals = replicates[~np.isnan(replicates)]
+    if vals.size == 0:
+        return (float("nan"), float("nan"))
+    lo, hi = np.percentile(vals, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return (float(lo), float(hi))
+
+
+def weighted_mean_stat(cols: Sequence[np.ndarray]) -> np.ndarray:
+    scores, weights = cols
+    return (scores * weights).sum(axis=-1) / weights.sum(axis=-1)
+
+
+def micro_f1_stat(cols: Sequence[np.ndarray]) -> np.ndarray:
+    tp, fp, fn = (c.sum(axis=-1) for c in cols)
+    denom = 2 * tp + fp + fn
+    return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 1.0)
+
+
+def micro_f1(tp: float, fp: float, fn: float) -> float:
+    """Micro-F1 from summed counts; 1.0 when there was nothing to find and nothing was found."""
+    denom = 2 * tp + fp + fn
+    return 1.0 if denom == 0 else 2 * tp / denom

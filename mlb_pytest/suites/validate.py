@@ -1,0 +1,124 @@
+"""``mlb validate``: checks a suite must pass beyond loading (which already checks answers,
+options, candidates and field types): gold spans verbatim in the text, judge references
+complete, specialties from the vocabulary, names distinct from MLB's, no (near-)duplicates.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..catalog import MLB_DATASETS, ExtractionKind, JudgeKind, Task
+from ..schema import Item
+from ..specialties import BY_KEY
+from .loader import iter_suite_files, load_suite_file
+
+NEAR_DUPLICATE_JACCARD = 0.85
+
+
+@dataclass(frozen=True)
+class Problem:
+    location: str
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: " + (f"field '{self.field}': " if self.field else "") + self.message
+
+
+def gold_spans(item: Item) -> list[tuple[str, str]]:
+    """(field path, span) pairs of an extraction item's gold answer that must occur in its text."""
+    exp, out = item.expected, []
+    if item.extraction is ExtractionKind.entities and isinstance(exp, dict):
+        out = [(f"answer.{cat}", s) for cat, spans in exp.items() for s in spans]
+    elif item.extraction is ExtractionKind.relations:
+        rels = exp.get("关系", []) if isinstance(exp, dict) else exp
+        out = [(f"answer.关系[{i}].{k}", r[k]) for i, r in enumerate(rels) for k in ("头实体", "尾实体")]
+    elif item.extraction is ExtractionKind.events and isinstance(exp, list):
+        for i, e in enumerate(exp):
+            out.append((f"answer[{i}].主体词", e.get("主体词", "")))
+            for k in ("描述词", "解剖部位"):
+                vals = e.get(k) or []
+                out += [(f"answer[{i}].{k}", v) for v in (vals if isinstance(vals, list) else [vals])]
+    return out
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\s\W_]+", "", text)
+
+
+def _shingles(text: str, k: int = 5) -> set[str]:
+    t = _norm(text)
+    return {t[i : i + k] for i in range(max(1, len(t) - k + 1))}
+
+
+def check_items(items: Sequence[Item], bundled: bool = True) -> list[Problem]:
+    problems: list[Problem] = []
+    for it in items:
+        loc = it.location or it.key
+        if not bundled:
+            pass
+        elif not it.specialty:
+            problems.append(Problem(loc, "specialty", "missing"))
+        elif it.specialty not in BY_KEY:
+            problems.append(Problem(loc, "specialty", f"{it.specialty!r} is not in mlb_pytest/specialties.py"))
+        if it.task is Task.extraction:
+            for fld, span in gold_spans(it):
+                if not span or span not in it.question:
+                    problems.append(Problem(loc, fld, f"gold span {span!r} does not occur verbatim in the question"))
+        if it.task is Task.open and bundled:  # MLB's own open items use generic rubrics
+            if it.judge is JudgeKind.points and not it.reference_points:
+                problems.append(Problem(loc, "reference_points", "missing"))
+            if it.judge is JudgeKind.safety and not it.risk_points:
+                problems.append(Problem(loc, "risk_points", "missing"))
+            if it.judge is JudgeKind.compliance:
+                if len(it.risk_points or ()) != 2:
+                    problems.append(Problem(loc, "risk_points", "compliance items need exactly 2 risk items"))
+                if len(it.quality_points or ()) != 4:
+                    problems.append(Problem(loc, "quality_points", "compliance items need exactly 4 quality items"))
+        if bundled and it.dataset in MLB_DATASETS:
+            problems.append(Problem(loc, "dataset", f"bundled datasets must not reuse the MLB name {it.dataset!r}"))
+        if bundled and it.mirrors not in MLB_DATASETS:
+            problems.append(Problem(loc, "mirrors", f"{it.mirrors!r} is not one of MLB's 22 dataset names"))
+    problems += duplicates(items)
+    return problems
+
+
+def duplicates(items: Sequence[Item]) -> list[Problem]:
+    """Exact duplicates anywhere, near-duplicates (5-gram Jaccard) within a dataset."""
+    problems: list[Problem] = []
+    seen: dict[str, Item] = {}
+    for it in items:
+        key = _norm(it.question) + "|" + _norm(str(it.options or ""))
+        if key in seen:
+            problems.append(Problem(it.location, "question", f"duplicate of {seen[key].key} ({seen[key].location})"))
+        else:
+            seen[key] = it
+    by_ds: dict[str, list[Item]] = {}
+    for it in items:
+        by_ds.setdefault(it.dataset, []).append(it)
+    for group in by_ds.values():
+        sh = [(_shingles(it.question + str(it.options or "")), it) for it in group]
+        for i in range(len(sh)):
+            for j in range(i + 1, len(sh)):
+                a, b = sh[i][0], sh[j][0]
+                inter = len(a & b)
+                if inter and inter / len(a | b) >= NEAR_DUPLICATE_JACCARD and _norm(sh[i][1].question) != _norm(sh[j][1].question):
+                    problems.append(Problem(sh[j][1].location, "question",
+                                            f"near-duplicate of {sh[i][1].key} (Jaccard {inter / len(a | b):.2f})"))
+    return problems
+
+
+def validate_paths(paths: Iterable[Path], bundled: bool = True) -> tuple[list[Item], list[Problem]]:
+    items: list[Item] = []
+    problems: list[Problem] = []
+    for f in iter_suite_files(paths):
+        res = load_suite_file(f)
+        items += res.items
+        problems += [Problem(f"{e.path}:{e.line}" if e.line else e.path, e.field, e.message) for e in res.errors]
+    problems += check_items(items, bundled=bundled)
+    return items, problems
