@@ -62,12 +62,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for it in items:  # dataset markers of native suites are only known now
-        if isinstance(it, MLBItem):
-            config.addinivalue_line("markers", f"{dataset_marker(it.item.dataset)}: items of {it.item.dataset}")
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     mlb = mlb_session(session.config)
     if not mlb.active or session.config.option.collectonly:

@@ -34,6 +34,8 @@ class MLBFile(pytest.File):
         except ValueError:
             shown = str(self.path)
         loaded = load_suite_file(self.path, shown)
+        for name in {it.dataset for it in loaded.items}:
+            self.config.addinivalue_line("markers", f"{dataset_marker(name)}: items of the {name} dataset")
         for item in select_limited(loaded.items, session.settings.limit, session.settings.seed):
             yield MLBItem.from_parent(self, name=item.id, item=item)
         for err in loaded.errors:
@@ -110,6 +112,12 @@ class MLBItem(pytest.Item):
             return f"{self.item.location}: {excinfo.value}"
         return str(super().repr_failure(excinfo, style=style))
 
+    def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        # setup errors (no answer from the model) are shown as one line, not a traceback
+        if isinstance(excinfo.value, (WrongAnswer, ItemError)):
+            return f"{self.item.location}: {excinfo.value}"
+        return super()._repr_failure_py(excinfo, style=style)
+
     def reportinfo(self) -> tuple[Any, int | None, str]:
         line = self.item.location.rsplit(":", 1)[-1]
         return self.path, (int(line) - 1 if line.isdigit() else None), self.item.key
@@ -138,6 +146,11 @@ class SuiteErrorItem(pytest.Item):
         if isinstance(excinfo.value, SuiteError):
             return f"malformed suite: {excinfo.value}"
         return str(super().repr_failure(excinfo, style=style))
+
+    def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, SuiteError):
+            return f"malformed suite: {excinfo.value}"
+        return super()._repr_failure_py(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, (self.error.line - 1 if self.error.line else None), f"suite error: {self.error}"

@@ -31,9 +31,15 @@ class Gate:
 def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> list[Gate]:
     """Checks every run has: no critical item wrong, errors within the allowed share."""
     critical_wrong = [r["key"] for r in items if r.get("critical") and r.get("outcome") == "wrong"]
+    bad_lines = [r["location"] for r in items if r.get("outcome") == "suite_error"]
+    items = [r for r in items if r.get("outcome") != "suite_error"]
     errors = sum(1 for r in items if r.get("outcome") == "error")
     share = errors / len(items) if items else 0.0
     return [
+        Gate("suite files", not bad_lines,
+             "every suite line loaded" if not bad_lines else
+             f"{len(bad_lines)} malformed suite line(s): {', '.join(bad_lines[:5])}" + (" ..." if len(bad_lines) > 5 else ""),
+             observed=float(len(bad_lines)), threshold=0.0),
         Gate("critical items", not critical_wrong,
              "no critical item answered wrongly" if not critical_wrong else
              f"{len(critical_wrong)} critical item(s) answered wrongly: {', '.join(critical_wrong[:5])}"

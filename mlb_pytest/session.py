@@ -61,6 +61,7 @@ class MLBSession:
         self.report: dict[str, Any] | None = None
         self._last_progress = 0.0
         self._progress_done = False
+        self._printed_progress = False
         self._coord_db = coord_db
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -96,6 +97,8 @@ class MLBSession:
         """Request every collected item's answers now; tests will only wait for their own."""
         assert self.spec is not None
         self.items = {it.key: it for it in items}
+        self._last_progress = time.monotonic()
+        self._printed_progress = False
         todo = [it for it in items if not it.needs_judge]
         if not todo:
             return
@@ -136,9 +139,10 @@ class MLBSession:
         now = time.monotonic()
         if stats.finished is not None:
             self._progress_done = True
-            return stats.line() if self._last_progress else None
+            return stats.line() if self._printed_progress else None
         if force or now - self._last_progress >= PROGRESS_EVERY_S:
             self._last_progress = now
+            self._printed_progress = True
             return stats.line()
         return None
 

@@ -19,6 +19,7 @@ from .base import strip_think
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)(?:```|\Z)", re.S)
 _CLOSE = {"{": "}", "[": "]"}
 _OPEN_RE = re.compile(r"[{\[]")
+_JSONISH_START = re.compile(r"""(?:\{\s*["'}]|\[\s*[{\["'\]])""")
 
 
 def parse_json_answer(response: str) -> tuple[Any | None, str | None]:
@@ -66,6 +67,11 @@ def _from_text(text: str) -> tuple[Any | None, str]:
     spans, first_open = _balanced_spans(text)
     if not spans and first_open is None:
         return None, "no JSON object or array in the response"
+    if first_open is not None and _JSONISH_START.match(text, first_open) and all(s > first_open for s, _ in spans):
+        # Output cut off inside a JSON value: its complete parts are fragments of it, not the answer.
+        value = _repair(text[first_open:])
+        if value is not None:
+            return value, "repaired, truncated"
     ordered = sorted(spans, key=lambda se: (se[1] - se[0], se[0]), reverse=True)
     for s, e in ordered:
         try:
