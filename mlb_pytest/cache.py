@@ -106,10 +106,16 @@ class ResponseStore:
 
     # --- claims ------------------------------------------------------------------------------
 
-    def claim(self, key: str, lease_s: float) -> bool:
-        """Take the key unless a live claim of someone else holds it; True when it is ours."""
+    def claim(self, key: str, lease_s: float) -> str:
+        """Take the key unless a live claim of someone else holds it.
+
+        Returns "mine", "taken" (another live claim) or "done" (the answer is already stored:
+        a peer finished it since we last looked).
+        """
         now = time.time()
         with self._tx():
+            if self._db.execute("SELECT 1 FROM responses WHERE key=?", (key,)).fetchone():
+                return "done"
             self._db.execute(
                 "INSERT INTO claims VALUES (?, ?, ?, ?, 'pending', NULL) ON CONFLICT(key) DO UPDATE SET"
                 " run_id=excluded.run_id, owner=excluded.owner, lease_until=excluded.lease_until,"
@@ -118,7 +124,7 @@ class ResponseStore:
                 (key, self.run_id, self.owner, now + lease_s, now),
             )
             row = self._db.execute("SELECT owner FROM claims WHERE key=?", (key,)).fetchone()
-        return row is not None and row[0] == self.owner
+        return "mine" if row is not None and row[0] == self.owner else "taken"
 
     def renew(self, keys: Iterable[str], lease_s: float) -> None:
         keys = list(keys)

@@ -237,10 +237,12 @@ class Engine:
         try:
             for ck in order:
                 await sem.acquire()
-                if store is not None and not store.claim(ck, self.lease_s):
-                    sem.release()
-                    foreign.add(ck)
-                    continue
+                if store is not None:
+                    state = store.claim(ck, self.lease_s)
+                    if state != "mine":
+                        sem.release()
+                        foreign.add(ck)  # "done" rows are picked up by the watcher's next read
+                        continue
                 launch(ck)
             while tasks or foreign:
                 await asyncio.sleep(self.poll_s)
@@ -278,7 +280,7 @@ class Engine:
                             if store.get_many([ck]):
                                 continue  # landed between the two reads; next pass resolves it
                             await sem.acquire()
-                            if store.claim(ck, self.lease_s):
+                            if store.claim(ck, self.lease_s) == "mine":
                                 foreign.discard(ck)
                                 launch(ck)
                             else:
