@@ -138,3 +138,38 @@ def test_reasoning_is_stripped_for_scoring_and_kept_raw(pytester: pytest.Pyteste
     r.assert_outcomes(passed=2)
     item = load_report(pytester.path / "r.json")["items"][0]
     assert item["response"] == "答案：A" and item["raw_response"].startswith("<think>B looks wrong")
+
+
+def test_replay_rescored_from_an_earlier_report(pytester: pytest.Pytester) -> None:
+    write_native(pytester.path / "s" / "demo.jsonl", 5)
+    spec = _model(pytester, "mixed", "def answer(messages, **params):\n    return 'A' if '第1题' in messages[0]['content'] else 'C'\n")
+    pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-report=first.json").assert_outcomes(passed=1, xfailed=4)
+    r = pytester.runpytest("s", "--mlb-model=replay:first.json", "--mlb-report=again.json")
+    r.assert_outcomes(passed=1, xfailed=4)
+    a, b = load_report(pytester.path / "first.json"), load_report(pytester.path / "again.json")
+    assert a["datasets"] == b["datasets"] and b["run"]["model"] == "replay:first.json"
+    write_native(pytester.path / "s" / "demo.jsonl", 6)  # an item the report lacks is an error, not a guess
+    r = pytester.runpytest("s", "--mlb-model=replay:first.json")
+    r.assert_outcomes(passed=1, xfailed=4, errors=1)
+    r.stdout.fnmatch_lines(["*replay_missing: no response for DemoExam/q005*"])
+
+
+def test_samples_average_into_the_item_score(pytester: pytest.Pytester) -> None:
+    write_native(pytester.path / "s" / "demo.jsonl", 2)
+    spec = _model(pytester, "alternating", (
+        "import itertools\n_n = itertools.count()\n"
+        "def answer(messages, **params):\n    return 'A' if next(_n) % 2 == 0 else 'B'\n"))
+    r = pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-samples=4", "--mlb-report=r.json", "--mlb-no-cache",
+                           "--mlb-concurrency=1")
+    r.assert_outcomes(xfailed=2)
+    items = load_report(pytester.path / "r.json")["items"]
+    assert [i["score"] for i in items] == [0.5, 0.5]
+    assert all(len(i["samples"]) == 4 for i in items)
+
+
+def test_mock_random_lands_near_chance(pytester: pytest.Pytester) -> None:
+    write_native(pytester.path / "s" / "demo.jsonl", 300)
+    r = pytester.runpytest("s", "--mlb-model=mock:random", "--mlb-report=r.json", "-q")
+    assert r.ret == 0
+    score = load_report(pytester.path / "r.json")["datasets"]["DemoExam"]["score"]
+    assert 0.25 < score < 0.42  # three options: chance is 1/3

@@ -133,6 +133,19 @@ def test_option_text_that_is_part_of_another_option_picks_the_longer_one() -> No
     assert extract_choices("肝素", opts) == ("A",)
 
 
+@pytest.mark.parametrize(
+    ("response", "letters"),
+    [("答案：b", ("B",)), ("The answer is (c).", ("C",)), ("b, d", ("B", "D")), ("The answer is c", ("C",))],
+)
+def test_lower_case_letters_only_where_unambiguous(response: str, letters: tuple[str, ...]) -> None:
+    assert extract_choices(response, HERBS) == letters
+
+
+@pytest.mark.parametrize("response", ["a patient needs rest", "the answer is a bit unclear", "答案是 b 因为"])
+def test_lower_case_words_are_not_letters(response: str) -> None:
+    assert extract_choices(response, HERBS) is None
+
+
 @pytest.mark.parametrize("response", ["", "   ", "无法确定", "这道题我不知道", "穿心莲还是射干都有可能"])
 def test_no_answer_gives_none(response: str) -> None:
     assert extract_choices(response, HERBS) is None

@@ -31,7 +31,7 @@ class ReplayModel:
         for n, entry in enumerate(items):
             if not isinstance(entry, dict):
                 raise ValueError(f"replay file {path}: items[{n}] is not an object")
-            samples: list[Any] = entry.get("samples") or [{"raw": entry.get("raw_response", entry.get("response"))}]
+            samples: list[Any] = entry.get("samples") or [{"raw": entry.get("raw_response") or entry.get("response")}]
             for k, s in enumerate(samples):
                 raw = s.get("raw") if isinstance(s, dict) else None
                 if isinstance(raw, str):

@@ -75,17 +75,37 @@ def normalize_span(text: Any) -> str:
     """
     s = unicodedata.normalize("NFKC", str(text)).strip().lower()
     start, end = 0, len(s)
-    while start < end and _is_edge_junk(s[start]):
-        ch = s[start]
-        if ch in _OPENERS and any(_PAIR[c] == ch for c in s[start + 1:end - 1] if c in _PAIR):
-            break
-        start += 1
-    while end > start and _is_edge_junk(s[end - 1]):
-        ch = s[end - 1]
-        if ch in _PAIR and _PAIR[ch] in s[start:end - 1]:
-            break
-        end -= 1
-    return s[start:end]
+    while True:
+        while start < end and s[start] not in _OPENERS and _is_edge_junk(s[start]):
+            start += 1
+        while end > start and s[end - 1] not in _PAIR and _is_edge_junk(s[end - 1]):
+            end -= 1
+        if start < end and s[start] in _OPENERS:
+            if _wraps(s, start, end):
+                start, end = start + 1, end - 1
+                continue
+            if not any(_PAIR.get(c) == s[start] for c in s[start + 1:end]):
+                start += 1
+                continue
+        if end > start and s[end - 1] in _PAIR and _PAIR[s[end - 1]] not in s[start:end - 1]:
+            end -= 1
+            continue
+        return s[start:end]
+
+
+def _wraps(s: str, start: int, end: int) -> bool:
+    """True when the bracket at ``start`` closes exactly at ``end - 1`` ("(高血压)", not "(a)b(c)")."""
+    opener = s[start]
+    depth = 0
+    for i in range(start, end):
+        c = s[i]
+        if c == opener:
+            depth += 1
+        elif _PAIR.get(c) == opener:
+            depth -= 1
+            if depth == 0:
+                return i == end - 1
+    return False
 
 
 def pass_of(score: float, threshold: float) -> bool:

@@ -30,6 +30,13 @@ _TOKEN = re.compile(
     [)\]}>】*]*""",
     re.X,
 )
+# Lower-case letters only count right after an answer phrase and when nothing word-like follows
+# ("答案：b", "The answer is (c)."), or as the whole response; "the answer is a bit..." stays out.
+_LOWER_GROUP = re.compile(
+    r"""[\s(\[*"'“]*([a-z](?:\s*[,、]\s*[a-z])*)[)\]*"'”]*(?=\s*(?:$|[.。,;!！?？\n]))""", re.M
+)
+_LOWER_LETTER = re.compile(r"[a-z]")
+_UPPER_LETTER = re.compile(r"[A-Z]")
 _SEP = re.compile(r"\s*(?:,|、|/|;|&|\+|\band\b|\bor\b|以及|和|与|及|或|\s)\s*", re.I)
 
 # Phrases after which the answer letters follow. Applied to NFKC text (so "：" is ":").
@@ -96,6 +103,9 @@ def _extract(response: str, options: Mapping[str, str] | None) -> tuple[tuple[st
     found = _last_group(text, valid)
     if found:
         return found, "letters"
+    lone = _lower_group_at(text.strip(), 0, valid)
+    if lone and _LOWER_GROUP.fullmatch(text.strip()):
+        return tuple(sorted(lone[0])), "letters"
     if options:
         found = _from_option_text(text, options)
         if found:
@@ -135,16 +145,24 @@ def _group_at(text: str, pos: int, valid: frozenset[str]) -> tuple[set[str], int
     return letters, end
 
 
+def _lower_group_at(text: str, pos: int, valid: frozenset[str]) -> tuple[set[str], int] | None:
+    m = _LOWER_GROUP.match(text, pos)
+    if m is None:
+        return None
+    letters = {c.upper() for c in _LOWER_LETTER.findall(m.group(1))}
+    return (letters, m.end()) if letters <= valid else None
+
+
 def _from_phrases(text: str, valid: frozenset[str]) -> tuple[str, ...] | None:
     best: tuple[int, set[str]] | None = None
     for m in _PREFIX.finditer(text):
-        got = _group_at(text, m.end(), valid)
+        got = _group_at(text, m.end(), valid) or _lower_group_at(text, m.end(), valid)
         if got and _english_word(text, got[1], got[0]):
             continue
         if got and (best is None or m.start() >= best[0]):
             best = (m.start(), got[0])
     for m in _POSTFIX.finditer(text):
-        letters = set(re.findall(r"[A-Z]", m.group(1)))
+        letters = set(_UPPER_LETTER.findall(m.group(1)))
         if letters <= valid and (best is None or m.start() >= best[0]):
             best = (m.start(), letters)
     return tuple(sorted(best[1])) if best else None
