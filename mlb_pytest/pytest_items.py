@@ -110,6 +110,8 @@ class MLBItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, (WrongAnswer, ItemError)):
             return f"{self.item.location}: {excinfo.value}"
+        if isinstance(excinfo.value, pytest.xfail.Exception):  # a wrong answer: no traceback to format
+            return f"{self.item.location}: {excinfo.value.msg}"
         return str(super().repr_failure(excinfo, style=style))
 
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

@@ -195,6 +195,12 @@ def test_event_typo_key_and_strings_for_lists() -> None:
     assert score_extraction(ex_item(EVS, EV_GOLD), text).score == 1.0
 
 
+def test_event_without_status_key_equals_empty_status() -> None:
+    pred = [{"主体词": "积液", "描述词": ["少量"], "解剖部位": ["盆腔"]}]
+    s = score_extraction(ex_item(EVS, [EV_GOLD[1]]), dumps(pred))
+    assert s.score == 1.0 and s.details["tp"] == 3
+
+
 def test_single_event_object_and_malformed_event() -> None:
     gold = [EV_GOLD[1]]
     assert score_extraction(ex_item(EVS, gold), dumps(EV_GOLD[1])).score == 1.0

@@ -99,10 +99,11 @@ def entity_units(value: Any, gold_categories: Iterable[str] = ()) -> tuple[set[U
 
 
 def _unwrap_dict(value: dict[str, Any], gold_cats: set[str]) -> Any:
-    """{"entities": {...}} / {"实体": [...]} -> the inner value, unless the key is a gold category."""
+    """{"entities": {...}} / {"实体": [...]} -> the inner value; any other key is a category."""
     if len(value) == 1:
         (key, inner), = value.items()
-        if norm_key(key) not in gold_cats and isinstance(inner, (dict, list)):
+        k = norm_key(key)
+        if k not in gold_cats and (isinstance(inner, dict) or isinstance(inner, list) and k in _LIST_WRAPPERS):
             return inner
     return value
 
