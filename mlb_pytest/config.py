@@ -33,6 +33,13 @@ class Settings:
     temperature: float = 0.0
     max_tokens: int | None = None  # default per task, see session.DEFAULT_MAX_TOKENS
     error_share: float = 0.02  # above this share of errored items the run is an infrastructure error
+    baseline: str | None = None  # default: <rootdir>/baselines/<model-slug>.json when present
+    update_baseline: bool = False
+    force_baseline: bool = False
+    gate: list[str] = field(default_factory=list)
+    alpha: float | None = None
+    strict_regressions: bool = False
+    markdown: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def options_json(self) -> dict[str, Any]:
@@ -53,15 +60,23 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("retries", int, "retries of a failed request: 5xx, 429, timeouts, dropped connections (default 4)"),
     ("temperature", float, "sampling temperature sent to the model (default 0)"),
     ("max-tokens", int, "max_tokens sent to the model (default per task: 512 choice, 1024 extraction, 2048 open)"),
+    ("baseline", str, "baseline file to compare with (default baselines/<model-slug>.json when present)"),
+    ("alpha", float, "significance level of the drop gates, family-wise over the run's gates (default 0.05)"),
+    ("markdown", str, "write the gate summary as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set)"),
 ]
 FLAGS: list[tuple[str, str]] = [
     ("no-cache", "do not read or write the response cache"),
     ("strict", "wrong answers fail their tests (by default they are reported as xfail with expected vs got)"),
+    ("update-baseline", "write this run as the new baseline (atomic, once, from the controller under xdist)"),
+    ("force-baseline", "with --mlb-update-baseline: write even with errors above the allowed share, or over an unreadable file"),
+    ("strict-regressions", "items right in the baseline and wrong now fail their tests"),
 ]
 
 
 def add_options(parser: Any) -> None:
     group = parser.getgroup("mlb", "mlb-pytest: regression tests for medical LLMs")
+    group.addoption("--mlb-gate", dest="mlb_gate", action="append", default=None, metavar="EXPR",
+                    help="ad-hoc gate, repeatable: MedSE>=0.90, overall>=0.7, MedRU:drop<=0.02, CMExam:drop<=0.05")
     for name, typ, help_ in OPTIONS:
         group.addoption(f"--mlb-{name}", dest=f"mlb_{name.replace('-', '_')}", type=typ, default=None, help=help_)
     for name, help_ in FLAGS:
@@ -94,15 +109,25 @@ def resolve(cli: dict[str, Any], table: dict[str, Any], source: str = "[tool.mlb
             continue
         if name not in known:
             raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-        setattr(settings, name, _coerce(source, key, value, getattr(Settings(), name)))
+        default = getattr(Settings(), name)
+        setattr(settings, name, _coerce(source, key, value, default))
     for name, value in cli.items():
-        if value is not None:
-            setattr(settings, name, value)
+        if value is None:
+            continue
+        if name == "gate":  # ad-hoc gates add to the configured ones
+            value = list(settings.gate) + list(value)
+        setattr(settings, name, value)
     _check(settings)
     return settings
 
 
 def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, list):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {key} must be a list of strings")
+        return value
+    if default is None:
+        return value
     if isinstance(default, bool) and not isinstance(value, bool):
         raise ConfigError(f"{source}: {key} must be true or false")
     if isinstance(default, int) and not isinstance(default, bool) and not isinstance(value, int):

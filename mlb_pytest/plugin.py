@@ -9,13 +9,16 @@ import pytest
 
 from .catalog import DIMENSIONS, MLB_DATASETS, dataset_marker
 from .config import ConfigError, add_options, read_tool_table, resolve
+from .baselines import BaselineError
+from .gates import GateError
 from .models import SpecError
 from .pytest_items import SESSION_KEY, MLBFile, MLBItem, mlb_session
 from .session import RESULT_PROPERTY, MLBSession
 from .suites import is_suite_file
 
 _CLI_NAMES = ("model", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
-              "timeout", "retries", "temperature", "max_tokens")
+              "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
+              "gate", "alpha", "strict_regressions", "markdown")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,7 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
             settings, config.rootpath, is_worker=workerinput is not None,
             run_id=(workerinput or {}).get("mlb_run_id"), coord_db=(workerinput or {}).get("mlb_coord_db"),
         )
-    except (ConfigError, SpecError) as exc:
+        session.prepare_gates()
+    except (ConfigError, SpecError, GateError, BaselineError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
     if workerinput is None:

@@ -105,6 +105,8 @@ class MLBItem(pytest.Item):
             raise WrongAnswer(f"critical item answered wrongly: {result['explanation']}")
         if session.settings.strict:
             raise WrongAnswer(f"wrong answer: {result['explanation']}")
+        if session.settings.strict_regressions and session.is_regression(result):
+            raise WrongAnswer(f"regression (right in the baseline, wrong now): {result['explanation']}")
         pytest.xfail(f"wrong answer: {result['explanation']}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

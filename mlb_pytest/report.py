@@ -23,6 +23,16 @@ class Gate:
     threshold: float | None = None
     baseline: float | None = None
     p_value: float | None = None
+    status: str = ""  # pass | fail | n/a | no-baseline | insufficient
+    delta: float | None = None  # current - baseline on shared items
+    ci: list[float] | None = None  # 95% interval of delta
+    n_shared: int | None = None
+    test: str | None = None
+    p_adjusted: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "pass" if self.passed else "fail"
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -64,6 +74,7 @@ def verdict(gates: Sequence[Gate]) -> tuple[str, str]:
 
 def build_report(run: dict[str, Any], items: Sequence[Mapping[str, Any]], agg: Aggregate,
                  gates: Sequence[Gate]) -> dict[str, Any]:
+    """The report before baseline gates: the verdict is set again once gates are evaluated."""
     v, why = verdict(gates)
     body = agg.to_json()
     return {

@@ -8,6 +8,7 @@ the controller inside its test report, where it is aggregated and reported once.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import datetime as dt
 import platform
 import tempfile
@@ -19,13 +20,16 @@ from typing import Any
 
 from . import __version__
 from .aggregation import aggregate
+from .baselines import Baseline, BaselineError, baseline_from_report, default_path, item_view, load_baseline, write_baseline
+from .gates import Policy, evaluate, load_policy, regressed_items, suite_changes
+from .markdown import markdown_summary
 from .cache import ResponseStore, default_cache_path, process_owner
 from .catalog import Task
 from .config import Settings
 from .engine import Engine
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
 from .models.spec import ModelSpec
-from .report import build_report, builtin_gates, write_report
+from .report import build_report, builtin_gates, verdict, write_report
 from .schema import Item
 from .scoring import score_item
 from .suites import suite_fingerprint
@@ -64,6 +68,35 @@ class MLBSession:
         self._printed_progress = False
         self._coord_db = coord_db
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self.policy: Policy | None = None
+        self.baseline: Baseline | None = None
+        self.baseline_path: Path | None = None
+        self.baseline_items: dict[str, dict[str, Any]] = {}
+        self.messages: list[str] = []  # notes for the terminal summary (baseline written, refused...)
+
+    def prepare_gates(self) -> None:
+        """Load the gate policy and the baseline up front, so a bad file stops the run at once."""
+        if self.spec is None:
+            return
+        s = self.settings
+        self.policy = load_policy(s.extra.get("gates"), self.rootdir / "baselines" / "policy.toml", s.gate, s.alpha)
+        path = Path(s.baseline) if s.baseline else default_path(self.rootdir, self.spec.slug)
+        self.baseline_path = path if path.is_absolute() else self.rootdir / path
+        if self.baseline_path.exists():
+            try:
+                self.baseline = load_baseline(self.baseline_path)
+            except BaselineError:
+                if not (s.update_baseline and s.force_baseline):
+                    raise
+            if self.baseline is not None:
+                self.baseline_items = item_view(self.baseline)
+        elif s.baseline and not s.update_baseline:
+            raise BaselineError(f"baseline {self.baseline_path}: no such file")
+
+    def is_regression(self, result: dict[str, Any]) -> bool:
+        old = self.baseline_items.get(result["key"])
+        return bool(old and old.get("passed") and result.get("outcome") == "wrong"
+                    and old.get("content_hash") in (None, result.get("content_hash")))
 
     @property
     def active(self) -> bool:
@@ -208,11 +241,84 @@ class MLBSession:
             "generation": self.generation_stats(),
             "plugin_version": __version__,
         }
-        self.report = build_report(run, items, agg, gates)
+        report = build_report(run, items, agg, gates)
+        self._apply_gates(report)
+        self.report = report
         if self.settings.report:
             path = Path(self.settings.report)
-            write_report(path if path.is_absolute() else Path.cwd() / path, self.report)
-        return self.report
+            write_report(path if path.is_absolute() else Path.cwd() / path, report)
+        if self.settings.update_baseline:
+            self._update_baseline(report)
+        self._write_markdown(report)
+        return report
+
+    def _apply_gates(self, report: dict[str, Any]) -> None:
+        assert self.policy is not None
+        base = self.baseline_items if self.baseline is not None else None
+        label = str(self.baseline_path.relative_to(self.rootdir)) if self.baseline_path and \
+            self.baseline_path.is_relative_to(self.rootdir) else str(self.baseline_path)
+        result = evaluate(self.policy, report, base, label)
+        for g in result.gates:
+            if g.status == "no-baseline":
+                g.reason = (f"no baseline at {label}: create it with "
+                            f"pytest --mlb-model={self.settings.model} --mlb-update-baseline")
+        comparison: dict[str, Any] = {"baseline": label if base is not None else None,
+                                      "policy": [r.text for r in self.policy.rules], "policy_sources": self.policy.sources,
+                                      "alpha": self.policy.alpha, "min_shared": self.policy.min_shared}
+        if base is not None and self.baseline is not None:
+            items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
+            changes = suite_changes(items, base)
+            comparison.update(
+                baseline_model=self.baseline.data.get("model"), baseline_created=self.baseline.data.get("created"),
+                fingerprint_match=self.baseline.fingerprint == report["run"]["suite_fingerprint"],
+                changes={k: {"count": len(v), "keys": v[:50]} for k, v in changes.items()},
+                differences={k: d.__dict__ for k, d in result.differences.items()},
+                regressions=regressed_items(items, base),
+            )
+            if self.settings.strict_regressions and comparison["regressions"]:
+                from .report import Gate
+
+                n = len(comparison["regressions"])
+                result.gates.append(Gate("regressed items", False, f"{n} item(s) right in the baseline are wrong now",
+                                         observed=float(n), threshold=0.0))
+        all_gates = [*report["gates"], *(g.to_json() for g in result.gates)]
+        from .report import Gate as _Gate
+
+        v, why = verdict([_Gate(**g) for g in all_gates])
+        report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)
+
+    def _update_baseline(self, report: dict[str, Any]) -> None:
+        assert self.baseline_path is not None
+        infra = next((g for g in report["gates"] if g["name"] == "infrastructure errors"), None)
+        if infra is not None and not infra["passed"] and not self.settings.force_baseline:
+            self.messages.append(f"baseline NOT written to {self.baseline_path}: {infra['reason']} "
+                                 "(add --mlb-force-baseline to write it anyway)")
+            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": infra["reason"]}
+            return
+        try:
+            write_baseline(self.baseline_path, baseline_from_report(report), force=self.settings.force_baseline)
+        except BaselineError as exc:
+            self.messages.append(f"baseline NOT written: {exc} (add --mlb-force-baseline to replace it)")
+            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": str(exc)}
+            return
+        self.messages.append(f"baseline written to {self.baseline_path} ({len(report['items'])} items)")
+        report["baseline_update"] = {"written": True, "path": str(self.baseline_path)}
+
+    def _write_markdown(self, report: dict[str, Any]) -> None:
+        targets = []
+        if self.settings.markdown:
+            p = Path(self.settings.markdown)
+            targets.append((p if p.is_absolute() else Path.cwd() / p, "w"))
+        step = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step:
+            targets.append((Path(step), "a"))
+        if not targets:
+            return
+        text = markdown_summary(report)
+        for path, mode in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open(mode, encoding="utf-8") as fh:
+                fh.write(text)
 
     def generation_stats(self) -> dict[str, Any]:
         parts = list(self.worker_stats)
@@ -226,4 +332,4 @@ class MLBSession:
         return total
 
     def summary(self) -> list[str]:
-        return summary_lines(self.report) if self.report else []
+        return (summary_lines(self.report) + self.messages) if self.report else []

@@ -83,3 +83,32 @@ def micro_f1(tp: float, fp: float, fn: float) -> float:
     """Micro-F1 from summed counts; 1.0 when there was nothing to find and nothing was found."""
     denom = 2 * tp + fp + fn
     return 1.0 if denom == 0 else 2 * tp / denom
+
+
+# --- paired comparisons of two runs on the items both scored ------------------------------------
+
+
+def mcnemar_drop_p(right_to_wrong: int, wrong_to_right: int) -> float:
+    """Exact one-sided McNemar p-value that accuracy dropped: binomial test on discordant pairs.
+
+    Under "no change" each discordant item is equally likely to have gone either way, so the
+    count of right->wrong among them is Binomial(b + c, 1/2).
+    """
+    from scipy.stats import binomtest
+
+    n = right_to_wrong + wrong_to_right
+    if n == 0:
+        return 1.0
+    return float(binomtest(right_to_wrong, n, 0.5, alternative="greater").pvalue)
+
+
+def holm_adjust(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values: the family-wise error stays at alpha over all gates."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted

@@ -1,24 +1,42 @@
-"""The terminal summary: one table of dimensions and their datasets, then the verdict."""
+"""The terminal summary: dimensions with their datasets, baseline comparison, gates, verdict."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 
-def _fmt(x: float | None) -> str:
-    return "  -  " if x is None else f"{x:.3f}"
+
+def _fmt(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.3f}" if signed else f"{x:.3f}"
 
 
 def _ci(ci: Any) -> str:
-    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+    return "" if not ci or ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _gate_cells(target: str, report: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """baseline, delta, p, verdict of a target's gates."""
+    gates = [g for g in report["gates"] if g["name"].split(":")[0].split(">=")[0] == target]
+    diff = (report.get("comparison") or {}).get("differences", {}).get(target)
+    base = _fmt(diff["baseline"]) if diff else "-"
+    delta = _fmt(None if not diff or diff["drop"] is None else -diff["drop"], signed=True)
+    ps = [g["p_adjusted"] if g.get("p_adjusted") is not None else g.get("p_value") for g in gates]
+    p = next((f"{x:.3g}" for x in ps if x is not None), "-")
+    statuses = [g["status"] for g in gates]
+    word = "FAIL" if "fail" in statuses else ("pass" if "pass" in statuses else (statuses[0] if statuses else ""))
+    return base, delta, p, word
 
 
 def summary_lines(report: Mapping[str, Any]) -> list[str]:
-    rows: list[tuple[str, ...]] = [("dimension", "dataset", "metric", "n", "score", "95% CI", "note")]
+    head = ("dimension", "dataset", "metric", "n", "score", "95% CI", "baseline", "delta", "p", "gate", "note")
+    rows: list[tuple[str, ...]] = [head]
     datasets = report["datasets"]
     for dim, d in report["dimensions"].items():
-        rows.append((dim, "", "", str(d["n"]), _fmt(d["score"]), _ci(d["ci"]), ""))
+        rows.append((dim, "", "", str(d["n"]), _fmt(d["score"]), _ci(d["ci"]), *_gate_cells(dim, report), ""))
         for name, ds in sorted(datasets.items()):
             if ds["dimension"] != dim:
                 continue
@@ -29,28 +47,58 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
                 note.append(f"{ds['needs_judge']} need a judge")
             if ds["errors"]:
                 note.append(f"{ds['errors']} errors")
+            cells = _gate_cells(name, report) if any(g["name"].startswith(name) for g in report["gates"]) else ("", "", "", "")
             rows.append(("", name, ds["metric"], f"{ds['n']}/{ds['n_items']}", _fmt(ds["score"]), _ci(ds["ci"]),
-                         ", ".join(note)))
+                         *cells, ", ".join(note)))
     ov = report["overall"]
-    rows.append(("overall", "", "", str(ov["n"]), _fmt(ov["score"]), _ci(ov["ci"]),
-                 ("partial: " + ", ".join(ov["missing"]) + " unscored") if ov.get("missing") else
-                 ("partial" if ov.get("partial") else "")))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    note = ("partial: " + ", ".join(ov["missing"]) + " unscored") if ov.get("missing") else ("partial" if ov.get("partial") else "")
+    rows.append(("overall", "", "", str(ov["n"]), _fmt(ov["score"]), _ci(ov["ci"]), *_gate_cells("overall", report), note))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
     items = report["items"]
     counts: dict[str, int] = {}
     for it in items:
         counts[it["outcome"]] = counts.get(it["outcome"], 0) + 1
-    lines.append("")
-    lines.append(f"items: {len(items)} ({counts.get('pass', 0)} right, {counts.get('wrong', 0)} wrong, "
-                 f"{counts.get('needs_judge', 0)} need a judge, {counts.get('error', 0)} errors)")
+    lines += ["", f"items: {len(items)} ({counts.get('pass', 0)} right, {counts.get('wrong', 0)} wrong, "
+                  f"{counts.get('needs_judge', 0)} need a judge, {counts.get('error', 0)} errors"
+                  + (f", {counts['suite_error']} malformed suite lines" if counts.get("suite_error") else "") + ")"]
     gen = report["run"].get("generation") or {}
     if gen:
         lines.append(f"generation: {gen.get('requests', 0)} requests sent ({gen.get('sent', 0)} attempts), "
                      f"{gen.get('cached', 0)} from cache, {gen.get('errors', 0)} errors")
+    comp = report.get("comparison") or {}
+    if comp.get("baseline"):
+        ch = comp.get("changes", {})
+        line = f"baseline: {comp['baseline']} ({comp.get('baseline_model')}, {comp.get('baseline_created')})"
+        if not comp.get("fingerprint_match"):
+            line += (f"; suite changed: compared on shared items, {ch['added']['count']} added, "
+                     f"{ch['removed']['count']} removed, {ch['changed']['count']} edited")
+        lines.append(line)
+        regs = comp.get("regressions", [])
+        if regs:
+            lines.append(f"regressed items (right in the baseline, wrong now): {len(regs)}")
+            for r in regs[:20]:
+                lines.append(f"  {r['dataset']}/{r['id']}: expected {_short(r['expected'])}, got {_short(r['got'])}")
+            if len(regs) > 20:
+                lines.append(f"  ... {len(regs) - 20} more in the JSON report")
+    nobase = [g for g in report["gates"] if g["status"] == "no-baseline"]
+    if nobase:
+        lines.append(f"drop gates not tested ({', '.join(g['name'] for g in nobase)}): {nobase[0]['reason']}")
     for g in report["gates"]:
-        if not g["passed"]:
-            lines.append(f"gate failed: {g['name']}: {g['reason']}")
-    lines.append(f"MLB verdict: {report['verdict'].upper()}" + (
-        "" if report["verdict"] == "pass" else f" ({report['verdict_reason']})"))
+        if g["status"] in ("fail", "insufficient"):
+            lines.append(f"gate {g['status'].upper() if g['status'] == 'fail' else g['status']}: {g['name']}: {g['reason']}")
+    failed = [g for g in report["gates"] if not g["passed"]]
+    word = VERDICT_WORD[report["verdict"]]
+    tail = "" if report["verdict"] == "pass" else " (" + "; ".join(f"{g['name']}: {g['reason']}" for g in failed) + ")"
+    if report["verdict"] == "error":
+        tail = f" ({report['verdict_reason']})"
+    lines.append(f"MLB gate: {word}{tail}")
     return lines
+
+
+def _short(value: Any, n: int = 60) -> str:
+    text = value if isinstance(value, str) else ",".join(value) if isinstance(value, list) and all(
+        isinstance(v, str) for v in value) else str(value)
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"

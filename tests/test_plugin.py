@@ -38,7 +38,7 @@ def test_oracle_scores_every_rule_dataset_and_lists_judge_ones(pytester: pytest.
     item = next(i for i in report["items"] if i["dataset"] == "MAExam")
     assert item["expected"] == ["A", "C"] and item["messages"][0]["role"] == "user"
     assert item["response"] == "A,C" and item["outcome"] == "pass"
-    result.stdout.fnmatch_lines(["*needs a judge (1 items)*", "*MLB verdict: PASS*"])
+    result.stdout.fnmatch_lines(["*needs a judge (1 items)*", "*MLB gate: PASS*"])
 
 
 def test_markers_keywords_and_limit_select_items(pytester: pytest.Pytester) -> None:
@@ -83,7 +83,7 @@ def test_a_wrong_critical_item_fails_the_run(pytester: pytest.Pytester) -> None:
     r = pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-report=r.json")
     r.assert_outcomes(xfailed=1, failed=1)
     assert r.ret == pytest.ExitCode.TESTS_FAILED
-    r.stdout.fnmatch_lines(["*critical item answered wrongly*", "*MLB verdict: FAIL*critical*"])
+    r.stdout.fnmatch_lines(["*critical item answered wrongly*", "*MLB gate: FAIL*critical*"])
     assert load_report(pytester.path / "r.json")["verdict"] == "fail"
 
 
@@ -97,7 +97,7 @@ def test_model_failures_are_errors_never_scores(pytester: pytest.Pytester) -> No
     assert report["verdict"] == "error" and "infrastructure" in report["verdict_reason"]
     assert all(i["score"] is None and "endpoint down" in i["error"] for i in report["items"])
     assert report["datasets"]["DemoExam"]["status"] == "errors_only"
-    r.stdout.fnmatch_lines(["*MLB verdict: ERROR*infrastructure*"])
+    r.stdout.fnmatch_lines(["*MLB gate: ERROR*infrastructure*"])
 
 
 def test_a_malformed_line_errors_and_the_rest_runs(pytester: pytest.Pytester) -> None:

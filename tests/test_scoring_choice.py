@@ -90,6 +90,10 @@ FINAL_ANSWER_WINS = [
     ("答案: B\n\nExplanation: the answer is not A, because A only treats fever.", ("B",)),
     ("分析各选项：A射干清热；B白头翁止痢；C马齿苋止痢。\nD", ("D",)),
     ("The correct answer is B. A is incorrect since it lacks the antidiarrhoeal action.", ("B",)),
+    ("答案：A,C。解析：A项正确；B项错误；C项正确。", ("A", "C")),
+    ("答案为D。A正确地指出了清热作用，但不能止痢。", ("D",)),
+    ("A正确；B错误；C正确；D错误；E错误。", ("A", "C")),
+    ("A项错误，B项错误。综上所述，D正确。", ("D",)),
 ]
 
 

@@ -3,7 +3,8 @@
 Models are told to answer "B" or "B,C" but often reason first, quote options, or answer with
 the option text. The final answer wins, so extraction goes from the strongest evidence to the
 weakest: a JSON ``answer`` field, the last explicit answer phrase ("答案为C", "The answer is
-(C)", "B is correct"), the last standalone letter group, then the option text without letter.
+(C)"), options declared correct ("B is correct", "A正确；C正确"), the last standalone letter
+group, then the option text without its letter.
 """
 
 from __future__ import annotations
@@ -60,14 +61,14 @@ _PREFIX = re.compile(
 _LETTER_LIST = r"([A-Z](?:\s*(?:,|、|和|与|及|and)\s*[A-Z])*)"
 _POSTFIX = re.compile(
     rf"""(?<![A-Za-z0-9])[(\[*“"']*{_LETTER_LIST}[)\]*”"']*
-    (?: \s*(?:选项|项)?\s*(?:是|为|才是)?\s*(?:正确答案|正确选项|最佳答案|最佳选项|正确|对的)(?![与吗否])
+    (?: \s*(?:选项|项)?\s*(?:是|为|才是)?\s*(?:正确答案|正确选项|最佳答案|最佳选项|正确|对的)(?![与吗否地描反理使认处])
       | \s+(?:is|are)\s+(?:the\s+)?(?:correct|right|best)\b )""",
     re.X,
 )
 # Fallback only: a lone letter glued to these is a name ("B超", "A型血", "维生素C"), not an answer.
 _NOT_AFTER = re.compile(r"超|型|族|组|类|级|度|期|区|段|线|细胞|反应蛋白|受体|因子|肝|波|药")
 _NOT_BEFORE = ("维生素", "维他命", "vitamin ", "Vitamin ", "Vit.", "vit.")
-# Fallback only: "A patient ..." / "I think ..." are English words, not answers.
+# "A patient ..." / "I think ...": a lone A or I followed by an ordinary word is English, not an answer.
 _ENGLISH_WORD_AFTER = re.compile(r"\s+([a-z]+)")
 _LETTER_VERBS = frozenset(
     "is are was were and or because since as seems appears would could should might must can will "
@@ -154,18 +155,22 @@ def _lower_group_at(text: str, pos: int, valid: frozenset[str]) -> tuple[set[str
 
 
 def _from_phrases(text: str, valid: frozenset[str]) -> tuple[str, ...] | None:
-    best: tuple[int, set[str]] | None = None
+    """Letters after the last answer phrase; else every option called correct ("A正确；C正确")."""
+    best: set[str] | None = None
     for m in _PREFIX.finditer(text):
         got = _group_at(text, m.end(), valid) or _lower_group_at(text, m.end(), valid)
-        if got and _english_word(text, got[1], got[0]):
-            continue
-        if got and (best is None or m.start() >= best[0]):
-            best = (m.start(), got[0])
+        if got and not _english_word(text, got[1], got[0]):
+            best = got[0]
+    if best:
+        return tuple(sorted(best))
+    # No conclusion phrase: a per-option verdict list names the answer by its "correct" items.
+    # (After a conclusion such verdicts are usually an explanation, so they come second.)
+    claimed: set[str] = set()
     for m in _POSTFIX.finditer(text):
         letters = set(_UPPER_LETTER.findall(m.group(1)))
-        if letters <= valid and (best is None or m.start() >= best[0]):
-            best = (m.start(), letters)
-    return tuple(sorted(best[1])) if best else None
+        if letters <= valid:
+            claimed |= letters
+    return tuple(sorted(claimed)) if claimed else None
 
 
 def _last_group(text: str, valid: frozenset[str]) -> tuple[str, ...] | None:

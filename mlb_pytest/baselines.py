@@ -1,0 +1,104 @@
+"""Baseline files: a stored run (aggregates and per-item scores) to compare later runs with.
+
+One JSON file per model slug under ``baselines/``. Written atomically, once, from the process
+where all results meet. A file that is not a baseline (corrupt, foreign, newer format) is an
+error naming the file, and is never overwritten unless the user forces it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._atomic import write_json_atomic
+
+FORMAT = 1
+_ITEM_FIELDS = ("dataset", "dimension", "metric", "score", "passed", "outcome", "weight", "content_hash", "critical",
+                "expected", "response")
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be used; the message names it."""
+
+
+@dataclass
+class Baseline:
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def items(self) -> dict[str, dict[str, Any]]:
+        return self.data["items"]
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self.data.get("suite_fingerprint")
+
+    def dimension_score(self, name: str) -> float | None:
+        return (self.data.get("dimensions", {}).get(name) or {}).get("score")
+
+
+def default_path(root: Path, slug: str) -> Path:
+    return root / "baselines" / f"{slug}.json"
+
+
+def load_baseline(path: Path) -> Baseline:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BaselineError(f"baseline {path}: cannot read ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(f"baseline {path}:{exc.lineno}: corrupt JSON ({exc.msg}); restore it from version "
+                            "control or recreate it with --mlb-update-baseline --mlb-force-baseline") from None
+    if not isinstance(data, dict) or "mlb_baseline" not in data:
+        raise BaselineError(f"baseline {path}: not an mlb-pytest baseline (no 'mlb_baseline' field)")
+    if data["mlb_baseline"] != FORMAT:
+        raise BaselineError(f"baseline {path}: format {data['mlb_baseline']!r}, this version reads {FORMAT}")
+    items = data.get("items")
+    if not isinstance(items, dict) or not all(isinstance(v, dict) and "score" in v for v in items.values()):
+        raise BaselineError(f"baseline {path}: field 'items' must map item keys to objects with a score")
+    return Baseline(path, data)
+
+
+def baseline_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
+    run = report["run"]
+    items = {}
+    for r in report["items"]:
+        if r.get("outcome") == "suite_error":
+            continue
+        entry = {k: r.get(k) for k in _ITEM_FIELDS}
+        d = r.get("details") or {}
+        for k in ("tp", "fp", "fn"):
+            if k in d:
+                entry[k] = d[k]
+        items[str(r["key"])] = entry
+    return {
+        "mlb_baseline": FORMAT,
+        "model": run["model"], "judge": run.get("judge"), "plugin_version": run.get("plugin_version"),
+        "created": run.get("ended"), "suite_fingerprint": run.get("suite_fingerprint"),
+        "options": {k: run.get("options", {}).get(k) for k in ("samples", "temperature", "max_tokens", "limit", "seed")},
+        "datasets": report["datasets"], "dimensions": report["dimensions"], "overall": report["overall"],
+        "items": items,
+    }
+
+
+def item_view(baseline: Baseline) -> dict[str, dict[str, Any]]:
+    """Baseline items in the shape comparisons read (details with tp/fp/fn)."""
+    out = {}
+    for key, v in baseline.items.items():
+        row = dict(v)
+        row["details"] = {k: v[k] for k in ("tp", "fp", "fn") if k in v}
+        out[key] = row
+    return out
+
+
+def write_baseline(path: Path, data: Mapping[str, Any], force: bool = False) -> None:
+    """Write atomically; refuse to replace a file that is not a readable baseline unless forced."""
+    if path.exists() and not force:
+        load_baseline(path)  # raises on a corrupt or foreign file: never overwrite it by accident
+    write_json_atomic(path, data)

@@ -1,0 +1,268 @@
+"""Release gates: absolute floors and significant drops from the baseline.
+
+Rules are short expressions: ``MedSE>=0.90`` (floor), ``MedRU:drop<=0.02`` (the score may not
+drop by more than 0.02 from the baseline *and* significantly), ``*`` for every dimension,
+``overall`` for the overall score, a dataset name for one dataset. A drop counts only when it
+exceeds the allowed drop and its Holm-adjusted p-value (over all drop gates of the run) is below
+alpha, so testing five dimensions and the overall score does not multiply false alarms.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog import DIMENSIONS
+from .comparison import Difference, align, compare
+from .report import Gate
+from .statistics import holm_adjust
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_RULES = ("MedSE>=0.90", "*:drop<=0.02", "overall:drop<=0.02")
+_RULE = re.compile(r"^\s*(?P<target>[A-Za-z0-9_.\-*]+)(?P<drop>:drop)?\s*(?P<op>>=|<=)\s*(?P<value>\d+(?:\.\d+)?)\s*$")
+
+
+class GateError(ValueError):
+    """A gate rule or policy that cannot be used; names the rule or file."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    target: str
+    kind: str  # floor | drop
+    threshold: float
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.text.replace(" ", "")
+
+
+@dataclass
+class Policy:
+    rules: list[Rule]
+    alpha: float = 0.05
+    min_shared: int = 30
+    sources: list[str] = field(default_factory=list)
+
+
+def parse_rule(text: str) -> Rule:
+    m = _RULE.match(text)
+    if not m:
+        raise GateError(f"bad gate {text!r}: use NAME>=FLOOR (MedSE>=0.90, overall>=0.7) or NAME:drop<=MAX "
+                        "(MedRU:drop<=0.02); NAME is a dimension, a dataset, overall or *")
+    kind = "drop" if m.group("drop") else "floor"
+    if (kind == "floor") != (m.group("op") == ">="):
+        raise GateError(f"bad gate {text!r}: floors use >= and drops use <=")
+    value = float(m.group("value"))
+    if value > 1:
+        raise GateError(f"bad gate {text!r}: scores and drops are between 0 and 1")
+    return Rule(m.group("target"), kind, value, f"{m.group('target')}{m.group('drop') or ''}{m.group('op')}{m.group('value')}")
+
+
+def _table_rules(table: Mapping[str, Any], source: str) -> tuple[list[Rule], dict[str, Any]]:
+    known = {"rules", "alpha", "min_shared"}
+    unknown = set(table) - known
+    if unknown:
+        raise GateError(f"{source}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    rules = table.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise GateError(f"{source}: 'rules' must be a list of strings such as \"MedSE>=0.90\"")
+    try:
+        parsed = [parse_rule(r) for r in rules]
+    except GateError as exc:
+        raise GateError(f"{source}: {exc}") from None
+    return parsed, {k: table[k] for k in ("alpha", "min_shared") if k in table}
+
+
+def load_policy(pyproject_gates: Mapping[str, Any] | None, policy_file: Path | None, cli_rules: Sequence[str],
+                alpha: float | None = None) -> Policy:
+    """Rules from baselines/policy.toml, then [tool.mlb.gates], then --mlb-gate; defaults when none."""
+    rules: list[Rule] = []
+    params: dict[str, Any] = {}
+    sources: list[str] = []
+    if policy_file is not None and policy_file.is_file():
+        try:
+            data = tomllib.loads(policy_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise GateError(f"{policy_file}: invalid TOML: {exc}") from None
+        r, p = _table_rules(data.get("gates", {}), f"{policy_file} [gates]")
+        rules += r
+        params.update(p)
+        sources.append(str(policy_file))
+    if pyproject_gates:
+        r, p = _table_rules(pyproject_gates, "[tool.mlb.gates]")
+        rules += r
+        params.update(p)
+        sources.append("[tool.mlb.gates]")
+    if not rules:
+        rules = [parse_rule(r) for r in DEFAULT_RULES]
+        sources.append("defaults")
+    for text in cli_rules:
+        rules.append(parse_rule(text))
+    if cli_rules:
+        sources.append("--mlb-gate")
+    policy = Policy(rules, float(params.get("alpha", 0.05)), int(params.get("min_shared", 30)), sources)
+    if alpha is not None:
+        policy.alpha = alpha
+    if not 0 < policy.alpha < 1:
+        raise GateError(f"gate alpha must be between 0 and 1, got {policy.alpha}")
+    return policy
+
+
+def _targets(rule: Rule, report: Mapping[str, Any]) -> list[str]:
+    if rule.target == "*":
+        return [d.value for d in DIMENSIONS if d.value in report["dimensions"]]
+    return [rule.target]
+
+
+def _observed(target: str, report: Mapping[str, Any]) -> tuple[bool, float | None]:
+    """(present in this run, score)."""
+    if target == "overall":
+        return True, report["overall"]["score"]
+    if target in report["dimensions"]:
+        return True, report["dimensions"][target]["score"]
+    if target in report["datasets"]:
+        return True, report["datasets"][target]["score"]
+    return False, None
+
+
+def _scope(target: str, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    if target == "overall":
+        return list(items)
+    return [r for r in items if r.get("dimension") == target or r.get("dataset") == target]
+
+
+def _group_compare(target: str, items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> Difference:
+    scoped = _scope(target, items)
+    groups = align(baseline_items, scoped)
+    if target == "overall":  # mean over dimensions of the mean over their datasets
+        by_dim: dict[str, dict[str, Any]] = {}
+        dim_of = {str(r["dataset"]): str(r["dimension"]) for r in scoped}
+        for ds, p in groups.items():
+            by_dim.setdefault(dim_of[ds], {})[ds] = p
+        return _overall(by_dim)
+    return compare(groups, target)
+
+
+def _overall(by_dim: Mapping[str, Mapping[str, Any]]) -> Difference:
+    parts = {d: compare(g, f"overall/{d}") for d, g in by_dim.items()}
+    parts = {d: p for d, p in parts.items() if p.n_shared}
+    if not parts:
+        return Difference(0, None, None, None, None, None, "none")
+    # the overall difference: resample each dimension as compare() does and average the replicates
+    import numpy as np
+
+    from .comparison import PAIRED_RESAMPLES, _score
+    from .statistics import percentile_interval, rng_for
+
+    rng = rng_for("paired", "overall")
+    diffs = np.zeros(PAIRED_RESAMPLES)
+    for d in sorted(parts):
+        g = by_dim[d]
+        dd = np.zeros(PAIRED_RESAMPLES)
+        for ds in sorted(g):
+            p = g[ds]
+            idx = rng.integers(0, len(p.w), size=(PAIRED_RESAMPLES, len(p.w)))
+            dd += _score(p.metric, p.c[idx], p.w[idx]) - _score(p.metric, p.b[idx], p.w[idx])
+        diffs += dd / len(g)
+    diffs /= len(parts)
+    base = float(np.mean([p.baseline for p in parts.values()]))
+    cur = float(np.mean([p.current for p in parts.values()]))
+    p_value = float((1 + np.sum(diffs >= 0)) / (PAIRED_RESAMPLES + 1))
+    return Difference(sum(p.n_shared for p in parts.values()), base, cur, base - cur, p_value,
+                      percentile_interval(diffs), f"paired stratified bootstrap ({PAIRED_RESAMPLES} resamples)")
+
+
+@dataclass
+class GateResult:
+    gates: list[Gate]
+    differences: dict[str, Difference]
+
+
+def evaluate(policy: Policy, report: Mapping[str, Any], baseline_items: Mapping[str, Any] | None,
+             baseline_label: str | None = None) -> GateResult:
+    gates: list[Gate] = []
+    pending: list[tuple[Gate, Rule, Difference]] = []
+    diffs: dict[str, Difference] = {}
+    items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
+    for rule in policy.rules:
+        for target in _targets(rule, report):
+            name = f"{target}>={rule.threshold:g}" if rule.kind == "floor" else f"{target}:drop<={rule.threshold:g}"
+            present, score = _observed(target, report)
+            if not present:
+                gates.append(Gate(name, True, f"{target} is not in this run", status="n/a", threshold=rule.threshold))
+                continue
+            if rule.kind == "floor":
+                if score is None:
+                    gates.append(Gate(name, False, f"{target} has no score (all items errored or await a judge)",
+                                      status="fail", threshold=rule.threshold))
+                else:
+                    ok = score >= rule.threshold
+                    gates.append(Gate(name, ok, f"{target} {score:.3f} {'>=' if ok else '<'} floor {rule.threshold:.2f}",
+                                      observed=score, threshold=rule.threshold, status="pass" if ok else "fail"))
+                continue
+            if baseline_items is None:
+                gates.append(Gate(name, True, "no baseline to compare with", status="no-baseline",
+                                  threshold=rule.threshold))
+                continue
+            diff = diffs.get(target) or _group_compare(target, items, baseline_items)
+            diffs[target] = diff
+            gate = Gate(name, True, "", observed=diff.current, threshold=rule.threshold, baseline=diff.baseline,
+                        p_value=diff.p_value, delta=None if diff.drop is None else -diff.drop,
+                        ci=list(diff.ci) if diff.ci else None, n_shared=diff.n_shared, test=diff.test)
+            if diff.n_shared < policy.min_shared:
+                gate.status = "insufficient"
+                gate.reason = (f"only {diff.n_shared} items shared with the baseline{f' ({baseline_label})' if baseline_label else ''}"
+                               f" (at least {policy.min_shared} needed): not tested")
+                gates.append(gate)
+                continue
+            pending.append((gate, rule, diff))
+            gates.append(gate)
+    adjusted = holm_adjust([d.p_value if d.p_value is not None else 1.0 for _, _, d in pending])
+    for (gate, rule, diff), p_adj in zip(pending, adjusted):
+        assert diff.drop is not None
+        gate.p_adjusted = p_adj
+        regressed = diff.drop > rule.threshold and p_adj < policy.alpha
+        gate.passed = not regressed
+        gate.status = "fail" if regressed else "pass"
+        what = f"{'dropped' if diff.drop > 0 else 'rose'} {abs(diff.drop):.3f} ({diff.baseline:.3f} -> {diff.current:.3f}) on {diff.n_shared} shared items, p={p_adj:.3g} (Holm, {diff.test})"
+        if regressed:
+            gate.reason = f"regression: {what} > allowed {rule.threshold:.2f} and significant at {policy.alpha:g}"
+        elif diff.drop > rule.threshold:
+            gate.reason = f"{what}: larger than allowed but not significant at {policy.alpha:g}"
+        else:
+            gate.reason = what
+    return GateResult(gates, diffs)
+
+
+def regressed_items(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Items right in the baseline and wrong now (same content), with expected and got."""
+    out = []
+    for r in sorted(items, key=lambda r: str(r["key"])):
+        old = baseline_items.get(str(r["key"]))
+        if not old or not old.get("passed") or r.get("outcome") != "wrong":
+            continue
+        if old.get("content_hash") and old["content_hash"] != r.get("content_hash"):
+            continue
+        out.append({"key": r["key"], "dataset": r["dataset"], "id": r.get("id"), "critical": r.get("critical"),
+                    "expected": r.get("expected"), "got": r.get("response"), "baseline_got": old.get("response"),
+                    "explanation": r.get("explanation")})
+    return out
+
+
+def suite_changes(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> dict[str, list[str]]:
+    current = {str(r["key"]): r.get("content_hash") for r in items if r.get("outcome") != "suite_error"}
+    added = sorted(set(current) - set(baseline_items))
+    removed = sorted(set(baseline_items) - set(current))
+    changed = sorted(k for k in set(current) & set(baseline_items)
+                     if baseline_items[k].get("content_hash") and current[k] != baseline_items[k].get("content_hash"))
+    return {"added": added, "removed": removed, "changed": changed}
