@@ -244,11 +244,11 @@ class MLBSession:
         report = build_report(run, items, agg, gates)
         self._apply_gates(report)
         self.report = report
+        if self.settings.update_baseline:
+            self._update_baseline(report)
         if self.settings.report:
             path = Path(self.settings.report)
             write_report(path if path.is_absolute() else Path.cwd() / path, report)
-        if self.settings.update_baseline:
-            self._update_baseline(report)
         self._write_markdown(report)
         return report
 
