@@ -332,4 +332,7 @@ class MLBSession:
         return total
 
     def summary(self) -> list[str]:
-        return (summary_lines(self.report) + self.messages) if self.report else []
+        if not self.report:
+            return []
+        lines = summary_lines(self.report)
+        return lines[:-1] + self.messages + lines[-1:]  # the verdict stays the last line

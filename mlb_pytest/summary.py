@@ -11,6 +11,7 @@ VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 def _fmt(x: float | None, signed: bool = False) -> str:
     if x is None:
         return "-"
+    x = round(x, 3) + 0.0  # no "-0.000"
     return f"{x:+.3f}" if signed else f"{x:.3f}"
 
 

@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scipy.stats  # noqa: F401  # loaded once here: pytester's in-process runs cannot re-import C extensions
+from hypothesis import settings
+
+# CI machines are shared and noisy: judge properties, not per-example timings.
+settings.register_profile("mlb", deadline=None)
+settings.load_profile("mlb")
 
 from release_fixture import write_release
 
