@@ -27,14 +27,17 @@ BASE_P = {"MedKQA": 0.85, "MedSE": 0.96, "MedRU": 0.80, "SmartServ": 0.88, "Smar
 DROPPED_P = {**BASE_P, "MedSE": 0.88, "MedKQA": 0.75}
 
 MODEL = '''
-import json, os, random, re
+import hashlib, json, os, re
 
 _P = json.loads(os.environ["SIM_P"])
-_RNG = random.Random(int(os.environ["SIM_SEED"]))
+_SEED = os.environ["SIM_SEED"]
 
 def answer(messages, **params):
-    dim = re.search(r"\\[(\\w+)\\]", messages[0]["content"]).group(1)
-    return "A" if _RNG.random() < _P[dim] else "B"
+    content = messages[0]["content"]
+    dim = re.search(r"\\[(\\w+)\\]", content).group(1)
+    # a uniform draw per (run seed, item): independent of the order in which items are asked
+    u = int.from_bytes(hashlib.sha256(f"{_SEED}|{content}".encode()).digest()[:8], "big") / 2**64
+    return "A" if u < _P[dim] else "B"
 '''
 
 
