@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +107,23 @@ class _Recorder:
     def __init__(self, session: MLBSession) -> None:
         self.session = session
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep the full result here; leave JUnit a few readable properties instead of the blob."""
+        kept = []
         for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                self.session.record(value)
+            if name != RESULT_PROPERTY:
+                kept.append((name, value))
+                continue
+            self.session.record(value)
+            kept += [(f"mlb_{k}", _short(value.get(k))) for k in ("outcome", "score", "expected", "response", "error")
+                     if value.get(k) is not None]
+        report.user_properties = kept
+
+
+def _short(value: Any, n: int = 300) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 class _XdistController:

@@ -64,7 +64,9 @@ def test_wrong_answers_are_xfail_with_expected_and_got(pytester: pytest.Pytester
     r.assert_outcomes(xfailed=4)
     assert r.ret == 0
     r.stdout.fnmatch_lines(["XFAIL s/demo.jsonl::q000*expected A*got B*"])
-    assert "expected A" in (pytester.path / "j.xml").read_text(encoding="utf-8")
+    junit = (pytester.path / "j.xml").read_text(encoding="utf-8")
+    assert "expected A" in junit and '<property name="mlb_response" value="B"' in junit
+    assert "mlb_result" not in junit and "messages" not in junit
     report = load_report(pytester.path / "r.json")
     assert report["datasets"]["DemoExam"]["score"] == 0.0 and report["verdict"] == "pass"
     assert {i["outcome"] for i in report["items"]} == {"wrong"}
