@@ -70,11 +70,46 @@ def run(root: Path, p: dict[str, float], seed: int, *extra: str) -> dict:
     return data
 
 
+def direct(items: int, trials: int) -> tuple[float, float]:
+    """The same decision without pytest (aggregation + gates on simulated results), many trials."""
+    import numpy as np
+
+    from mlb_pytest.aggregation import aggregate
+    from mlb_pytest.gates import evaluate, load_policy
+
+    policy = load_policy(None, None, [])
+    rng = np.random.default_rng(7)
+
+    def results(p: dict[str, float]) -> list[dict]:
+        rows = []
+        for dim, prob in p.items():
+            right = rng.random(items) < prob
+            rows += [{"key": f"Sim{dim}/s{i:04d}", "dataset": f"Sim{dim}", "dimension": dim, "metric": "accuracy",
+                      "score": float(r), "weight": 1.0, "content_hash": str(i), "outcome": "pass" if r else "wrong",
+                      "details": {}} for i, r in enumerate(right)]
+        return rows
+
+    def verdict(base: list[dict], cur: list[dict]) -> bool:
+        report = {"items": cur, **aggregate(cur).to_json()}
+        gates = evaluate(policy, report, {r["key"]: r for r in base}).gates
+        return all(g.passed for g in gates)
+
+    fa = sum(not verdict(results(BASE_P), results(BASE_P)) for _ in range(trials)) / trials
+    det = sum(not verdict(results(BASE_P), results(DROPPED_P)) for _ in range(trials)) / trials
+    return fa, det
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=300, help="items per dimension")
     ap.add_argument("--reruns", type=int, default=20)
+    ap.add_argument("--direct", type=int, default=0, metavar="N",
+                    help="also estimate both rates from N simulated run pairs without pytest (same gate code)")
     args = ap.parse_args()
+    if args.direct:
+        fa, det = direct(args.items, args.direct)
+        print(f"direct estimate over {args.direct} run pairs: false-alarm rate {fa:.3f}, detection rate {det:.3f}",
+              flush=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlb-sim-") as d:
         root = Path(d)

@@ -70,3 +70,11 @@ def test_limit_is_deterministic_bounded_and_order_free(tmp_path_factory, n: int,
     if n > 1:
         fewer = items[: n - 1]
         assert {i.key for i in chosen if i in fewer} <= {i.key for i in select_limited(fewer, limit, seed)}
+
+
+def test_items_dropped_in_review_are_kept_but_not_run(tmp_path: Path) -> None:
+    review = {"reviewer": "r2", "date": "2026-11-25", "verdict": "dropped", "notes": "two right answers"}
+    f = tmp_path / "demo.jsonl"
+    f.write_text("\n".join([native_header(), choice_line(0), choice_line(1, review=review)]), encoding="utf-8")
+    res = load_suite_file(f)
+    assert [i.id for i in res.items] == ["q000"] and res.errors == []

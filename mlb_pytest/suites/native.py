@@ -88,6 +88,8 @@ def load_native(path: Path, display: str) -> tuple[list[Item], list[SuiteError]]
             if record.id in seen:
                 raise SuiteError(display, lineno, "id", f"duplicate id {record.id!r} (first on line {seen[record.id]})")
             seen[record.id] = lineno
+            if record.review is not None and record.review.verdict == "dropped":
+                continue  # kept in the file with the reviewer's reason, never run
             raw = record.model_dump(exclude_none=True)
             if record.dialogue:
                 raw["dialogue"] = [t.model_dump() for t in record.dialogue]
