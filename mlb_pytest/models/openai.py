@@ -66,6 +66,21 @@ def _excerpt(text: str, n: int = 160) -> str:
     return text if len(text) <= n else text[:n] + "…"
 
 
+def _transport_error(exc: httpx.TransportError, base_url: str, timeout_s: float) -> ModelError:
+    """Name the real cause: the aiohttp transport reports a dropped connection as ConnectTimeout."""
+    cause = exc.__cause__
+    cause_name = type(cause).__name__ if cause is not None else ""
+    if cause_name == "ServerDisconnectedError":
+        return ModelError("transport", f"{base_url} closed the connection without a response", retryable=True)
+    if cause_name in ("ClientConnectorError", "ClientOSError") or isinstance(exc, httpx.ConnectError):
+        return ModelError("transport", f"cannot connect to {base_url}: {_excerpt(str(cause or exc))}", retryable=True)
+    if isinstance(exc, httpx.TimeoutException) and (cause is None or "Timeout" in cause_name):
+        return ModelError("timeout", f"no answer within {timeout_s:.0f} s from {base_url}", retryable=True)
+    detail = _excerpt(str(cause or exc)) or "connection dropped"
+    return ModelError("transport", f"connection to {base_url} failed: {cause_name or type(exc).__name__}: {detail}",
+                      retryable=True)
+
+
 def _make_transport(limit: int) -> httpx.AsyncBaseTransport:
     try:
         from httpx_aiohttp import AiohttpTransport
@@ -135,12 +150,11 @@ class OpenAIChatModel:
                 resp = await self._client.post(
                     "chat/completions", content=payload, headers={"Content-Type": "application/json"}
                 )
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:
             raise ModelError("timeout", f"no answer within {self.timeout_s:.0f} s from {self.base_url}",
                              retryable=True) from None
         except httpx.TransportError as exc:
-            raise ModelError("transport", f"connection to {self.base_url} failed: {type(exc).__name__}: "
-                             f"{_excerpt(str(exc)) or 'connection dropped'}", retryable=True) from None
+            raise _transport_error(exc, self.base_url, self.timeout_s) from None
         status = resp.status_code
         if status == 429:
             raise ModelError("rate_limit", "HTTP 429 Too Many Requests", retryable=True, status=status,
