@@ -154,32 +154,39 @@ def _group_compare(target: str, items: Sequence[Mapping[str, Any]], baseline_ite
 
 
 def _overall(by_dim: Mapping[str, Mapping[str, Any]]) -> Difference:
-    parts = {d: compare(g, f"overall/{d}") for d, g in by_dim.items()}
-    parts = {d: p for d, p in parts.items() if p.n_shared}
-    if not parts:
-        return Difference(0, None, None, None, None, None, "none")
-    # the overall difference: resample each dimension as compare() does and average the replicates
+    """Overall = mean over dimensions of the mean over their datasets: both runs, same items."""
     import numpy as np
 
-    from .comparison import PAIRED_RESAMPLES, _score
+    from .comparison import PAIRED_RESAMPLES, _score, permutation_diffs
     from .statistics import percentile_interval, rng_for
 
-    rng = rng_for("paired", "overall")
-    diffs = np.zeros(PAIRED_RESAMPLES)
-    for d in sorted(parts):
-        g = by_dim[d]
+    dims = {d: g for d, g in by_dim.items() if g}
+    if not dims:
+        return Difference(0, None, None, None, None, None, "none")
+
+    def mean_over_dims(values: dict[str, Any]) -> Any:
+        return sum(values.values()) / len(values)
+
+    base = float(mean_over_dims({d: np.mean([_score(p.metric, p.b, p.w) for p in g.values()]) for d, g in dims.items()}))
+    cur = float(mean_over_dims({d: np.mean([_score(p.metric, p.c, p.w) for p in g.values()]) for d, g in dims.items()}))
+    boot_rng, perm_rng = rng_for("paired", "overall"), rng_for("permutation", "overall")
+    boot = np.zeros(PAIRED_RESAMPLES)
+    null = np.zeros(PAIRED_RESAMPLES)
+    for d in sorted(dims):
+        g = dims[d]
         dd = np.zeros(PAIRED_RESAMPLES)
         for ds in sorted(g):
             p = g[ds]
-            idx = rng.integers(0, len(p.w), size=(PAIRED_RESAMPLES, len(p.w)))
+            idx = boot_rng.integers(0, len(p.w), size=(PAIRED_RESAMPLES, len(p.w)))
             dd += _score(p.metric, p.c[idx], p.w[idx]) - _score(p.metric, p.b[idx], p.w[idx])
-        diffs += dd / len(g)
-    diffs /= len(parts)
-    base = float(np.mean([p.baseline for p in parts.values()]))
-    cur = float(np.mean([p.current for p in parts.values()]))
-    p_value = float((1 + np.sum(diffs >= 0)) / (PAIRED_RESAMPLES + 1))
-    return Difference(sum(p.n_shared for p in parts.values()), base, cur, base - cur, p_value,
-                      percentile_interval(diffs), f"paired stratified bootstrap ({PAIRED_RESAMPLES} resamples)")
+        boot += dd / len(g)
+        null += permutation_diffs(g, perm_rng, PAIRED_RESAMPLES)
+    boot /= len(dims)
+    null /= len(dims)
+    p_value = float((1 + np.sum(null <= cur - base + 1e-12)) / (PAIRED_RESAMPLES + 1))
+    n = sum(len(p.w) for g in dims.values() for p in g.values())
+    return Difference(n, base, cur, base - cur, p_value, percentile_interval(boot),
+                      f"paired randomisation test ({PAIRED_RESAMPLES} swaps), stratified by dataset; bootstrap interval")
 
 
 @dataclass

@@ -119,4 +119,4 @@ def test_micro_f1_drop_uses_bootstrap() -> None:
                  "weight": 1.0, "content_hash": str(i), "details": {"tp": tp, "fp": fp, "fn": 1}} for i in range(60)]
     base = {r["key"]: r for r in rows(4, 0)}
     d = compare(align(base, rows(2, 3)), "f")
-    assert d.drop > 0.2 and d.p_value < 0.01 and "bootstrap" in d.test
+    assert d.drop > 0.2 and d.p_value < 0.01 and "randomisation" in d.test
