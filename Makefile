@@ -2,21 +2,27 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-MODEL ?= mock:oracle
+# The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+MODEL ?= hf:gemma3-270m
 SUITES ?= suites
+LIMIT ?= 2
 ARGS ?=
 
 $(BIN)/mlb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[dev,hf]'
 	touch $@
 
 install: $(BIN)/mlb
 
+# Main job: the bundled suites against the offline default model (Gemma 3 270M base, CPU),
+# LIMIT items per dataset so that it takes a few minutes on 2 cores.
 run: $(BIN)/mlb
 	$(BIN)/mlb validate $(SUITES)
-	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) --mlb-report=mlb-report.json -rx -q $(ARGS)
+	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) --mlb-limit=$(LIMIT) --mlb-report=mlb-report.json -q $(ARGS)
 
 test: $(BIN)/mlb
 	$(BIN)/pytest tests -q $(ARGS)

@@ -40,6 +40,7 @@ class Settings:
     alpha: float | None = None
     strict_regressions: bool = False
     markdown: str | None = None
+    hf_batch: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
     def options_json(self) -> dict[str, Any]:
@@ -63,6 +64,7 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("baseline", str, "baseline file to compare with (default baselines/<model-slug>.json when present)"),
     ("alpha", float, "significance level of the drop gates, family-wise over the run's gates (default 0.05)"),
     ("markdown", str, "write the gate summary as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set)"),
+    ("hf-batch", int, "batch size of hf: local models (default 8)"),
 ]
 FLAGS: list[tuple[str, str]] = [
     ("no-cache", "do not read or write the response cache"),

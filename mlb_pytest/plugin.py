@@ -19,7 +19,7 @@ from .suites import is_suite_file
 
 _CLI_NAMES = ("model", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
               "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
-              "gate", "alpha", "strict_regressions", "markdown")
+              "gate", "alpha", "strict_regressions", "markdown", "hf_batch")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -123,8 +123,9 @@ class MLBSession:
     # --- generation ---------------------------------------------------------------------------
 
     def params_for(self, item: Item) -> dict[str, Any]:
+        defaults = getattr(self.model, "default_max_tokens", None) or DEFAULT_MAX_TOKENS
         return {"temperature": self.settings.temperature,
-                "max_tokens": self.settings.max_tokens or DEFAULT_MAX_TOKENS[item.task]}
+                "max_tokens": self.settings.max_tokens or defaults[item.task]}
 
     def start(self, items: Sequence[Item]) -> None:
         """Request every collected item's answers now; tests will only wait for their own."""
@@ -136,7 +137,8 @@ class MLBSession:
         if not todo:
             return
         self.model = build_model(self.spec, timeout_s=self.settings.timeout, max_retries=self.settings.retries,
-                                 concurrency=self.settings.concurrency, seed=self.settings.seed)
+                                 concurrency=self.settings.concurrency, seed=self.settings.seed,
+                                 hf_batch=self.settings.hf_batch)
         store_path = self.store_path()
         factory = None
         if store_path is not None:

