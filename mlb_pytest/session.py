@@ -324,8 +324,12 @@ class MLBSession:
 
     def generation_stats(self) -> dict[str, Any]:
         parts = list(self.worker_stats)
+        load_s = getattr(self.model, "load_seconds", None)
         if self.engine is not None:
-            parts.append(self.engine.stats.to_json())
+            stats = self.engine.stats.to_json()
+            if load_s is not None:
+                stats["model_load_s"] = round(load_s, 2)
+            parts.append(stats)
         total: dict[str, Any] = {}
         for p in parts:
             for k, v in p.items():

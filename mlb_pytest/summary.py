@@ -67,7 +67,8 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     gen = report["run"].get("generation") or {}
     if gen:
         lines.append(f"generation: {gen.get('requests', 0)} requests sent ({gen.get('sent', 0)} attempts), "
-                     f"{gen.get('cached', 0)} from cache, {gen.get('errors', 0)} errors")
+                     f"{gen.get('cached', 0)} from cache, {gen.get('errors', 0)} errors"
+                     + (f"; model loaded in {gen['model_load_s']:.1f} s" if gen.get("model_load_s") else ""))
     comp = report.get("comparison") or {}
     if comp.get("baseline"):
         ch = comp.get("changes", {})
