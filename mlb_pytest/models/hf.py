@@ -81,11 +81,13 @@ def resolve_target(target: str) -> str:
         folder = cache_root() / "gemma3-270m"
         if (folder / "config.json").exists():
             return str(folder)
-        gguf = cache_root() / "gguf" / "gemma-3-270m-q4_k_m.gguf"
-        if not gguf.exists():
-            gguf.parent.mkdir(parents=True, exist_ok=True)
-            pkg.assemble(gguf)
-        return str(_gguf_to_folder(gguf, folder))
+        gguf = cache_root() / "gguf" / f"gemma-3-270m-q4_k_m.{os.getpid()}.gguf"
+        gguf.parent.mkdir(parents=True, exist_ok=True)
+        pkg.assemble(gguf, overwrite=True)  # 0.4 s from the installed parts; removed once converted
+        try:
+            return str(_gguf_to_folder(gguf, folder))
+        finally:
+            gguf.unlink(missing_ok=True)
     path = Path(target).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
