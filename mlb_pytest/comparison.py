@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .statistics import mcnemar_drop_p, micro_f1, percentile_interval, rng_for
+from .statistics import mcnemar_drop_p, percentile_interval, rng_for
 
 PAIRED_RESAMPLES = 2000
 

@@ -85,6 +85,7 @@ def test_hf_model_through_the_plugin(pytester: pytest.Pytester, tiny_model: Path
     items = load_report(pytester.path / "r.json")["items"]
     assert len(items) == 5 and {i["outcome"] for i in items} <= {"pass", "wrong"}
     again = pytester.runpytest("s", f"--mlb-model=hf:{tiny_model}", "--mlb-report=r2.json")
+    assert again.ret == 0
     assert load_report(pytester.path / "r2.json")["run"]["generation"]["cached"] == 5
 
 

@@ -117,3 +117,14 @@ def preview(values: list[str], limit: int = 5) -> str:
     """A short comma list for explanations: the first few values and how many were left out."""
     shown = ", ".join(values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def f1_summary(tp: int, fp: int, fn: int, missing: list[str], extra: list[str]) -> tuple[float, list[str]]:
+    """Item F1 and the parts of its explanation: counts, then what was missed and what was extra."""
+    f1 = f1_from_counts(tp, fp, fn)
+    parts = [f"F1 {f1:.2f} (tp {tp}, fp {fp}, fn {fn})"]
+    if missing:
+        parts.append(f"missing: {preview(missing)}")
+    if extra:
+        parts.append(f"extra: {preview(extra)}")
+    return f1, parts

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..catalog import ExtractionKind
 from ..schema import Item
-from .base import Score, f1_from_counts, normalize_span, pass_of, preview
+from .base import Score, f1_summary, normalize_span, pass_of
 from .jsonparse import parse_json_answer
 
 Unit = tuple[str, ...]
@@ -238,12 +238,7 @@ def score_extraction(item: Item, response: str) -> Score:
     missing = sorted(map(_show, gold - pred))
     extra = sorted(map(_show, pred - gold))
     tp, fp, fn = len(tp_set), len(extra) + malformed, len(missing)
-    f1 = f1_from_counts(tp, fp, fn)
-    parts = [f"F1 {f1:.2f} (tp {tp}, fp {fp}, fn {fn})"]
-    if missing:
-        parts.append(f"missing: {preview(missing)}")
-    if extra:
-        parts.append(f"extra: {preview(extra)}")
+    f1, parts = f1_summary(tp, fp, fn, missing, extra)
     if malformed:
         parts.append(f"{malformed} malformed")
     details = {"tp": tp, "fp": fp, "fn": fn, "parse": note, "missing": missing, "extra": extra,

@@ -33,14 +33,9 @@ def parse_json_answer(response: str) -> tuple[Any | None, str | None]:
     text = strip_think(str(response)).strip()
     if not text:
         return None, "empty response"
-    if text[0] in "{[":  # fast path: the whole response is the JSON
-        try:
-            value = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            if isinstance(value, (dict, list)):
-                return value, "json"
+    whole = _whole_json(text)  # fast path: the whole response is the JSON
+    if whole is not None:
+        return whole, "json"
     if "```" in text:
         fences = [m.group(2) for m in _FENCE.finditer(text)]
         for body in reversed(fences):  # the last fenced block is the answer; earlier ones are drafts
@@ -53,17 +48,23 @@ def parse_json_answer(response: str) -> tuple[Any | None, str | None]:
     return value, note
 
 
+def _whole_json(text: str) -> Any | None:
+    """The text parsed as one JSON object or array, or None."""
+    if not text or text[0] not in "{[":
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, (dict, list)) else None
+
+
 def _from_text(text: str) -> tuple[Any | None, str]:
     if not text:
         return None, "empty response"
-    if text[0] in "{[":
-        try:
-            value = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            if isinstance(value, (dict, list)):
-                return value, "embedded"
+    whole = _whole_json(text)
+    if whole is not None:
+        return whole, "embedded"
     spans, first_open = _balanced_spans(text)
     if not spans and first_open is None:
         return None, "no JSON object or array in the response"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Set
 from typing import Any
 
 from ..schema import Item
-from .base import Score, f1_from_counts, normalize_span, pass_of, preview, strip_think
+from .base import Score, f1_summary, normalize_span, pass_of, preview, strip_think
 from .jsonparse import parse_json_answer
 
 _COARSE = re.compile(r"#{2,}|\n+")
@@ -102,11 +102,6 @@ def score_normalization(item: Item, response: str) -> Score:
                      f"no terms in the response; expected {preview(sorted(gold))}", details, unparseable=True)
     missing, extra = sorted(gold - pred), sorted(pred - gold)
     tp, fp, fn = len(gold & pred), len(extra), len(missing)
-    f1 = f1_from_counts(tp, fp, fn)
-    parts = [f"F1 {f1:.2f} (tp {tp}, fp {fp}, fn {fn})"]
-    if missing:
-        parts.append(f"missing: {preview(missing)}")
-    if extra:
-        parts.append(f"extra: {preview(extra)}")
+    f1, parts = f1_summary(tp, fp, fn, missing, extra)
     details = {"tp": tp, "fp": fp, "fn": fn, "missing": missing, "extra": extra, "terms": sorted(pred)}
     return Score(f1, pass_of(f1, item.pass_threshold), "; ".join(parts), details)

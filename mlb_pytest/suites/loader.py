@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..schema import Item
 from .errors import SuiteError
-from .native import load_native, read_header
+from .native import load_native
 from .release import is_release_file, load_release
 
 

@@ -41,22 +41,6 @@ def info_from_header(header: DatasetHeader) -> DatasetInfo:
     )
 
 
-def read_header(path: Path) -> tuple[DatasetHeader, int] | None:
-    """The header of a native suite file and its line, or None when the file is not one."""
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            if '"mlb_suite"' not in line:
-                return None
-            data = _decode(str(path), lineno, line)
-            try:
-                return DatasetHeader.model_validate(data), lineno
-            except ValidationError as exc:
-                raise from_validation(str(path), lineno, exc) from None
-    return None
-
-
 def load_native(path: Path, display: str) -> tuple[list[Item], list[SuiteError]]:
     """Items of one file; a bad item line becomes an error and the other lines still load."""
     lines = path.read_text(encoding="utf-8").splitlines()
