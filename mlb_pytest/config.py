@@ -20,6 +20,7 @@ class ConfigError(ValueError):
 @dataclass
 class Settings:
     model: str | None = None
+    judge: str | None = None
     report: str | None = None
     concurrency: int = 32
     cache: str | None = None  # default: <rootdir>/.mlb_cache/cache.sqlite
@@ -51,6 +52,8 @@ class Settings:
 OPTIONS: list[tuple[str, type, str]] = [
     ("model", str, "model under test: openai:MODEL@BASE_URL, python:module:callable, replay:PATH, mock:oracle|random|refuse; "
                    "suite items are collected only when this is given"),
+    ("judge", str, "judge for open items (same spec forms as --mlb-model; test doubles: mock:judge-overlap, "
+                   "mock:judge-yes, mock:judge-no); without one, open items are reported as needing a judge"),
     ("report", str, "write the run as JSON to this path"),
     ("concurrency", int, "in-flight model requests per process (default 32)"),
     ("cache", str, "SQLite file of the response cache (default .mlb_cache/cache.sqlite under the rootdir)"),

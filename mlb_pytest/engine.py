@@ -75,6 +75,9 @@ class Engine:
         self._main_task: asyncio.Task[None] | None = None
         self._startup_error: BaseException | None = None
         self._on_demand: dict[RequestId, GenerationRequest] = {}
+        self._sem: asyncio.Semaphore | None = None
+        self._submit_lock = threading.Lock()
+        self._store: ResponseStore | None = None
 
     # --- main-thread API ---------------------------------------------------------------------
 
@@ -84,9 +87,9 @@ class Engine:
         Non-cacheable models cost nothing to call, so under xdist each process only asks for the
         items it runs instead of every collected one.
         """
-        self._on_demand = {(r.item.key, r.sample_index): r for r in requests} if not self.model.cacheable else {}
+        self._on_demand = {(r.key, r.sample_index): r for r in requests} if not self.model.cacheable else {}
         for r in requests:
-            self._futures.setdefault((r.item.key, r.sample_index), cf.Future())
+            self._futures.setdefault((r.key, r.sample_index), cf.Future())
         self.stats = EngineStats(total=len(self._futures))
         if self._on_demand:
             requests = []
@@ -106,6 +109,11 @@ class Engine:
                 self._startup_error = exc
                 self._fail_all(exc)
             finally:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for t in pending:  # dispatches added by submit() end with the run too
+                    t.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 try:
                     loop.run_until_complete(self.model.aclose())
                 except Exception:
@@ -122,6 +130,10 @@ class Engine:
         if req is not None and self._loop is not None:
             asyncio.run_coroutine_threadsafe(self._one(rid, req), self._loop)
         return self._futures[rid]
+
+    def on_done(self, key: str, sample: int, callback: Callable[[cf.Future[Generation]], None]) -> None:
+        """Run ``callback`` when that request resolves, without triggering an on-demand request."""
+        self._futures[(key, sample)].add_done_callback(callback)
 
     def wait(self, item_key: str, sample: int = 0, timeout: float | None = None) -> Generation:
         return self.future(item_key, sample).result(timeout)
@@ -170,22 +182,40 @@ class Engine:
             self.stats.finished = time.perf_counter()
 
     async def _main(self, requests: list[GenerationRequest]) -> None:
-        if self._on_demand:
-            await asyncio.Event().wait()  # serve on-demand requests until closed
-        store = self._store_factory() if self._store_factory else None
+        """Dispatch the first batch, then stay up for submit() and on-demand requests until closed."""
+        self._sem = asyncio.Semaphore(self.concurrency)
+        self._store = self._store_factory() if self._store_factory else None
         try:
-            await self._dispatch(requests, store)
+            if requests:
+                await self._dispatch(requests, self._store)
+            await asyncio.Event().wait()
         finally:
-            if store is not None:
-                store.close()
+            if self._store is not None:
+                self._store.close()
+
+    def submit(self, requests: Sequence[GenerationRequest]) -> None:
+        """Add requests after start (judge questions about fresh answers); safe from any thread."""
+        with self._submit_lock:
+            new = [r for r in requests if (r.key, r.sample_index) not in self._futures]
+            for r in new:
+                self._futures[(r.key, r.sample_index)] = cf.Future()
+        if not new:
+            return
+        self.stats.total += len(new)
+        self.stats.finished = None
+        if not self.model.cacheable:
+            self._on_demand.update({(r.key, r.sample_index): r for r in new})
+            return
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(self._dispatch(new, self._store), self._loop)
 
     async def _dispatch(self, requests: list[GenerationRequest], store: ResponseStore | None) -> None:
         identity = self.model.identity
         by_key: dict[str, list[RequestId]] = {}
         first: dict[str, GenerationRequest] = {}
         for r in requests:
-            ck = request_key(identity, r.item.messages, r.params, r.sample_index) if store else f"{r.item.key}#{r.sample_index}"
-            by_key.setdefault(ck, []).append((r.item.key, r.sample_index))
+            ck = request_key(identity, r.messages, r.params, r.sample_index) if store else f"{r.key}#{r.sample_index}"
+            by_key.setdefault(ck, []).append((r.key, r.sample_index))
             first.setdefault(ck, r)
         order = list(first)
 
@@ -195,7 +225,7 @@ class Engine:
                 self._resolve(by_key[ck], _from_row(raw, meta, "cache"), None)
             order = [ck for ck in order if not self._futures[by_key[ck][0]].done()]
 
-        sem = asyncio.Semaphore(self.concurrency)
+        sem = self._sem
         mine: set[str] = set()
         foreign: set[str] = set()
         tasks: set[asyncio.Task[None]] = set()

@@ -56,6 +56,7 @@ class MLBItem(pytest.Item):
             self.add_marker("mlb_critical")
         self.extra_keyword_matches.update({item.dataset, item.dimension.value})
         self._gens: list[Any] = []
+        self._judged: list[Any] | None = None
         self._result: dict[str, Any] | None = None
 
     def _publish(self, result: dict[str, Any]) -> None:
@@ -64,13 +65,15 @@ class MLBItem(pytest.Item):
     def setup(self) -> None:
         session = mlb_session(self.config)
         base = session.base_result(self.item, self.nodeid)
-        if self.item.needs_judge:
+        if self.item.needs_judge and not session.has_judge:
             base.update(outcome="needs_judge", explanation="needs a judge (--mlb-judge)")
             self._publish(base)
             raise pytest.skip.Exception(f"{self.item.key}: judge-scored, needs a judge (--mlb-judge)",
                                         _use_item_location=True)
         try:
             self._gens = session.wait(self.item, on_idle=self._progress)
+            if self.item.needs_judge:
+                self._judged = session.wait_verdicts(self.item, self._gens, on_idle=self._progress)
         except ItemError as err:
             base.update(outcome="error", error=str(err), explanation=f"no answer: {err}")
             self._publish(base)
@@ -97,7 +100,7 @@ class MLBItem(pytest.Item):
     def runtest(self) -> None:
         session = mlb_session(self.config)
         assert self._result is not None
-        result = session.score(self.item, self._gens, self._result)
+        result = session.score(self.item, self._gens, self._result, self._judged)
         self._publish(result)
         if result["passed"]:
             return

@@ -27,6 +27,7 @@ from .cache import ResponseStore, default_cache_path, process_owner
 from .catalog import Task
 from .config import Settings
 from .engine import Engine
+from .judges import JudgeParseError, judge_prompt, parse_verdict, questions_for, score_from_verdicts
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
 from .models.spec import ModelSpec
 from .report import build_report, builtin_gates, verdict, write_report
@@ -56,6 +57,9 @@ class MLBSession:
         self.is_worker = is_worker
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.spec: ModelSpec | None = parse_spec(settings.model) if settings.model else None
+        self.judge_spec: ModelSpec | None = parse_spec(settings.judge) if settings.judge else None
+        self.judge_engine: Engine | None = None
+        self.judge_model: ModelAdapter | None = None
         self.items: dict[str, Item] = {}
         self.engine: Engine | None = None
         self.model: ModelAdapter | None = None
@@ -133,7 +137,7 @@ class MLBSession:
         self.items = {it.key: it for it in items}
         self._last_progress = time.monotonic()
         self._printed_progress = False
-        todo = [it for it in items if not it.needs_judge]
+        todo = [it for it in items if self.has_judge or not it.needs_judge]
         if not todo:
             return
         self.model = build_model(self.spec, timeout_s=self.settings.timeout, max_retries=self.settings.retries,
@@ -147,7 +151,59 @@ class MLBSession:
         self.engine = Engine(self.model, concurrency=self.settings.concurrency, store_factory=factory)
         requests = [GenerationRequest(it, self.params_for(it), k) for it in todo
                     for k in range(self.settings.samples)]
+        open_items = [it for it in todo if it.needs_judge]
+        if open_items and self.judge_spec is not None:
+            self.judge_model = build_model(self.judge_spec, timeout_s=self.settings.timeout,
+                                           max_retries=self.settings.retries, concurrency=self.settings.concurrency,
+                                           seed=self.settings.seed, hf_batch=self.settings.hf_batch)
+            self.judge_engine = Engine(self.judge_model, concurrency=self.settings.concurrency, store_factory=factory)
+            self.judge_engine.start([])
         self.engine.start(requests)
+        for it in open_items if self.judge_engine is not None else ():
+            for k in range(self.settings.samples):
+                # judge questions go out as soon as the answer is in, not when the test gets to it
+                self.engine.on_done(it.key, k, lambda fut, it=it, k=k: self._ask_judge(it, k, fut))
+
+    @property
+    def has_judge(self) -> bool:
+        return self.judge_spec is not None
+
+    JUDGE_PARAMS = {"temperature": 0.0, "max_tokens": 256}
+
+    def _judge_requests(self, item: Item, k: int, text: str) -> list[GenerationRequest]:
+        return [GenerationRequest(item, dict(self.JUDGE_PARAMS), k, prompt=judge_prompt(q), tag=f"judge:{q.index}",
+                                  payload=q) for q in questions_for(item, text)]
+
+    def _ask_judge(self, item: Item, k: int, fut: cf.Future[Any]) -> None:
+        if fut.cancelled() or fut.exception() is not None or self.judge_engine is None:
+            return
+        self.judge_engine.submit(self._judge_requests(item, k, fut.result().text))
+
+    def wait_verdicts(self, item: Item, gens: list[Any], on_idle: Any = None) -> list[tuple[list[Any], list[Any]]]:
+        """(questions, verdicts) per sample; a judge that fails or answers garbage makes an ItemError."""
+        assert self.judge_engine is not None
+        out = []
+        for k, gen in enumerate(gens):
+            reqs = self._judge_requests(item, k, gen.text)
+            self.judge_engine.submit(reqs)  # idempotent: usually already sent by _ask_judge
+            verdicts = []
+            for r in reqs:
+                fut = self.judge_engine.future(r.key, k)
+                while True:
+                    try:
+                        raw = fut.result(timeout=0.25).raw
+                        break
+                    except cf.TimeoutError:
+                        if on_idle is not None:
+                            on_idle()
+                    except ModelError as err:
+                        raise ItemError(f"judge {self.judge_spec}: {err}") from None
+                try:
+                    verdicts.append(parse_verdict(raw))
+                except JudgeParseError as err:
+                    raise ItemError(f"judge {self.judge_spec}: {err}") from None
+            out.append(([r.payload for r in reqs], verdicts))
+        return out
 
     def wait(self, item: Item, on_idle: Any = None) -> list[Any]:
         """The item's generations (one per sample); raises ItemError when any failed."""
@@ -194,8 +250,17 @@ class MLBSession:
             "explanation": "", "details": {}, "error": None, "latency_s": None, "origin": None,
         }
 
-    def score(self, item: Item, gens: list[Any], result: dict[str, Any]) -> dict[str, Any]:
-        scores = [score_item(item, g.text) for g in gens]
+    def score(self, item: Item, gens: list[Any], result: dict[str, Any],
+              judged: list[tuple[list[Any], list[Any]]] | None = None) -> dict[str, Any]:
+        if judged is not None:
+            from .scoring import Score
+
+            scores = []
+            for qs, vs in judged:
+                value, why, details = score_from_verdicts(qs, vs)
+                scores.append(Score(value, value >= item.pass_threshold, why, details))
+        else:
+            scores = [score_item(item, g.text) for g in gens]
         first, s0 = gens[0], scores[0]
         values = [s.score for s in scores if s.score is not None]
         mean = sum(values) / len(values) if values else None
@@ -225,6 +290,8 @@ class MLBSession:
         """Aggregate what reached this process and write the report; None when nothing ran."""
         if self.engine is not None:
             self.engine.close()
+        if self.judge_engine is not None:
+            self.judge_engine.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
         if not self.results or self.spec is None:
@@ -235,7 +302,7 @@ class MLBSession:
         run = {
             "run_id": self.run_id,
             "model": str(self.spec) if self.spec.kind != "openai" else f"openai:{self.spec.target}@{self.spec.base_url}",
-            "judge": None,
+            "judge": str(self.judge_spec) if self.judge_spec else None,
             "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
             "options": self.settings.options_json(),
             "started": self.started, "ended": _now(),

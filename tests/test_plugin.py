@@ -173,3 +173,11 @@ def test_mock_random_lands_near_chance(pytester: pytest.Pytester) -> None:
     assert r.ret == 0
     score = load_report(pytester.path / "r.json")["datasets"]["DemoExam"]["score"]
     assert 0.25 < score < 0.42  # three options: chance is 1/3
+
+
+def test_a_model_module_that_does_not_import_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    write_native(pytester.path / "s" / "demo.jsonl", 1)
+    pytester.makepyfile(badsyntax="def answer(messages:\n")
+    r = pytester.runpytest("s", "--mlb-model=python:badsyntax:answer")
+    assert r.ret == pytest.ExitCode.USAGE_ERROR
+    r.stderr.fnmatch_lines(["*cannot load python:badsyntax:answer: SyntaxError*"])

@@ -10,15 +10,26 @@ from ..schema import Item
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One call to the model under test: an item's messages, sampling params and sample index."""
+    """One call to a model: an item's messages (or a judge prompt about the item), params, sample.
+
+    ``key`` names the request in a run (the item key, or ``key#judge…`` for judge questions);
+    ``prompt`` replaces the item's own messages when given (judge questions).
+    """
 
     item: Item
     params: dict[str, Any]
     sample_index: int = 0
+    prompt: tuple[dict[str, str], ...] | None = None
+    tag: str = ""
+    payload: Any = None  # what a judge question asks (for test-double judges)
+
+    @property
+    def key(self) -> str:
+        return self.item.key + (f"#{self.tag}" if self.tag else "")
 
     @property
     def messages(self) -> list[dict[str, str]]:
-        return [dict(m) for m in self.item.messages]
+        return [dict(m) for m in (self.prompt if self.prompt is not None else self.item.messages)]
 
 
 @dataclass

@@ -60,18 +60,38 @@ def _random_extraction(item: Item, rng: random.Random) -> Any:
     return exp
 
 
+def _bigrams(text: str) -> set[str]:
+    t = "".join(ch for ch in text if ch.isalnum())
+    return {t[i : i + 2] for i in range(len(t) - 1)} or ({t} if t else set())
+
+
+def overlap_judge(criterion: str, response: str) -> bool:
+    """Lexical stand-in for a judge: most of the criterion's character bigrams occur in the response."""
+    want = _bigrams(criterion)
+    return bool(want) and len(want & _bigrams(response)) / len(want) >= 0.6
+
+
+JUDGE_MODES = ("judge-yes", "judge-no", "judge-overlap")
+
+
 class MockModel:
     cacheable = False
 
     def __init__(self, mode: str, seed: int = 0) -> None:
-        if mode not in ("oracle", "random", "refuse"):
-            raise ValueError(f"unknown mock model mock:{mode}; use mock:oracle, mock:random or mock:refuse")
+        if mode not in ("oracle", "random", "refuse", *JUDGE_MODES):
+            raise ValueError(f"unknown mock model mock:{mode}; use mock:oracle, mock:random or mock:refuse "
+                             "(judges: mock:judge-yes, mock:judge-no, mock:judge-overlap)")
         self.mode = mode
         self.seed = seed
         self.identity = f"mock:{mode}"
 
     def answer(self, request: GenerationRequest) -> str:
         item = request.item
+        if self.mode in JUDGE_MODES:
+            q = request.payload
+            yes = self.mode == "judge-yes" or (self.mode == "judge-overlap" and q is not None
+                                               and overlap_judge(q.criterion, q.response))
+            return json.dumps({"判断": "是" if yes else "否", "理由": f"test double {self.mode}"}, ensure_ascii=False)
         if self.mode == "oracle":
             return oracle_answer(item)
         if self.mode == "refuse":

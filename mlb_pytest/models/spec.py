@@ -70,7 +70,7 @@ def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int =
 
         try:
             return PythonModel(spec.target)
-        except (ImportError, AttributeError, ValueError) as exc:
+        except Exception as exc:  # user code: ImportError, SyntaxError, anything its import raises
             raise SpecError(f"cannot load python:{spec.target}: {type(exc).__name__}: {exc}") from None
     if spec.kind == "replay":
         from .replay import ReplayModel
