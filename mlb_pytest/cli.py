@@ -36,6 +36,26 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review_apply(args: argparse.Namespace) -> int:
+    from .judges.dual import merge_decisions
+
+    rows = []
+    for n, line in enumerate(Path(args.decisions).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                print(f"{args.decisions}:{n}: invalid JSON: {exc.msg}", file=sys.stderr)
+                return 2
+    try:
+        added, skipped = merge_decisions(rows, Path(args.into))
+    except (ValueError, KeyError) as exc:
+        print(f"cannot apply decisions: {exc}", file=sys.stderr)
+        return 2
+    print(f"{added} decisions written to {args.into}; {skipped} rows without a yes/no decision skipped")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlb", description="mlb-pytest suite tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("paths", nargs="*", default=["suites"])
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_stats)
+    r = sub.add_parser("review", help="physician review of disputed judge verdicts")
+    rsub = r.add_subparsers(dest="review_command", required=True)
+    ra = rsub.add_parser("apply", help="make the decisions in a review file override on later runs")
+    ra.add_argument("decisions", help="the review file with \"decision\": \"yes\"|\"no\" filled in")
+    ra.add_argument("--into", default="baselines/adjudications.jsonl")
+    ra.set_defaults(func=_review_apply)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -21,6 +21,9 @@ class ConfigError(ValueError):
 class Settings:
     model: str | None = None
     judge: str | None = None
+    judge2: str | None = None
+    adjudications: str | None = None  # default: <rootdir>/baselines/adjudications.jsonl when present
+    review_file: str = "mlb-review.jsonl"
     report: str | None = None
     concurrency: int = 32
     cache: str | None = None  # default: <rootdir>/.mlb_cache/cache.sqlite
@@ -54,6 +57,10 @@ OPTIONS: list[tuple[str, type, str]] = [
                    "suite items are collected only when this is given"),
     ("judge", str, "judge for open items (same spec forms as --mlb-model; test doubles: mock:judge-overlap, "
                    "mock:judge-yes, mock:judge-no); without one, open items are reported as needing a judge"),
+    ("judge2", str, "second judge (MLB's dual-judge protocol): agreement decides; disagreements are disputed, "
+                    "scored conservatively and written to the review file"),
+    ("adjudications", str, "physician decisions on disputed verdicts (default baselines/adjudications.jsonl)"),
+    ("review-file", str, "where disputed verdicts are written for review (default mlb-review.jsonl)"),
     ("report", str, "write the run as JSON to this path"),
     ("concurrency", int, "in-flight model requests per process (default 32)"),
     ("cache", str, "SQLite file of the response cache (default .mlb_cache/cache.sqlite under the rootdir)"),

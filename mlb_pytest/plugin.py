@@ -17,7 +17,7 @@ from .pytest_items import SESSION_KEY, MLBFile, MLBItem, mlb_session
 from .session import RESULT_PROPERTY, MLBSession
 from .suites import is_suite_file
 
-_CLI_NAMES = ("model", "judge", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
+_CLI_NAMES = ("model", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
               "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
               "gate", "alpha", "strict_regressions", "markdown", "hf_batch")
 

@@ -8,6 +8,7 @@ the controller inside its test report, where it is aggregated and reported once.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import os
 import datetime as dt
 import platform
@@ -28,8 +29,10 @@ from .catalog import Task
 from .config import Settings
 from .engine import Engine
 from .judges import JudgeParseError, judge_prompt, parse_verdict, questions_for, score_from_verdicts
+from .judges.dual import combine, load_decisions
+from .statistics import cohen_kappa
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
-from .models.spec import ModelSpec
+from .models.spec import ModelSpec, SpecError
 from .report import build_report, builtin_gates, verdict, write_report
 from .schema import Item
 from .scoring import score_item
@@ -60,6 +63,11 @@ class MLBSession:
         self.judge_spec: ModelSpec | None = parse_spec(settings.judge) if settings.judge else None
         self.judge_engine: Engine | None = None
         self.judge_model: ModelAdapter | None = None
+        self.judge2_spec: ModelSpec | None = parse_spec(settings.judge2) if settings.judge2 else None
+        self.judge2_engine: Engine | None = None
+        if self.judge2_spec is not None and self.judge_spec is None:
+            raise SpecError("--mlb-judge2 needs --mlb-judge as well")
+        self.decisions: dict[str, bool] = {}
         self.items: dict[str, Item] = {}
         self.engine: Engine | None = None
         self.model: ModelAdapter | None = None
@@ -158,6 +166,18 @@ class MLBSession:
                                            seed=self.settings.seed, hf_batch=self.settings.hf_batch)
             self.judge_engine = Engine(self.judge_model, concurrency=self.settings.concurrency, store_factory=factory)
             self.judge_engine.start([])
+            if self.judge2_spec is not None:
+                judge2 = build_model(self.judge2_spec, timeout_s=self.settings.timeout, max_retries=self.settings.retries,
+                                     concurrency=self.settings.concurrency, seed=self.settings.seed,
+                                     hf_batch=self.settings.hf_batch)
+                self.judge2_engine = Engine(judge2, concurrency=self.settings.concurrency, store_factory=factory)
+                self.judge2_engine.start([])
+            path = Path(self.settings.adjudications) if self.settings.adjudications else \
+                self.rootdir / "baselines" / "adjudications.jsonl"
+            try:
+                self.decisions = load_decisions(path)
+            except ValueError as exc:
+                raise SpecError(str(exc)) from None
         self.engine.start(requests)
         for it in open_items if self.judge_engine is not None else ():
             for k in range(self.settings.samples):
@@ -177,32 +197,46 @@ class MLBSession:
     def _ask_judge(self, item: Item, k: int, fut: cf.Future[Any]) -> None:
         if fut.cancelled() or fut.exception() is not None or self.judge_engine is None:
             return
-        self.judge_engine.submit(self._judge_requests(item, k, fut.result().text))
+        reqs = self._judge_requests(item, k, fut.result().text)
+        for engine in self._judge_engines():
+            engine.submit(reqs)
 
-    def wait_verdicts(self, item: Item, gens: list[Any], on_idle: Any = None) -> list[tuple[list[Any], list[Any]]]:
-        """(questions, verdicts) per sample; a judge that fails or answers garbage makes an ItemError."""
+    def _judge_engines(self) -> list[Engine]:
+        return [e for e in (self.judge_engine, self.judge2_engine) if e is not None]
+
+    def _await_verdict(self, engine: Engine, spec: Any, key: str, k: int, on_idle: Any) -> Any:
+        fut = engine.future(key, k)
+        while True:
+            try:
+                raw = fut.result(timeout=0.25).raw
+                break
+            except cf.TimeoutError:
+                if on_idle is not None:
+                    on_idle()
+            except ModelError as err:
+                raise ItemError(f"judge {spec}: {err}") from None
+        try:
+            return parse_verdict(raw)
+        except JudgeParseError as err:
+            raise ItemError(f"judge {spec}: {err}") from None
+
+    def wait_verdicts(self, item: Item, gens: list[Any], on_idle: Any = None) -> list[tuple[list[Any], list[Any], list[Any]]]:
+        """(questions, final verdicts, records) per sample; a failed or garbled judge makes an ItemError."""
         assert self.judge_engine is not None
         out = []
         for k, gen in enumerate(gens):
             reqs = self._judge_requests(item, k, gen.text)
-            self.judge_engine.submit(reqs)  # idempotent: usually already sent by _ask_judge
-            verdicts = []
+            for engine in self._judge_engines():
+                engine.submit(reqs)  # idempotent: usually already sent by _ask_judge
+            finals, records = [], []
             for r in reqs:
-                fut = self.judge_engine.future(r.key, k)
-                while True:
-                    try:
-                        raw = fut.result(timeout=0.25).raw
-                        break
-                    except cf.TimeoutError:
-                        if on_idle is not None:
-                            on_idle()
-                    except ModelError as err:
-                        raise ItemError(f"judge {self.judge_spec}: {err}") from None
-                try:
-                    verdicts.append(parse_verdict(raw))
-                except JudgeParseError as err:
-                    raise ItemError(f"judge {self.judge_spec}: {err}") from None
-            out.append(([r.payload for r in reqs], verdicts))
+                v1 = self._await_verdict(self.judge_engine, self.judge_spec, r.key, k, on_idle)
+                v2 = (self._await_verdict(self.judge2_engine, self.judge2_spec, r.key, k, on_idle)
+                      if self.judge2_engine is not None else None)
+                final, record = combine(item.key, r.payload, v1, v2, self.decisions)
+                finals.append(final)
+                records.append(record)
+            out.append(([r.payload for r in reqs], finals, records))
         return out
 
     def wait(self, item: Item, on_idle: Any = None) -> list[Any]:
@@ -256,8 +290,12 @@ class MLBSession:
             from .scoring import Score
 
             scores = []
-            for qs, vs in judged:
+            for qs, vs, records in judged:
                 value, why, details = score_from_verdicts(qs, vs)
+                details["verdicts"] = records
+                disputed = sum(r["source"] == "disputed" for r in records)
+                if disputed:
+                    why += f" ({disputed} disputed, scored conservatively)"
                 scores.append(Score(value, value >= item.pass_threshold, why, details))
         else:
             scores = [score_item(item, g.text) for g in gens]
@@ -290,8 +328,8 @@ class MLBSession:
         """Aggregate what reached this process and write the report; None when nothing ran."""
         if self.engine is not None:
             self.engine.close()
-        if self.judge_engine is not None:
-            self.judge_engine.close()
+        for engine in self._judge_engines():
+            engine.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
         if not self.results or self.spec is None:
@@ -303,6 +341,8 @@ class MLBSession:
             "run_id": self.run_id,
             "model": str(self.spec) if self.spec.kind != "openai" else f"openai:{self.spec.target}@{self.spec.base_url}",
             "judge": str(self.judge_spec) if self.judge_spec else None,
+            "judge2": str(self.judge2_spec) if self.judge2_spec else None,
+            "judges": self._judge_agreement(items),
             "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
             "options": self.settings.options_json(),
             "started": self.started, "ended": _now(),
@@ -355,6 +395,34 @@ class MLBSession:
 
         v, why = verdict([_Gate(**g) for g in all_gates])
         report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)
+
+    def _judge_agreement(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Agreement and kappa of the two judges; disputed questions go to the review file."""
+        if self.judge2_spec is None:
+            return None
+        pairs, disputed = [], []
+        for r in items:
+            for v in (r.get("details") or {}).get("verdicts", []):
+                if "judge2" in v:
+                    pairs.append((v["judge1"] == "yes", v["judge2"] == "yes"))
+                if v.get("source") == "disputed":
+                    disputed.append({"item": r["key"], "dataset": r["dataset"], "kind": v["kind"],
+                                     "criterion": v["criterion"], "response": r.get("response"),
+                                     "response_hash": v["response_hash"], "judge1": v["judge1"],
+                                     "rationale1": v["rationale1"], "judge2": v["judge2"],
+                                     "rationale2": v.get("rationale2", ""), "applied": v["verdict"], "decision": None})
+        if disputed:
+            path = Path(self.settings.review_file)
+            path = path if path.is_absolute() else Path.cwd() / path
+            from ._atomic import write_text_atomic
+
+            write_text_atomic(path, "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in disputed))
+            self.messages.append(f"{len(disputed)} disputed verdicts written to {path}: set \"decision\" to yes/no "
+                                 "and run `mlb review apply` to make them count")
+        agree = sum(a == b for a, b in pairs)
+        kappa = cohen_kappa(pairs)
+        return {"questions": len(pairs), "agreement": agree / len(pairs) if pairs else None, "kappa": kappa,
+                "disputed": len(disputed), "review_file": self.settings.review_file if disputed else None}
 
     def _update_baseline(self, report: dict[str, Any]) -> None:
         assert self.baseline_path is not None

@@ -112,3 +112,17 @@ def holm_adjust(pvalues: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * pvalues[i]))
         adjusted[i] = running
     return adjusted
+
+
+def cohen_kappa(pairs: Sequence[tuple[bool, bool]]) -> float | None:
+    """Cohen's kappa of two raters' yes/no verdicts; None without data or when chance agreement is 1."""
+    n = len(pairs)
+    if n == 0:
+        return None
+    agree = sum(a == b for a, b in pairs) / n
+    p1 = sum(a for a, _ in pairs) / n
+    p2 = sum(b for _, b in pairs) / n
+    chance = p1 * p2 + (1 - p1) * (1 - p2)
+    if chance >= 1:
+        return None
+    return (agree - chance) / (1 - chance)

@@ -69,6 +69,11 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"generation: {gen.get('requests', 0)} requests sent ({gen.get('sent', 0)} attempts), "
                      f"{gen.get('cached', 0)} from cache, {gen.get('errors', 0)} errors"
                      + (f"; model loaded in {gen['model_load_s']:.1f} s" if gen.get("model_load_s") else ""))
+    judges = report["run"].get("judges")
+    if judges and judges.get("questions"):
+        kappa = "-" if judges["kappa"] is None else f"{judges['kappa']:.3f}"
+        lines.append(f"judges: {judges['questions']} questions judged twice, agreement {judges['agreement']:.1%}, "
+                     f"Cohen's kappa {kappa}, {judges['disputed']} disputed")
     comp = report.get("comparison") or {}
     if comp.get("baseline"):
         ch = comp.get("changes", {})

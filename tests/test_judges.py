@@ -131,3 +131,46 @@ def test_oracle_with_overlap_judge_scores_reference_datasets(pytester: pytest.Py
     assert all(ds["status"] == "scored" for ds in report["datasets"].values())
     assert r.ret in (0, 1)
     json.dumps(report)
+
+
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=60))
+def test_kappa_is_symmetric_and_bounded(pairs: list[tuple[bool, bool]]) -> None:
+    from mlb_pytest.statistics import cohen_kappa
+
+    k = cohen_kappa(pairs)
+    assert k == cohen_kappa([(b, a) for a, b in pairs])
+    if k is not None:
+        assert -1.0 - 1e-9 <= k <= 1.0 + 1e-9
+    same = [(a, a) for a, _ in pairs]
+    if len({a for a, _ in pairs}) == 2:
+        assert cohen_kappa(same) == pytest.approx(1.0)
+
+
+def test_dual_judges_dispute_review_and_adjudication(pytester: pytest.Pytester) -> None:
+    release = write_release(pytester.path / "release")
+    for f in release.iterdir():
+        if f.stem not in ("MADiagnosis", "GeneralSafety"):
+            f.unlink()
+    args = ["release", "--mlb-model=mock:oracle", "--mlb-judge=mock:judge-overlap", "--mlb-judge2=mock:judge-no",
+            "--mlb-report=r.json"]
+    r = pytester.runpytest(*args)
+    r.stdout.fnmatch_lines(["judges: * questions judged twice, agreement *, Cohen's kappa *, * disputed",
+                            "*disputed verdicts written to *mlb-review.jsonl*mlb review apply*"])
+    report = load_report(pytester.path / "r.json")
+    assert report["datasets"]["MADiagnosis"]["score"] == 0.0  # disputed points count as not met
+    rows = [json.loads(line) for line in (pytester.path / "mlb-review.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows and all(r["judge1"] == "yes" and r["judge2"] == "no" and r["applied"] == "no" for r in rows)
+    assert {r["item"] for r in rows} == {"MADiagnosis/q0000"}
+    for row in rows:
+        row["decision"] = "yes"
+    (pytester.path / "mlb-review.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows),
+                                                    encoding="utf-8")
+    from mlb_pytest.cli import main as mlb_main
+
+    target = pytester.path / "baselines" / "adjudications.jsonl"
+    assert mlb_main(["review", "apply", str(pytester.path / "mlb-review.jsonl"), "--into", str(target)]) == 0
+    pytester.runpytest(*args)
+    again = load_report(pytester.path / "r.json")
+    assert again["datasets"]["MADiagnosis"]["score"] == 1.0
+    sources = {v["source"] for i in again["items"] for v in i["details"].get("verdicts", [])}
+    assert "adjudicated" in sources and "disputed" not in sources
