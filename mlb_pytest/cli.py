@@ -56,6 +56,47 @@ def _review_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def _judge_eval(args: argparse.Namespace) -> int:
+    """Run a judge over annotation rows through the same engine as a test run, then score it."""
+    from .catalog import Dimension, JudgeKind, Metric, Task
+    from .engine import Engine
+    from .judges import JudgeParseError, judge_prompt, parse_verdict
+    from .judges.evaluate import evaluate_rows, load_annotations, report_lines
+    from .judges.questions import JudgeQuestion
+    from .models import GenerationRequest, ModelError, build_model, parse_spec
+    from .schema import finalize
+
+    rows = load_annotations(Path(args.annotations), args.split)
+    model = build_model(parse_spec(args.judge), concurrency=args.concurrency)
+    engine = Engine(model, concurrency=args.concurrency)
+    reqs = []
+    for r in rows:
+        item = finalize(dict(id=str(r["id"]).replace("/", "_"), dataset=str(r.get("dataset") or "annotations"),
+                             dimension=Dimension.SmartCare, task=Task.open, metric=Metric.judge, judge=JudgeKind.points,
+                             question=str(r.get("context") or ""), messages=({"role": "user", "content": ""},)))
+        q = JudgeQuestion(0, r["kind"], r["point"], str(r.get("context") or ""), r["response"],
+                          "en" if str(r.get("language", "zh")).startswith("en") else "zh")
+        reqs.append((r["id"], GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
+                                                tag="judge", payload=q)))
+    engine.start([q for _, q in reqs])
+    verdicts: dict[str, bool] = {}
+    failed = 0
+    for rid, req in reqs:
+        try:
+            verdicts[rid] = parse_verdict(engine.wait(req.key, 0).raw).yes
+        except (ModelError, JudgeParseError):
+            failed += 1
+    engine.close()
+    result = evaluate_rows(rows, verdicts)
+    result["unanswered"] = failed
+    print("\n".join(report_lines(result)))
+    if failed:
+        print(f"{failed} rows without a readable verdict (counted as errors, left out of the figures)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlb", description="mlb-pytest suite tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ra.add_argument("decisions", help="the review file with \"decision\": \"yes\"|\"no\" filled in")
     ra.add_argument("--into", default="baselines/adjudications.jsonl")
     ra.set_defaults(func=_review_apply)
+    j = sub.add_parser("judge", help="judge tools")
+    jsub = j.add_subparsers(dest="judge_command", required=True)
+    je = jsub.add_parser("eval", help="agreement of a judge with human labels")
+    je.add_argument("--annotations", required=True)
+    je.add_argument("--judge", required=True, help="judge spec, as --mlb-judge")
+    je.add_argument("--split", default=None, help="only rows of this split (e.g. test)")
+    je.add_argument("--json", default=None)
+    je.add_argument("--concurrency", type=int, default=16)
+    je.set_defaults(func=_judge_eval)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
