@@ -99,6 +99,16 @@ class Engine:
             loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
+            # ready before start() returns, so that submit() right after start() finds them
+            self._sem = asyncio.Semaphore(self.concurrency)
+            try:
+                self._store = self._store_factory() if self._store_factory else None
+            except BaseException as exc:
+                self._startup_error = exc
+                self._fail_all(exc)
+                ready.set()
+                loop.close()
+                return
             self._main_task = loop.create_task(self._main(list(requests)))
             ready.set()
             try:
@@ -183,8 +193,6 @@ class Engine:
 
     async def _main(self, requests: list[GenerationRequest]) -> None:
         """Dispatch the first batch, then stay up for submit() and on-demand requests until closed."""
-        self._sem = asyncio.Semaphore(self.concurrency)
-        self._store = self._store_factory() if self._store_factory else None
         try:
             if requests:
                 await self._dispatch(requests, self._store)

@@ -8,7 +8,6 @@ the controller inside its test report, where it is aggregated and reported once.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import os
 import datetime as dt
 import platform
@@ -28,9 +27,8 @@ from .cache import ResponseStore, default_cache_path, process_owner
 from .catalog import Task
 from .config import Settings
 from .engine import Engine
-from .judges import JudgeParseError, judge_prompt, parse_verdict, questions_for, score_from_verdicts
-from .judges.dual import combine, load_decisions
-from .statistics import cohen_kappa
+from .judges import score_from_verdicts
+from .judging import JudgeError, JudgePanel, agreement
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
 from .models.spec import ModelSpec, SpecError
 from .report import build_report, builtin_gates, verdict, write_report
@@ -61,13 +59,10 @@ class MLBSession:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.spec: ModelSpec | None = parse_spec(settings.model) if settings.model else None
         self.judge_spec: ModelSpec | None = parse_spec(settings.judge) if settings.judge else None
-        self.judge_engine: Engine | None = None
-        self.judge_model: ModelAdapter | None = None
         self.judge2_spec: ModelSpec | None = parse_spec(settings.judge2) if settings.judge2 else None
-        self.judge2_engine: Engine | None = None
         if self.judge2_spec is not None and self.judge_spec is None:
             raise SpecError("--mlb-judge2 needs --mlb-judge as well")
-        self.decisions: dict[str, bool] = {}
+        self.judges: JudgePanel | None = None
         self.items: dict[str, Item] = {}
         self.engine: Engine | None = None
         self.model: ModelAdapter | None = None
@@ -148,9 +143,7 @@ class MLBSession:
         todo = [it for it in items if self.has_judge or not it.needs_judge]
         if not todo:
             return
-        self.model = build_model(self.spec, timeout_s=self.settings.timeout, max_retries=self.settings.retries,
-                                 concurrency=self.settings.concurrency, seed=self.settings.seed,
-                                 hf_batch=self.settings.hf_batch)
+        self.model = self._build(self.spec)
         store_path = self.store_path()
         factory = None
         if store_path is not None:
@@ -161,83 +154,32 @@ class MLBSession:
                     for k in range(self.settings.samples)]
         open_items = [it for it in todo if it.needs_judge]
         if open_items and self.judge_spec is not None:
-            self.judge_model = build_model(self.judge_spec, timeout_s=self.settings.timeout,
-                                           max_retries=self.settings.retries, concurrency=self.settings.concurrency,
-                                           seed=self.settings.seed, hf_batch=self.settings.hf_batch)
-            self.judge_engine = Engine(self.judge_model, concurrency=self.settings.concurrency, store_factory=factory)
-            self.judge_engine.start([])
-            if self.judge2_spec is not None:
-                judge2 = build_model(self.judge2_spec, timeout_s=self.settings.timeout, max_retries=self.settings.retries,
-                                     concurrency=self.settings.concurrency, seed=self.settings.seed,
-                                     hf_batch=self.settings.hf_batch)
-                self.judge2_engine = Engine(judge2, concurrency=self.settings.concurrency, store_factory=factory)
-                self.judge2_engine.start([])
+            specs = [self.judge_spec] + ([self.judge2_spec] if self.judge2_spec else [])
             path = Path(self.settings.adjudications) if self.settings.adjudications else \
                 self.rootdir / "baselines" / "adjudications.jsonl"
-            try:
-                self.decisions = load_decisions(path)
-            except ValueError as exc:
-                raise SpecError(str(exc)) from None
+            self.judges = JudgePanel(specs, self._build, self.settings.concurrency, factory, path)
         self.engine.start(requests)
-        for it in open_items if self.judge_engine is not None else ():
+        for it in open_items if self.judges is not None else ():
             for k in range(self.settings.samples):
                 # judge questions go out as soon as the answer is in, not when the test gets to it
-                self.engine.on_done(it.key, k, lambda fut, it=it, k=k: self._ask_judge(it, k, fut))
+                self.engine.on_done(it.key, k, lambda fut, it=it, k=k: self.judges.ask(it, k, fut))  # type: ignore[union-attr]
+
+    def _build(self, spec: ModelSpec) -> ModelAdapter:
+        s = self.settings
+        return build_model(spec, timeout_s=s.timeout, max_retries=s.retries, concurrency=s.concurrency, seed=s.seed,
+                           hf_batch=s.hf_batch)
 
     @property
     def has_judge(self) -> bool:
         return self.judge_spec is not None
 
-    JUDGE_PARAMS = {"temperature": 0.0, "max_tokens": 256}
-
-    def _judge_requests(self, item: Item, k: int, text: str) -> list[GenerationRequest]:
-        return [GenerationRequest(item, dict(self.JUDGE_PARAMS), k, prompt=judge_prompt(q), tag=f"judge:{q.index}",
-                                  payload=q) for q in questions_for(item, text)]
-
-    def _ask_judge(self, item: Item, k: int, fut: cf.Future[Any]) -> None:
-        if fut.cancelled() or fut.exception() is not None or self.judge_engine is None:
-            return
-        reqs = self._judge_requests(item, k, fut.result().text)
-        for engine in self._judge_engines():
-            engine.submit(reqs)
-
-    def _judge_engines(self) -> list[Engine]:
-        return [e for e in (self.judge_engine, self.judge2_engine) if e is not None]
-
-    def _await_verdict(self, engine: Engine, spec: Any, key: str, k: int, on_idle: Any) -> Any:
-        fut = engine.future(key, k)
-        while True:
-            try:
-                raw = fut.result(timeout=0.25).raw
-                break
-            except cf.TimeoutError:
-                if on_idle is not None:
-                    on_idle()
-            except ModelError as err:
-                raise ItemError(f"judge {spec}: {err}") from None
+    def wait_verdicts(self, item: Item, gens: list[Any], on_idle: Any = None) -> list[Any]:
+        """(questions, final verdicts, records) per sample; a judge failure is an ItemError."""
+        assert self.judges is not None
         try:
-            return parse_verdict(raw)
-        except JudgeParseError as err:
-            raise ItemError(f"judge {spec}: {err}") from None
-
-    def wait_verdicts(self, item: Item, gens: list[Any], on_idle: Any = None) -> list[tuple[list[Any], list[Any], list[Any]]]:
-        """(questions, final verdicts, records) per sample; a failed or garbled judge makes an ItemError."""
-        assert self.judge_engine is not None
-        out = []
-        for k, gen in enumerate(gens):
-            reqs = self._judge_requests(item, k, gen.text)
-            for engine in self._judge_engines():
-                engine.submit(reqs)  # idempotent: usually already sent by _ask_judge
-            finals, records = [], []
-            for r in reqs:
-                v1 = self._await_verdict(self.judge_engine, self.judge_spec, r.key, k, on_idle)
-                v2 = (self._await_verdict(self.judge2_engine, self.judge2_spec, r.key, k, on_idle)
-                      if self.judge2_engine is not None else None)
-                final, record = combine(item.key, r.payload, v1, v2, self.decisions)
-                finals.append(final)
-                records.append(record)
-            out.append(([r.payload for r in reqs], finals, records))
-        return out
+            return self.judges.verdicts(item, gens, on_idle)
+        except JudgeError as err:
+            raise ItemError(str(err)) from None
 
     def wait(self, item: Item, on_idle: Any = None) -> list[Any]:
         """The item's generations (one per sample); raises ItemError when any failed."""
@@ -328,8 +270,8 @@ class MLBSession:
         """Aggregate what reached this process and write the report; None when nothing ran."""
         if self.engine is not None:
             self.engine.close()
-        for engine in self._judge_engines():
-            engine.close()
+        if self.judges is not None:
+            self.judges.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
         if not self.results or self.spec is None:
@@ -397,32 +339,13 @@ class MLBSession:
         report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)
 
     def _judge_agreement(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """Agreement and kappa of the two judges; disputed questions go to the review file."""
         if self.judge2_spec is None:
             return None
-        pairs, disputed = [], []
-        for r in items:
-            for v in (r.get("details") or {}).get("verdicts", []):
-                if "judge2" in v:
-                    pairs.append((v["judge1"] == "yes", v["judge2"] == "yes"))
-                if v.get("source") == "disputed":
-                    disputed.append({"item": r["key"], "dataset": r["dataset"], "kind": v["kind"],
-                                     "criterion": v["criterion"], "response": r.get("response"),
-                                     "response_hash": v["response_hash"], "judge1": v["judge1"],
-                                     "rationale1": v["rationale1"], "judge2": v["judge2"],
-                                     "rationale2": v.get("rationale2", ""), "applied": v["verdict"], "decision": None})
-        if disputed:
-            path = Path(self.settings.review_file)
-            path = path if path.is_absolute() else Path.cwd() / path
-            from ._atomic import write_text_atomic
-
-            write_text_atomic(path, "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in disputed))
-            self.messages.append(f"{len(disputed)} disputed verdicts written to {path}: set \"decision\" to yes/no "
-                                 "and run `mlb review apply` to make them count")
-        agree = sum(a == b for a, b in pairs)
-        kappa = cohen_kappa(pairs)
-        return {"questions": len(pairs), "agreement": agree / len(pairs) if pairs else None, "kappa": kappa,
-                "disputed": len(disputed), "review_file": self.settings.review_file if disputed else None}
+        path = Path(self.settings.review_file)
+        result, message = agreement(items, path if path.is_absolute() else Path.cwd() / path)
+        if message:
+            self.messages.append(message)
+        return result
 
     def _update_baseline(self, report: dict[str, Any]) -> None:
         assert self.baseline_path is not None

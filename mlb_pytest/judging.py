@@ -1,0 +1,115 @@
+"""The judges of one run: one or two judge engines, questions sent as answers arrive, verdicts.
+
+Kept apart from the session so that generation and judging read as two stages: the session
+hands each fresh answer to ``JudgePanel.ask`` and, in the test, waits for ``verdicts``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._atomic import write_text_atomic
+from .engine import Engine
+from .judges import JudgeParseError, Verdict, judge_prompt, parse_verdict, questions_for
+from .judges.dual import combine, load_decisions
+from .models import GenerationRequest, ModelAdapter, ModelError
+from .models.spec import ModelSpec, SpecError
+from .schema import Item
+from .statistics import cohen_kappa
+
+JUDGE_PARAMS = {"temperature": 0.0, "max_tokens": 256}
+
+
+class JudgeError(Exception):
+    """A judge failed or answered garbage: the item is an error, never a pass."""
+
+
+class JudgePanel:
+    def __init__(self, specs: Sequence[ModelSpec], build: Callable[[ModelSpec], ModelAdapter],
+                 concurrency: int, store_factory: Any, decisions_path: Path) -> None:
+        self.specs = list(specs)
+        self.engines = [Engine(build(spec), concurrency=concurrency, store_factory=store_factory) for spec in specs]
+        try:
+            self.decisions = load_decisions(decisions_path)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        for engine in self.engines:
+            engine.start([])
+
+    @staticmethod
+    def requests(item: Item, k: int, text: str) -> list[GenerationRequest]:
+        return [GenerationRequest(item, dict(JUDGE_PARAMS), k, prompt=judge_prompt(q), tag=f"judge:{q.index}",
+                                  payload=q) for q in questions_for(item, text)]
+
+    def ask(self, item: Item, k: int, fut: cf.Future[Any]) -> None:
+        """Done-callback of a generation: send its judge questions at once (idempotent)."""
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        reqs = self.requests(item, k, fut.result().text)
+        for engine in self.engines:
+            engine.submit(reqs)
+
+    def _await(self, i: int, key: str, k: int, on_idle: Any) -> Verdict:
+        fut = self.engines[i].future(key, k)
+        while True:
+            try:
+                raw = fut.result(timeout=0.25).raw
+                break
+            except cf.TimeoutError:
+                if on_idle is not None:
+                    on_idle()
+            except ModelError as err:
+                raise JudgeError(f"judge {self.specs[i]}: {err}") from None
+        try:
+            return parse_verdict(raw)
+        except JudgeParseError as err:
+            raise JudgeError(f"judge {self.specs[i]}: {err}") from None
+
+    def verdicts(self, item: Item, gens: Sequence[Any], on_idle: Any = None) -> list[tuple[list[Any], list[Verdict], list[dict[str, Any]]]]:
+        """(questions, final verdicts, records) per sample."""
+        out = []
+        for k, gen in enumerate(gens):
+            reqs = self.requests(item, k, gen.text)
+            for engine in self.engines:
+                engine.submit(reqs)  # usually already sent by ask()
+            finals, records = [], []
+            for r in reqs:
+                v1 = self._await(0, r.key, k, on_idle)
+                v2 = self._await(1, r.key, k, on_idle) if len(self.engines) > 1 else None
+                final, record = combine(item.key, r.payload, v1, v2, self.decisions)
+                finals.append(final)
+                records.append(record)
+            out.append(([r.payload for r in reqs], finals, records))
+        return out
+
+    def close(self) -> None:
+        for engine in self.engines:
+            engine.close()
+
+
+def agreement(items: Sequence[dict[str, Any]], review_file: Path) -> tuple[dict[str, Any], str | None]:
+    """Two judges' agreement and kappa over a run; disputed questions written for review."""
+    pairs, disputed = [], []
+    for r in items:
+        for v in (r.get("details") or {}).get("verdicts", []):
+            if "judge2" in v:
+                pairs.append((v["judge1"] == "yes", v["judge2"] == "yes"))
+            if v.get("source") == "disputed":
+                disputed.append({"item": r["key"], "dataset": r["dataset"], "kind": v["kind"],
+                                 "criterion": v["criterion"], "response": r.get("response"),
+                                 "response_hash": v["response_hash"], "judge1": v["judge1"],
+                                 "rationale1": v["rationale1"], "judge2": v["judge2"],
+                                 "rationale2": v.get("rationale2", ""), "applied": v["verdict"], "decision": None})
+    message = None
+    if disputed:
+        write_text_atomic(review_file, "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in disputed))
+        message = (f"{len(disputed)} disputed verdicts written to {review_file}: set \"decision\" to yes/no "
+                   "and run `mlb review apply` to make them count")
+    result = {"questions": len(pairs), "agreement": sum(a == b for a, b in pairs) / len(pairs) if pairs else None,
+              "kappa": cohen_kappa(pairs), "disputed": len(disputed),
+              "review_file": str(review_file) if disputed else None}
+    return result, message
