@@ -24,7 +24,7 @@ install: $(BIN)/mlb
 # should); anything else (usage error, crash) fails the job.
 run: $(BIN)/mlb
 	$(BIN)/mlb validate $(SUITES)
-	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) --mlb-limit=$(LIMIT) --mlb-report=mlb-report.json -q $(ARGS); \
+	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) $(if $(LIMIT),--mlb-limit=$(LIMIT),) --mlb-report=mlb-report.json -q $(ARGS); \
 	status=$$?; [ $$status -le 1 ] || exit $$status
 
 test: $(BIN)/mlb
