@@ -328,6 +328,16 @@ class Engine:
                 last_renew = time.monotonic()
 
 
+def wait_for(fut: cf.Future[Generation], on_idle: Callable[[], None] | None = None, tick_s: float = 0.25) -> Generation:
+    """Block on one result, calling ``on_idle`` (progress output) every tick while it is not in."""
+    while True:
+        try:
+            return fut.result(timeout=tick_s)
+        except cf.TimeoutError:
+            if on_idle is not None:
+                on_idle()
+
+
 def _from_row(raw: str, meta: dict[str, Any], origin: str) -> Generation:
     return Generation(strip_reasoning(raw), raw, float(meta.get("latency_s") or 0.0),
                       int(meta.get("attempts") or 1), meta.get("usage"), origin=origin)

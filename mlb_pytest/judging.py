@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import write_text_atomic
-from .engine import Engine
+from .engine import Engine, wait_for
 from .judges import JudgeParseError, Verdict, judge_prompt, parse_verdict, questions_for
 from .judges.dual import combine, load_decisions
 from .models import GenerationRequest, ModelAdapter, ModelError
@@ -54,16 +54,10 @@ class JudgePanel:
             engine.submit(reqs)
 
     def _await(self, i: int, key: str, k: int, on_idle: Any) -> Verdict:
-        fut = self.engines[i].future(key, k)
-        while True:
-            try:
-                raw = fut.result(timeout=0.25).raw
-                break
-            except cf.TimeoutError:
-                if on_idle is not None:
-                    on_idle()
-            except ModelError as err:
-                raise JudgeError(f"judge {self.specs[i]}: {err}") from None
+        try:
+            raw = wait_for(self.engines[i].future(key, k), on_idle).raw
+        except ModelError as err:
+            raise JudgeError(f"judge {self.specs[i]}: {err}") from None
         try:
             return parse_verdict(raw)
         except JudgeParseError as err:

@@ -7,7 +7,6 @@ the controller inside its test report, where it is aggregated and reported once.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
 import datetime as dt
 import platform
@@ -26,7 +25,7 @@ from .markdown import markdown_summary
 from .cache import ResponseStore, default_cache_path, process_owner
 from .catalog import Task
 from .config import Settings
-from .engine import Engine
+from .engine import Engine, wait_for
 from .judges import score_from_verdicts
 from .judging import JudgeError, JudgePanel, agreement
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
@@ -186,16 +185,10 @@ class MLBSession:
         assert self.engine is not None
         gens = []
         for k in range(self.settings.samples):
-            fut = self.engine.future(item.key, k)
-            while True:
-                try:
-                    gens.append(fut.result(timeout=0.25))
-                    break
-                except cf.TimeoutError:
-                    if on_idle is not None:
-                        on_idle()
-                except ModelError as err:
-                    raise ItemError(str(err)) from None
+            try:
+                gens.append(wait_for(self.engine.future(item.key, k), on_idle))
+            except ModelError as err:
+                raise ItemError(str(err)) from None
         return gens
 
     def progress_line(self, force: bool = False) -> str | None:
