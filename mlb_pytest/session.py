@@ -27,6 +27,7 @@ from .catalog import Task
 from .config import Settings
 from .engine import Engine, wait_for
 from .judges import score_from_verdicts
+from .judges.backends import build_judge
 from .judging import JudgeError, JudgePanel, agreement
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
 from .models.spec import ModelSpec, SpecError
@@ -156,7 +157,7 @@ class MLBSession:
             specs = [self.judge_spec] + ([self.judge2_spec] if self.judge2_spec else [])
             path = Path(self.settings.adjudications) if self.settings.adjudications else \
                 self.rootdir / "baselines" / "adjudications.jsonl"
-            self.judges = JudgePanel(specs, self._build, self.settings.concurrency, factory, path)
+            self.judges = JudgePanel(specs, lambda spec: build_judge(spec, self._build), self.settings.concurrency, factory, path)
         self.engine.start(requests)
         for it in open_items if self.judges is not None else ():
             for k in range(self.settings.samples):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .base import ModelAdapter
 
-KINDS = ("openai", "hf", "python", "replay", "mock")
+KINDS = ("openai", "hf", "python", "replay", "mock", "builtin")
 
 
 class SpecError(ValueError):
@@ -32,10 +32,12 @@ class ModelSpec:
 
 
 def parse_spec(spec: str) -> ModelSpec:
+    if spec == "builtin":  # the bundled judge, with its committed adapter
+        return ModelSpec("builtin", "default")
     kind, sep, rest = spec.partition(":")
     if not sep or kind not in KINDS or not rest:
         raise SpecError(f"bad model spec {spec!r}: expected one of "
-                        "openai:MODEL@BASE_URL, hf:PATH_OR_ID, python:module:callable, replay:PATH, mock:oracle|random|refuse")
+                        "openai:MODEL@BASE_URL, hf:PATH_OR_ID, python:module:callable, replay:PATH, mock:oracle|random|refuse (judges also: builtin)")
     if kind == "openai":
         model, at, url = rest.rpartition("@")
         if not at or not model or not url.startswith(("http://", "https://")):
@@ -87,4 +89,6 @@ def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int =
             return HFModel(spec.target, batch_size=hf_batch)
         except ModelError as exc:
             raise SpecError(exc.message) from None
+    if spec.kind == "builtin":
+        raise SpecError("builtin is the bundled judge (--mlb-judge=builtin), not a model under test")
     raise SpecError(f"unknown model kind {spec.kind!r}")

@@ -1,0 +1,124 @@
+"""``--mlb-judge=builtin``: the bundled CPU judge, behind the same interface as any judge model.
+
+It is an adapter like the others (``generate`` answers one judge question with a JSON verdict),
+so it goes through the same engine, cache and verdict parser; inside, questions that arrive
+together are scored as one batch by the cross-encoder in a worker thread. ``builtin:PATH``
+loads another adapter folder (e.g. one retrained by ``judge/train_builtin.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ..models.base import Generation, GenerationRequest, ModelError
+from .crossencoder import CONFIG_NAME, CrossEncoder, PairText
+from .encoder import EncoderUnavailable, encoder_folder
+from .questions import JudgeQuestion
+
+DEFAULT_ADAPTER = Path(__file__).resolve().parents[2] / "judge" / "builtin"
+
+
+def default_adapter() -> Path:
+    return DEFAULT_ADAPTER
+
+
+class BuiltinJudge:
+    """Batched cross-encoder verdicts; the model loads once, on the first batch."""
+
+    cacheable = True
+
+    def __init__(self, adapter: str | Path | None = None, batch_size: int = 32, gather_s: float = 0.02,
+                 base_dir: Path | None = None) -> None:
+        self.adapter = Path(adapter) if adapter else default_adapter()
+        if not (self.adapter / CONFIG_NAME).is_file():
+            raise ModelError("adapter", f"{self.adapter} holds no bundled-judge adapter ({CONFIG_NAME} missing); "
+                                        "train one with: python judge/train_builtin.py")
+        digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
+        weights = self.adapter / "adapter_model.safetensors"
+        if weights.is_file():
+            digest.update(weights.read_bytes())
+        self.identity = f"builtin:{digest.hexdigest()[:12]}"
+        self.batch_size = batch_size
+        self.gather_s = gather_s
+        self.base_dir = base_dir
+        self.batches: list[int] = []
+        self._model: CrossEncoder | None = None
+        self._pending: list[tuple[PairText, asyncio.Future[Generation], float]] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def _load(self) -> CrossEncoder:
+        if self._model is None:
+            try:
+                base = self.base_dir or encoder_folder()
+                self._model = CrossEncoder(base, self.adapter)
+            except EncoderUnavailable as exc:
+                raise ModelError("adapter", str(exc)) from None
+            except ImportError as exc:
+                raise ModelError("adapter", f"the bundled judge needs the judge extra ({exc.name} is missing): "
+                                            "pip install 'mlb-pytest[judge]'") from None
+        return self._model
+
+    def _score(self, pairs: list[PairText]) -> tuple[list[float], float]:
+        model = self._load()
+        return model.predict(pairs, self.batch_size), model.threshold
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        q = request.payload
+        if not isinstance(q, JudgeQuestion):
+            raise ModelError("adapter", "the builtin judge only answers judge questions; it cannot be a model under test")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Generation] = loop.create_future()
+        self._pending.append((PairText(q.kind, q.criterion, q.response, q.context), fut, time.perf_counter()))
+        if len(self._pending) >= self.batch_size:
+            loop.create_task(self._run())
+        elif self._flush is None:
+            self._flush = loop.call_later(self.gather_s, lambda: loop.create_task(self._run()))
+        return await fut
+
+    async def _run(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
+            if not batch:
+                return
+            try:
+                probs, threshold = await asyncio.to_thread(self._score, [p for p, _, _ in batch])
+            except ModelError as err:
+                for _, fut, _ in batch:
+                    if not fut.done():
+                        fut.set_exception(err)
+                return
+            except Exception as exc:  # a broken adapter or base: every question errors with the reason
+                err = ModelError("adapter", f"builtin judge failed: {type(exc).__name__}: {exc}")
+                for _, fut, _ in batch:
+                    if not fut.done():
+                        fut.set_exception(err)
+                return
+            self.batches.append(len(batch))
+            now = time.perf_counter()
+            for (_, fut, started), p in zip(batch, probs):
+                text = json.dumps({"verdict": "yes" if p >= threshold else "no",
+                                   "reason": f"builtin cross-encoder p(yes)={p:.3f}, threshold {threshold:.2f}"})
+                if not fut.done():
+                    fut.set_result(Generation(text, text, now - started))
+            if self._pending:
+                asyncio.get_running_loop().create_task(self._run())
+
+    async def aclose(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+
+
+def build_builtin(target: str, batch_size: int = 32) -> Any:
+    return BuiltinJudge(None if target in ("", "default") else target, batch_size=batch_size)
