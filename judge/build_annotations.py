@@ -4,7 +4,7 @@
 
 ``judge/data/raw/*.jsonl`` hold the rows as their writers produced them (one file per
 dataset or batch, each row labelled, then checked by a second reader). This script checks
-every row, drops exact duplicates, and assigns the split by context: all rows of one item (one
+every row, leaves out the rows the second reader dropped and exact duplicates, and assigns the split by context: all rows of one item (one
 case or request) land in the same split, chosen by a hash of the item, so no case is seen in
 training and in testing (70% train, 10% dev, 20% test). Prints the label balance and counts.
 """
@@ -46,6 +46,7 @@ def check_row(row: object, where: str) -> dict:
 
 def build(raw_dir: Path, out: Path) -> Counter:
     rows, seen, ids = [], set(), set()
+    review_counts: Counter = Counter()
     for path in sorted(raw_dir.glob("*.jsonl")):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -54,6 +55,10 @@ def build(raw_dir: Path, out: Path) -> Counter:
                 row = check_row(json.loads(line), f"{path}:{n}")
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
+            verdict = (row.get("review") or {}).get("verdict", "unreviewed")
+            review_counts[verdict] += 1
+            if verdict == "dropped":  # kept in the raw file with the reader's reason, never used
+                continue
             content = (row["kind"], row["point"], row["response"], row["context"])
             if content in seen:
                 continue
@@ -76,6 +81,7 @@ def build(raw_dir: Path, out: Path) -> Counter:
         counts.update([f"split:{r['split']}", f"label:{r['label']}", f"lang:{r['lang']}", f"kind:{r['kind']}",
                        f"trap:{r['trap']}", f"dataset:{r['dataset']}", f"{r['split']}:{r['label']}"])
     counts["rows"] = len(rows)
+    counts.update({f"review:{k}": v for k, v in review_counts.items()})
     return counts
 
 

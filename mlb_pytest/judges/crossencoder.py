@@ -69,34 +69,47 @@ def read_config(adapter_dir: Path) -> dict[str, Any]:
     return cfg
 
 
+HEAD_NAME = "head.safetensors"
+
+
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """Mean over real tokens: how multilingual-e5 was trained to summarise a text."""
+    m = mask[..., None].to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1)
+
+
 class CrossEncoder:
-    """A base encoder plus the LoRA adapter, merged for inference; ``predict`` gives p(yes)."""
+    """The base encoder with the LoRA adapter merged, mean pooling, and the yes/no head."""
 
     def __init__(self, base_dir: Path, adapter_dir: Path, device: str | None = None) -> None:
         import torch
         from peft import PeftModel
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from safetensors.torch import load_file
+        from transformers import AutoModel, AutoTokenizer
 
         self.config = read_config(adapter_dir)
         self.max_len = int(self.config["max_len"])
         self.threshold = float(self.config["threshold"])
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.tok = AutoTokenizer.from_pretrained(str(base_dir))
-        base = AutoModelForSequenceClassification.from_pretrained(str(base_dir), num_labels=2)
-        model = PeftModel.from_pretrained(base, str(adapter_dir))
-        self.model = model.merge_and_unload().to(self.device).eval()
+        base = AutoModel.from_pretrained(str(base_dir), add_pooling_layer=False)
+        self.encoder = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload().to(self.device).eval()
+        weights = load_file(str(adapter_dir / HEAD_NAME))
+        self.head = torch.nn.Linear(weights["weight"].shape[1], weights["weight"].shape[0])
+        self.head.load_state_dict(weights)
+        self.head.to(self.device).eval()
 
     def predict(self, pairs: Sequence[PairText], batch_size: int = 32) -> list[float]:
         import torch
 
-        out: list[float] = []
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].response))  # less padding
         probs: dict[int, float] = {}
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             enc = {k: v.to(self.device) for k, v in encode(self.tok, [pairs[i] for i in idx], self.max_len).items()}
             with torch.inference_mode():
-                p = torch.softmax(self.model(**enc).logits.float(), dim=-1)[:, 1].tolist()
+                hidden = self.encoder(**enc).last_hidden_state
+                logits = self.head(mean_pool(hidden, enc["attention_mask"]))
+                p = torch.softmax(logits.float(), dim=-1)[:, 1].tolist()
             probs.update(zip(idx, p))
-        out = [probs[i] for i in range(len(pairs))]
-        return out
+        return [probs[i] for i in range(len(pairs))]
