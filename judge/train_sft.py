@@ -63,7 +63,7 @@ def build_example(tok: Any, row: dict[str, Any], max_len: int) -> dict[str, list
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="causal LM folder or hub id (e.g. Qwen/Qwen3-14B)")
-    ap.add_argument("--data", default=str(HERE / "data" / "annotations.jsonl"))
+    ap.add_argument("--data", default=str(HERE / "data" / "annotations"), help="annotation folder or file")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=float, default=3)
     ap.add_argument("--lr", type=float, default=2e-5)

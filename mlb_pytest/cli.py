@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,11 +65,19 @@ def _judge_eval(args: argparse.Namespace) -> int:
     from .judges.backends import build_judge
     from .judges.evaluate import evaluate_rows, load_annotations, report_lines
     from .judges.questions import JudgeQuestion
-    from .models import GenerationRequest, ModelError, build_model, parse_spec
+    from .models import GenerationRequest, ModelError, SpecError, build_model, parse_spec
     from .schema import finalize
 
-    rows = load_annotations(Path(args.annotations), args.split)
-    model = build_judge(parse_spec(args.judge), lambda spec: build_model(spec, concurrency=args.concurrency))
+    try:
+        rows = load_annotations(Path(args.annotations), args.split, args.limit)
+    except ValueError as exc:
+        print(f"mlb judge eval: {exc}", file=sys.stderr)
+        return 4
+    try:
+        model = build_judge(parse_spec(args.judge), lambda spec: build_model(spec, concurrency=args.concurrency))
+    except SpecError as exc:
+        print(f"mlb judge eval: {exc}", file=sys.stderr)
+        return 4
     engine = Engine(model, concurrency=args.concurrency)
     reqs = []
     for r in rows:
@@ -79,23 +88,27 @@ def _judge_eval(args: argparse.Namespace) -> int:
                           "en" if str(r.get("lang") or r.get("language") or "zh").startswith("en") else "zh")
         reqs.append((r["id"], GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
                                                 tag="judge", payload=q)))
+    started = time.perf_counter()
     engine.start([q for _, q in reqs])
     verdicts: dict[str, bool] = {}
-    failed = 0
+    failed, first_error = 0, ""
     for rid, req in reqs:
         try:
             verdicts[rid] = parse_verdict(engine.wait(req.key, 0).raw).yes
-        except (ModelError, JudgeParseError):
+        except (ModelError, JudgeParseError) as exc:
             failed += 1
+            first_error = first_error or f"{rid}: {exc}"
     engine.close()
     result = evaluate_rows(rows, verdicts)
     result["unanswered"] = failed
+    result.update(judge=args.judge, annotations=args.annotations, split=args.split,
+                  seconds=round(time.perf_counter() - started, 1))
     print("\n".join(report_lines(result)))
     if failed:
-        print(f"{failed} rows without a readable verdict (counted as errors, left out of the figures)")
+        print(f"{failed} rows without a readable verdict (left out of the figures); first: {first_error}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    return 0
+    return 1 if rows and failed == len(rows) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,11 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     j = sub.add_parser("judge", help="judge tools")
     jsub = j.add_subparsers(dest="judge_command", required=True)
     je = jsub.add_parser("eval", help="agreement of a judge with human labels")
-    je.add_argument("--annotations", required=True)
+    je.add_argument("--annotations", required=True, help="annotation JSONL file or folder (judge/data/annotations)")
     je.add_argument("--judge", required=True, help="judge spec, as --mlb-judge")
     je.add_argument("--split", default=None, help="only rows of this split (e.g. test)")
+    je.add_argument("--limit", type=int, default=None, help="only the first N rows of the split")
     je.add_argument("--json", default=None)
-    je.add_argument("--concurrency", type=int, default=16)
+    je.add_argument("--concurrency", type=int, default=64, help="questions in flight (local judges batch them)")
     je.set_defaults(func=_judge_eval)
     args = parser.parse_args(argv)
     return int(args.func(args))

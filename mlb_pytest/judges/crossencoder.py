@@ -28,24 +28,40 @@ class PairText:
     context: str = ""
 
 
-def encode(tok: Any, pairs: Sequence[PairText], max_len: int) -> dict[str, Any]:
-    """Token ids and masks as torch tensors: <s> marker+criterion </s></s> response </s> context </s>."""
+MAX_WINDOWS = 8
+
+
+def windows(tok: Any, p: PairText, max_len: int) -> list[list[int]]:
+    """Token ids of one question: <s> marker+criterion </s></s> response </s> [context </s>].
+
+    The first window is what training sees (the response's head, then as much context as fits).
+    A response too long for one window is also read in further half-overlapping windows (without
+    context), up to ``MAX_WINDOWS``: a point met, or a risk committed, late in a long answer is
+    still seen.
+    """
+    cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
+    a = tok(MARKERS.get(p.kind, "") + p.criterion, add_special_tokens=False)["input_ids"][:CRITERION_TOKENS]
+    b = tok(p.response, add_special_tokens=False)["input_ids"]
+    room = max(1, max_len - 4 - len(a))  # <s> a </s> </s> b </s>
+    head = [cls_id, *a, sep_id, sep_id]
+    first = head + [*b[:room], sep_id]
+    left = room - len(b[:room])
+    if p.context and left > 8:
+        c = tok(p.context, add_special_tokens=False)["input_ids"]
+        first += [*c[:min(left - 1, CONTEXT_TOKENS)], sep_id]
+    out = [first]
+    stride = max(1, room // 2)
+    start = stride
+    while start + room - stride < len(b) and len(out) < MAX_WINDOWS:
+        out.append(head + [*b[start:start + room], sep_id])
+        start += stride
+    return out
+
+
+def to_tensors(tok: Any, rows: Sequence[list[int]]) -> dict[str, Any]:
     import torch
 
-    cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
-    rows: list[list[int]] = []
-    for p in pairs:
-        a = tok(MARKERS.get(p.kind, "") + p.criterion, add_special_tokens=False)["input_ids"][:CRITERION_TOKENS]
-        b = tok(p.response, add_special_tokens=False)["input_ids"]
-        c = tok(p.context, add_special_tokens=False)["input_ids"] if p.context else []
-        room = max_len - 4 - len(a)  # <s> a </s> </s> b </s>
-        b = b[:room]
-        room -= len(b)
-        ids = [cls_id, *a, sep_id, sep_id, *b, sep_id]
-        if c and room > 8:
-            ids += [*c[:min(room - 1, CONTEXT_TOKENS)], sep_id]
-        rows.append(ids)
     width = max(len(r) for r in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -53,6 +69,11 @@ def encode(tok: Any, pairs: Sequence[PairText], max_len: int) -> dict[str, Any]:
         input_ids[i, :len(r)] = torch.tensor(r)
         mask[i, :len(r)] = 1
     return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(input_ids)}
+
+
+def encode(tok: Any, pairs: Sequence[PairText], max_len: int) -> dict[str, Any]:
+    """The first window of each question, as tensors (training inputs)."""
+    return to_tensors(tok, [windows(tok, p, max_len)[0] for p in pairs])
 
 
 def read_config(adapter_dir: Path) -> dict[str, Any]:
@@ -100,16 +121,19 @@ class CrossEncoder:
         self.head.to(self.device).eval()
 
     def predict(self, pairs: Sequence[PairText], batch_size: int = 32) -> list[float]:
+        """p(yes) per question: the highest over its windows (met or committed anywhere counts)."""
         import torch
 
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].response))  # less padding
-        probs: dict[int, float] = {}
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            enc = {k: v.to(self.device) for k, v in encode(self.tok, [pairs[i] for i in idx], self.max_len).items()}
+        rows: list[tuple[int, list[int]]] = [(i, w) for i, p in enumerate(pairs) for w in windows(self.tok, p, self.max_len)]
+        rows.sort(key=lambda r: len(r[1]))  # less padding
+        best = [0.0] * len(pairs)
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            enc = {k: v.to(self.device) for k, v in to_tensors(self.tok, [w for _, w in chunk]).items()}
             with torch.inference_mode():
                 hidden = self.encoder(**enc).last_hidden_state
                 logits = self.head(mean_pool(hidden, enc["attention_mask"]))
-                p = torch.softmax(logits.float(), dim=-1)[:, 1].tolist()
-            probs.update(zip(idx, p))
-        return [probs[i] for i in range(len(pairs))]
+                probs = torch.softmax(logits.float(), dim=-1)[:, 1].tolist()
+            for (i, _), p in zip(chunk, probs):
+                best[i] = max(best[i], p)
+        return best

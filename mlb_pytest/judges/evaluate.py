@@ -9,6 +9,7 @@ and per trap, and the flip rate on injection rows (the share the judge got wrong
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -19,23 +20,47 @@ from ..statistics import cohen_kappa
 LABELS = ("yes", "no")
 
 
-def load_annotations(path: Path, split: str | None = None) -> list[dict[str, Any]]:
+def annotation_files(path: Path) -> list[Path]:
+    """A JSONL file, or every ``*.jsonl`` in a folder (``judge/data/annotations/``), in name order."""
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise ValueError(f"{path}: no .jsonl annotation files in this folder")
+        return files
+    if not path.is_file():
+        raise ValueError(f"{path}: no such annotation file or folder")
+    return [path]
+
+
+def load_annotations(path: Path, split: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Rows of one split (all when None); rows a second reader dropped are left out."""
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-        for field in ("id", "kind", "point", "response", "label"):
-            if field not in row:
-                raise ValueError(f"{path}:{n}: field '{field}' missing")
-        if row["kind"] not in ("point", "risk") or row["label"] not in LABELS:
-            raise ValueError(f"{path}:{n}: kind must be point|risk and label yes|no")
-        if split is None or row.get("split") == split:
-            rows.append(row)
-    return rows
+    for file in annotation_files(path):
+        for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{file}:{n}: invalid JSON: {exc.msg}") from None
+            for field in ("id", "kind", "point", "response", "label"):
+                if field not in row:
+                    raise ValueError(f"{file}:{n}: field '{field}' missing")
+            if row["kind"] not in ("point", "risk") or row["label"] not in LABELS:
+                raise ValueError(f"{file}:{n}: kind must be point|risk and label yes|no")
+            if (row.get("review") or {}).get("verdict") == "dropped":
+                continue
+            if split is None or row.get("split") == split:
+                rows.append(row)
+    return rows[:limit] if limit else rows
+
+
+def data_digest(path: Path) -> str:
+    """sha256 over the annotation files (names and bytes): which data a judge was trained on."""
+    digest = hashlib.sha256()
+    for file in annotation_files(path):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
 def metrics(pairs: Sequence[tuple[bool, bool]]) -> dict[str, Any]:
