@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 MODEL ?= hf:gemma3-270m
+# the bundled CPU judge scores the open datasets; JUDGE= leaves them unscored
+JUDGE ?= builtin
 SUITES ?= suites
 LIMIT ?= 2
 ARGS ?=
@@ -25,7 +27,7 @@ install: $(BIN)/mlb
 # should); anything else (usage error, crash) fails the job.
 run: $(BIN)/mlb
 	$(BIN)/mlb validate $(SUITES)
-	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) $(if $(LIMIT),--mlb-limit=$(LIMIT),) --mlb-report=mlb-report.json -q $(ARGS); \
+	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) $(if $(JUDGE),--mlb-judge=$(JUDGE),) $(if $(LIMIT),--mlb-limit=$(LIMIT),) --mlb-report=mlb-report.json -q $(ARGS); \
 	status=$$?; [ $$status -le 1 ] || exit $$status
 
 test: $(BIN)/mlb

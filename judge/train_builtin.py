@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(HERE / "data" / "annotations"), help="annotation folder or file")
     ap.add_argument("--out", default=str(HERE / "builtin"))
     ap.add_argument("--base", default=None, help="encoder folder (default: converted multilingual-e5-small)")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)
@@ -185,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out))
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(out / HEAD_NAME))
+    adapter_cfg = out / "adapter_config.json"  # peft records the base's local path: keep only its name
+    adapter_cfg.write_text(json.dumps({**json.loads(adapter_cfg.read_text()), "base_model_name_or_path": base.name},
+                                      indent=2) + "\n")
     readme = out / "README.md"  # peft writes a generic model card; ours is judge/MODEL_CARD.md
     if readme.exists():
         readme.unlink()

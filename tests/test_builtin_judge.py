@@ -308,20 +308,24 @@ def test_committed_adapter_reproduces_its_test_split_report(tmp_path: Path) -> N
     got = json.loads(out.read_text(encoding="utf-8"))
     assert got["n"] == recorded["n"] and got["unanswered"] == 0
     assert abs(got["accuracy"] - recorded["accuracy"]) <= 0.005 and abs(got["kappa"] - recorded["kappa"]) <= 0.01
-    assert got["accuracy"] >= 0.8  # far above the lexical baseline (0.60 on the same rows)
+    assert got["accuracy"] >= 0.75 and got["kappa"] >= 0.5  # far above the lexical baseline (0.60, 0.22)
 
 
 def test_builtin_judge_through_the_plugin_scores_the_open_datasets(pytester: pytest.Pytester) -> None:
+    """All 22 datasets scored, no errors; reference answers score well above refusals on SmartCare."""
     _needs_encoder_packages()
     from release_fixture import write_release
 
     write_release(pytester.path / "release")
-    r = pytester.runpytest("release", "--mlb-model=mock:oracle", "--mlb-judge=builtin", "--mlb-report=r.json")
-    report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
-    assert len(report["datasets"]) == 22
-    assert all(ds["status"] == "scored" for ds in report["datasets"].values())
-    for name in ("MAInspection", "MADiagnosis", "MARecord"):  # the oracle answers with the reference
-        assert report["datasets"][name]["score"] >= 0.9, name
-    assert not [i for i in report["items"] if i.get("error")]
-    assert report["run"]["judge"] == "builtin:default"
-    assert r.ret in (0, 1)
+    scores = {}
+    for model in ("oracle", "refuse"):
+        r = pytester.runpytest("release", f"--mlb-model=mock:{model}", "--mlb-judge=builtin", f"--mlb-report={model}.json")
+        assert r.ret in (0, 1)
+        report = json.loads((pytester.path / f"{model}.json").read_text(encoding="utf-8"))
+        assert len(report["datasets"]) == 22 and all(ds["status"] == "scored" for ds in report["datasets"].values())
+        assert not [i for i in report["items"] if i.get("error")]
+        assert report["run"]["judge"] == "builtin:default"
+        verdicts = [v for i in report["items"] for v in (i.get("details") or {}).get("verdicts", [])]
+        assert verdicts and all("p(yes)=" in v["rationale1"] for v in verdicts)
+        scores[model] = report["dimensions"]["SmartCare"]["score"]
+    assert scores["oracle"] >= 0.6 and scores["refuse"] <= 0.2, scores
