@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 ids[k, :n], labels[k, :n], mask[k, :n] = torch.tensor(e["input_ids"]), torch.tensor(e["labels"]), 1
             loss = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
             (loss / args.grad_accum).backward()
-            losses.append(float(loss))
+            losses.append(loss.item())
             micro += 1
             if micro % args.grad_accum == 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
