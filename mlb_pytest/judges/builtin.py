@@ -39,9 +39,10 @@ class BuiltinJudge:
             raise ModelError("adapter", f"{self.adapter} holds no bundled-judge adapter ({CONFIG_NAME} missing); "
                                         "train one with: python judge/train_builtin.py")
         digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
-        weights = self.adapter / "adapter_model.safetensors"
-        if weights.is_file():
-            digest.update(weights.read_bytes())
+        for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
+            weights = self.adapter / name
+            if weights.is_file():
+                digest.update(weights.read_bytes())
         self.identity = f"builtin:{digest.hexdigest()[:12]}"
         self.batch_size = batch_size
         self.gather_s = gather_s
