@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(HERE / "data" / "annotations"), help="annotation folder or file")
     ap.add_argument("--out", default=str(HERE / "builtin"))
     ap.add_argument("--base", default=None, help="encoder folder (default: converted multilingual-e5-small)")
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=9)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)

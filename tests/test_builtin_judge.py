@@ -306,7 +306,7 @@ def test_committed_adapter_reproduces_its_test_split_report(tmp_path: Path) -> N
 
 
 def test_builtin_judge_through_the_plugin_scores_the_open_datasets(pytester: pytest.Pytester) -> None:
-    """All 22 datasets scored by the bundled judge, with its rationale, and no errors."""
+    """All 22 datasets scored, no errors; reference answers score well above refusals on SmartCare."""
     _needs_encoder_packages()
     from release_fixture import write_release
 
@@ -322,4 +322,4 @@ def test_builtin_judge_through_the_plugin_scores_the_open_datasets(pytester: pyt
         verdicts = [v for i in report["items"] for v in (i.get("details") or {}).get("verdicts", [])]
         assert verdicts and all("p(yes)=" in v["rationale1"] for v in verdicts)
         scores[model] = report["dimensions"]["SmartCare"]["score"]
-    assert all(0.0 <= v <= 1.0 for v in scores.values())
+    assert scores["oracle"] >= 0.8 and scores["refuse"] <= 0.5, scores
