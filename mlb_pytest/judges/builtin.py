@@ -23,10 +23,6 @@ from .questions import JudgeQuestion
 DEFAULT_ADAPTER = Path(__file__).resolve().parents[2] / "judge" / "builtin"
 
 
-def default_adapter() -> Path:
-    return DEFAULT_ADAPTER
-
-
 class BuiltinJudge:
     """Batched cross-encoder verdicts; the model loads once, on the first batch."""
 
@@ -34,7 +30,7 @@ class BuiltinJudge:
 
     def __init__(self, adapter: str | Path | None = None, batch_size: int = 32, gather_s: float = 0.02,
                  base_dir: Path | None = None) -> None:
-        self.adapter = Path(adapter) if adapter else default_adapter()
+        self.adapter = Path(adapter) if adapter else DEFAULT_ADAPTER
         if not (self.adapter / CONFIG_NAME).is_file():
             raise ModelError("adapter", f"{self.adapter} holds no bundled-judge adapter ({CONFIG_NAME} missing); "
                                         "train one with: python judge/train_builtin.py")

