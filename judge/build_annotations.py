@@ -53,7 +53,7 @@ def check_row(row: object, where: str) -> dict:
 
 def build(folder: Path) -> Counter:
     counts: Counter = Counter()
-    seen: dict[tuple[str, ...], str] = {}
+    seen: dict[tuple[str, ...], tuple[str, str, bool]] = {}
     ids: dict[str, str] = {}
     for path in sorted(folder.glob("*.jsonl")):
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -78,9 +78,17 @@ def build(folder: Path) -> Counter:
             if verdict == "dropped":
                 continue
             content = (row["kind"], row["point"], row["response"], row["context"])
+            constructed = str(row["review"].get("reader", "")).startswith("none: labelled by construction")
             if content in seen:
-                raise ValueError(f"{where}: the same row as {seen[content]} (drop one of them)")
-            seen[content] = where
+                first, label, first_constructed = seen[content]
+                if not (constructed or first_constructed):
+                    raise ValueError(f"{where}: the same row as {first} (drop one of them)")
+                if label != row["label"]:
+                    raise ValueError(f"{where}: constructed as {row['label']!r} but {first} labels the same row "
+                                     f"{label!r}")
+                counts["constructed rows that a writer also wrote, same label"] += 1
+            else:
+                seen[content] = (where, row["label"], constructed)
             counts.update(["rows", f"split:{split}", f"label:{row['label']}", f"lang:{row['lang']}",
                            f"kind:{row['kind']}", f"trap:{row['trap']}", f"dataset:{row['dataset']}",
                            f"{split}:{row['label']}"])

@@ -44,16 +44,30 @@ def best_threshold(probs: list[float], labels: list[bool]) -> float:
     return max(grid, key=score)
 
 
+def _cpu_has_bf16() -> bool:
+    """bfloat16 matmuls only pay on CPUs with native support (AVX-512 BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def frozen_states(model: Any, tok: Any, rows: list[dict], cut: int, max_len: int) -> list[Any]:
     """Hidden states after the frozen layers, one (tokens x hidden) tensor per row."""
     import torch
 
     out = []
-    with torch.inference_mode():
-        for i in range(0, len(rows), 64):
-            enc = encode(tok, [pair_of(r) for r in rows[i:i + 64]], max_len)
-            hs = model(**enc, output_hidden_states=True).hidden_states[cut]
-            out += [hs[j, :int(n)].clone() for j, n in enumerate(enc["attention_mask"].sum(1))]
+    every = model.encoder.layer
+    model.encoder.layer = every[:cut]  # run only the frozen layers: their output is all that is cached
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(rows), 64):
+                enc = encode(tok, [pair_of(r) for r in rows[i:i + 64]], max_len)
+                hs = model(**enc).last_hidden_state
+                out += [hs[j, :int(n)].clone() for j, n in enumerate(enc["attention_mask"].sum(1))]
+    finally:
+        model.encoder.layer = every
     return out
 
 
@@ -82,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)
-    ap.add_argument("--top", type=int, default=4, help="layers that get LoRA adapters (the rest stay frozen)")
+    ap.add_argument("--top", type=int, default=8, help="layers that get LoRA adapters (the rest stay frozen)")
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--alpha", type=int, default=32)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--no-bf16", dest="bf16", action="store_false",
+                    help="train in float32 (default: bfloat16 autocast on CPUs that have it, about 2x faster)")
     ap.add_argument("--limit", type=int, default=0, help="train on the first N rows only (smoke runs)")
     args = ap.parse_args(argv)
 
@@ -107,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     tok = AutoTokenizer.from_pretrained(str(base))
     model = AutoModel.from_pretrained(str(base), add_pooling_layer=False, attn_implementation="eager").eval()
     n_layers = model.config.num_hidden_layers
+    bf16 = args.bf16 and torch.backends.mkldnn.is_available() and not torch.cuda.is_available() and _cpu_has_bf16()
     top = max(1, min(args.top, n_layers))
     cut = n_layers - top
 
@@ -133,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = torch.tensor([r["label"] == "yes" for r in train], dtype=torch.long)
     labels_dev = [r["label"] == "yes" for r in dev]
     print(f"{trainable:,} trainable parameters (LoRA r={args.rank} on layers {cut}-{n_layers - 1}, head); "
-          f"{total} steps", flush=True)
+          f"{total} steps{', bfloat16 autocast' if bf16 else ''}", flush=True)
 
     def dev_probs() -> list[float]:
         peft_model.eval()
@@ -158,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         losses = []
         for i in range(0, len(order), args.batch):
             idx = order[i:i + args.batch]
-            logits = top_forward(layers, lambda v: head(dropout(v)), [cache_train[j] for j in idx])
-            loss = torch.nn.functional.cross_entropy(logits, labels[idx])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # weights and optimiser stay float32
+                logits = top_forward(layers, lambda v: head(dropout(v)), [cache_train[j] for j in idx])
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels[idx])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -196,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
            "pooling": "mean", "lora": {"r": args.rank, "alpha": args.alpha, "dropout": 0.1,
                                        "targets": ["query", "key", "value", "dense"], "layers": [cut, n_layers - 1]},
            "epochs": args.epochs, "best_epoch": best_epoch, "lr": args.lr, "batch": args.batch, "seed": args.seed,
+           "bf16_training": bf16,
            "trainable_parameters": trainable, "train_rows": len(train), "dev_rows": len(dev),
            "data_sha256": data_digest(data), "train_seconds": round(train_s, 1),
            "history": history, "dev": {k: dev_fig[k] for k in ("accuracy", "precision", "recall", "f1", "kappa")},
