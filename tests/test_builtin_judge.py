@@ -323,3 +323,17 @@ def test_builtin_judge_through_the_plugin_scores_the_open_datasets(pytester: pyt
         assert verdicts and all("p(yes)=" in v["rationale1"] for v in verdicts)
         scores[model] = report["dimensions"]["SmartCare"]["score"]
     assert scores["oracle"] >= 0.8 and scores["refuse"] <= 0.5, scores
+
+
+def test_the_default_adapter_is_the_checkouts_else_the_installed_copy(tmp_path: Path) -> None:
+    from mlb_pytest.judges.builtin import _default_adapter
+
+    checkout, prefix = tmp_path / "src", tmp_path / "venv"
+    installed = prefix / "share" / "mlb-pytest" / "judge" / "builtin"
+    installed.mkdir(parents=True)
+    (installed / "judge_config.json").write_text("{}")
+    assert _default_adapter(checkout, str(prefix)) == installed  # a wheel install: no judge/ beside the package
+    (checkout / "judge" / "builtin").mkdir(parents=True)
+    (checkout / "judge" / "builtin" / "judge_config.json").write_text("{}")
+    assert _default_adapter(checkout, str(prefix)) == checkout / "judge" / "builtin"
+    assert _default_adapter(ROOT, str(prefix)) == ROOT / "judge" / "builtin"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,15 @@ from .crossencoder import CONFIG_NAME, CrossEncoder, PairText
 from .encoder import EncoderUnavailable, encoder_folder
 from .questions import JudgeQuestion
 
-DEFAULT_ADAPTER = Path(__file__).resolve().parents[2] / "judge" / "builtin"
+
+def _default_adapter(checkout: Path = Path(__file__).resolve().parents[2], prefix: str = sys.prefix) -> Path:
+    """The adapter in a checkout (``judge/builtin``), else the copy a wheel installs under the prefix."""
+    here = checkout / "judge" / "builtin"
+    installed = Path(prefix) / "share" / "mlb-pytest" / "judge" / "builtin"
+    return here if (here / CONFIG_NAME).is_file() or not (installed / CONFIG_NAME).is_file() else installed
+
+
+DEFAULT_ADAPTER = _default_adapter()
 
 
 class BuiltinJudge:
