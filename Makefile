@@ -34,7 +34,7 @@ run: $(BIN)/mlb
 test: $(BIN)/mlb
 	$(BIN)/pytest tests -q $(ARGS)
 
-# The bundled judge: retrain the adapter (about 30-40 min on 2 cores), and re-measure it on the test split.
+# The bundled judge: retrain the adapter (about 70 min on 2 cores), and re-measure it on the test split.
 judge: $(BIN)/mlb
 	$(BIN)/python judge/train_builtin.py
 
