@@ -73,8 +73,10 @@ def _turned_number(value: str, rng: random.Random) -> str:
     n = int(value)
     if n == 0:
         return str(rng.choice([1, 2]))
-    if n < 10:
-        return str(n + rng.choice([1, 2, 3])) if n < 3 or rng.random() < 0.5 else str(n - rng.choice([1, 2]) if n > 2 else n + 2)
+    if n < 10:  # small counts move by a step or two, never below 1
+        if n < 3 or rng.random() < 0.5:
+            return str(n + rng.choice([1, 2, 3]))
+        return str(n - rng.choice([1, 2]))
     return str(n * 2 if rng.random() < 0.5 else max(1, n // 2))
 
 
