@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +26,49 @@ _CHUNK = 400
 
 
 class CacheError(Exception):
-    """The cache file cannot be used (corrupt, not a cache, unwritable); names the file."""
+    """The cache file cannot be used (corrupt, not a cache, unwritable, locked); names the file."""
+
+
+def _guarded(op: str) -> Any:
+    """Turn any SQLite failure of a store method into a CacheError naming the file and the step.
+
+    A failure after an answer arrived (lock held too long, disk full, corrupt page) must reach
+    the waiting test as that item's error, never vanish inside the engine's loop.
+    """
+
+    def wrap(fn: Any) -> Any:
+        def inner(self: ResponseStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise CacheError(f"response cache {self.path}: {op} failed: {exc}") from None
+
+        inner.__name__ = fn.__name__
+        inner.__doc__ = fn.__doc__
+        return inner
+
+    return wrap
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when a claim's owner is a process of this machine that no longer runs.
+
+    Owners are ``run:host:pid``; a process killed by Ctrl-C twice, SIGKILL or a crash leaves its
+    claims behind, and waiting out their lease would stall the next run for minutes.
+    """
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[1] != socket.gethostname() or not parts[2].isdigit():
+        return False
+    pid = int(parts[2])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def request_key(identity: str, messages: Sequence[dict[str, str]], params: dict[str, Any], sample_index: int) -> str:
@@ -88,14 +131,27 @@ class ResponseStore:
 
     # --- responses ---------------------------------------------------------------------------
 
-    def get_many(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    @_guarded("reading answers")
+    def get_many(self, keys: Sequence[str], max_age_s: float | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Stored answers by key; ``meta["stored_at"]`` says when. Older than ``max_age_s``: not found."""
         out: dict[str, tuple[str, dict[str, Any]]] = {}
+        oldest = time.time() - max_age_s if max_age_s is not None else None
         for chunk in _chunks(keys):
-            q = f"SELECT key, raw, meta FROM responses WHERE key IN ({','.join('?' * len(chunk))})"
-            for key, raw, meta in self._db.execute(q, list(chunk)):
-                out[key] = (raw, json.loads(meta) if meta else {})
+            q = f"SELECT key, raw, meta, created FROM responses WHERE key IN ({','.join('?' * len(chunk))})"
+            for key, raw, meta, created in self._db.execute(q, list(chunk)):
+                if oldest is not None and (created is None or created < oldest):
+                    continue
+                try:
+                    info = json.loads(meta) if meta else {}
+                except ValueError:
+                    info = {}
+                if not isinstance(raw, str) or not isinstance(info, dict):
+                    continue  # a damaged row is asked again, not trusted
+                info["stored_at"] = created
+                out[key] = (raw, info)
         return out
 
+    @_guarded("storing an answer")
     def put(self, key: str, model: str, raw: str, meta: dict[str, Any]) -> None:
         with self._tx():
             self._db.execute(
@@ -106,6 +162,7 @@ class ResponseStore:
 
     # --- claims ------------------------------------------------------------------------------
 
+    @_guarded("claiming an item")
     def claim(self, key: str, lease_s: float) -> str:
         """Take the key unless a live claim of someone else holds it.
 
@@ -116,16 +173,26 @@ class ResponseStore:
         with self._tx():
             if self._db.execute("SELECT 1 FROM responses WHERE key=?", (key,)).fetchone():
                 return "done"
-            self._db.execute(
-                "INSERT INTO claims VALUES (?, ?, ?, ?, 'pending', NULL) ON CONFLICT(key) DO UPDATE SET"
-                " run_id=excluded.run_id, owner=excluded.owner, lease_until=excluded.lease_until,"
-                " state='pending', error=NULL"
-                " WHERE claims.lease_until < ? OR (claims.state='error' AND claims.run_id != excluded.run_id)",
-                (key, self.run_id, self.owner, now + lease_s, now),
-            )
-            row = self._db.execute("SELECT owner FROM claims WHERE key=?", (key,)).fetchone()
-        return "mine" if row is not None and row[0] == self.owner else "taken"
+            row = self._db.execute("SELECT run_id, owner, lease_until, state FROM claims WHERE key=?",
+                                   (key,)).fetchone()
+            if row is not None and row[1] == self.owner:
+                return "mine"
+            free = (row is None or row[2] < now or (row[3] == "error" and row[0] != self.run_id)
+                    or owner_is_dead(str(row[1])))
+            if not free:
+                return "taken"
+            self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, 'pending', NULL)",
+                             (key, self.run_id, self.owner, now + lease_s))
+        return "mine"
 
+    @_guarded("releasing claims")
+    def release(self) -> int:
+        """Drop this process's pending claims (the run was interrupted): the next run need not wait."""
+        with self._tx():
+            cur = self._db.execute("DELETE FROM claims WHERE owner=? AND state='pending'", (self.owner,))
+        return cur.rowcount
+
+    @_guarded("renewing claims")
     def renew(self, keys: Iterable[str], lease_s: float) -> None:
         keys = list(keys)
         if not keys:
@@ -137,6 +204,7 @@ class ResponseStore:
                 [(until, k, self.owner) for k in keys],
             )
 
+    @_guarded("recording an error")
     def fail(self, key: str, message: str, lease_s: float) -> None:
         """Record an error on our claim: waiting peers of this run get it; later runs retry."""
         with self._tx():
@@ -145,6 +213,7 @@ class ResponseStore:
                 (message, time.time() + lease_s, key, self.owner),
             )
 
+    @_guarded("reading claims")
     def claims(self, keys: Sequence[str]) -> dict[str, ClaimState]:
         out: dict[str, ClaimState] = {}
         for chunk in _chunks(keys):
@@ -162,7 +231,10 @@ class ResponseStore:
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass
 
 
 class _Tx:
@@ -175,7 +247,20 @@ class _Tx:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._rollback()  # a failed COMMIT (disk full) must not leave the transaction open
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
 
 def default_cache_path(root: Path) -> Path:
@@ -183,4 +268,4 @@ def default_cache_path(root: Path) -> Path:
 
 
 def process_owner(run_id: str) -> str:
-    return f"{run_id}:{os.getpid()}"
+    return f"{run_id}:{socket.gethostname()}:{os.getpid()}"

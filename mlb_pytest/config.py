@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import sys
+import os
+import re
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .models.credentials import redact
+
+REVISION_ENV = "MLB_MODEL_REVISION"
+JUDGE_REVISION_ENV = "MLB_JUDGE_REVISION"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class ConfigError(ValueError):
@@ -20,6 +24,9 @@ class ConfigError(ValueError):
 @dataclass
 class Settings:
     model: str | None = None
+    model_revision: str | None = None  # default: $MLB_MODEL_REVISION, else what the adapter can learn
+    cache_max_age: str | None = None  # cached answers older than this are asked again ("7d", "12h", "3600")
+    allow_insecure_key: bool = False
     judge: str | None = None
     judge2: str | None = None
     adjudications: str | None = None  # default: <rootdir>/baselines/adjudications.jsonl when present
@@ -48,13 +55,35 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def options_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        """The settings as recorded in reports: URLs lose any ``user:password@``."""
+        out = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = redact(value) if isinstance(value, str) else value
+        return out
+
+    @property
+    def cache_max_age_s(self) -> float | None:
+        return None if self.cache_max_age is None else parse_duration(self.cache_max_age)
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds from ``90``, ``90s``, ``30m``, ``12h``, ``7d`` or ``2w``; ConfigError otherwise."""
+    m = _DURATION.match(str(text))
+    if m is None:
+        raise ConfigError(f"--mlb-cache-max-age: {text!r} is not a duration (e.g. 3600, 90s, 30m, 12h, 7d)")
+    return float(m.group(1)) * _UNIT_S[m.group(2)]
 
 
 # option name, type, help (the key in [tool.mlb] is the name with dashes as underscores)
 OPTIONS: list[tuple[str, type, str]] = [
     ("model", str, "model under test: openai:MODEL@BASE_URL, python:module:callable, replay:PATH, mock:oracle|random|refuse; "
                    "suite items are collected only when this is given"),
+    ("model-revision", str, "revision of the model under test (checkpoint hash or tag; also $MLB_MODEL_REVISION): part "
+                            "of every cached answer's key, so a redeployed model never gets its predecessor's answers"),
+    ("cache-max-age", str, "cached answers older than this are asked again: 3600, 90s, 30m, 12h, 7d"),
     ("judge", str, "judge for open items (same spec forms as --mlb-model; test doubles: mock:judge-overlap, "
                    "mock:judge-yes, mock:judge-no); without one, open items are reported as needing a judge"),
     ("judge2", str, "second judge (MLB's dual-judge protocol): agreement decides; disagreements are disputed, "
@@ -77,6 +106,7 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("hf-batch", int, "batch size of hf: local models (default 8)"),
 ]
 FLAGS: list[tuple[str, str]] = [
+    ("allow-insecure-key", "allow sending an API key over plain http to a host other than this machine"),
     ("no-cache", "do not read or write the response cache"),
     ("strict", "wrong answers fail their tests (by default they are reported as xfail with expected vs got)"),
     ("update-baseline", "write this run as the new baseline (atomic, once, from the controller under xdist)"),
@@ -129,6 +159,8 @@ def resolve(cli: dict[str, Any], table: dict[str, Any], source: str = "[tool.mlb
         if name == "gate":  # ad-hoc gates add to the configured ones
             value = list(settings.gate) + list(value)
         setattr(settings, name, value)
+    if settings.model_revision is None and os.environ.get(REVISION_ENV):
+        settings.model_revision = os.environ[REVISION_ENV]
     _check(settings)
     return settings
 
@@ -160,3 +192,9 @@ def _check(s: Settings) -> None:
         raise ConfigError("--mlb-retries must be 0 or more")
     if s.timeout <= 0:
         raise ConfigError("--mlb-timeout must be positive")
+    if s.cache_max_age is not None:
+        parse_duration(s.cache_max_age)
+    if s.model_revision is not None:
+        s.model_revision = str(s.model_revision)
+    if s.model_revision is not None and (not s.model_revision.strip() or any(c in s.model_revision for c in "\n\r")):
+        raise ConfigError("--mlb-model-revision must be a non-empty single line")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import ResponseStore, request_key
+from .cache import CacheError, ResponseStore, owner_is_dead, request_key
 from .models.base import Generation, GenerationRequest, ModelAdapter, ModelError
 from .models.reasoning import strip_reasoning
 
@@ -30,8 +30,16 @@ class EngineStats:
     from_peers: int = 0
     sent: int = 0  # HTTP attempts (or adapter calls) made by this process
     requests: int = 0  # distinct requests this process made (each counted once however often retried)
+    cached_oldest: float | None = None  # when the oldest / newest answer taken from the cache was stored
+    cached_newest: float | None = None
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
+
+    def saw_cached(self, stored_at: Any, n: int) -> None:
+        self.cached += n
+        if isinstance(stored_at, (int, float)):
+            self.cached_oldest = stored_at if self.cached_oldest is None else min(self.cached_oldest, stored_at)
+            self.cached_newest = stored_at if self.cached_newest is None else max(self.cached_newest, stored_at)
 
     def line(self) -> str:
         """One progress line: done/total, rate, errors, ETA."""
@@ -46,7 +54,8 @@ class EngineStats:
 
     def to_json(self) -> dict[str, Any]:
         return {"total": self.total, "done": self.done, "errors": self.errors, "cached": self.cached,
-                "from_peers": self.from_peers, "sent": self.sent, "requests": self.requests}
+                "from_peers": self.from_peers, "sent": self.sent, "requests": self.requests,
+                "cached_oldest": self.cached_oldest, "cached_newest": self.cached_newest}
 
 
 RequestId = tuple[str, int]  # (item key, sample index)
@@ -62,8 +71,20 @@ class Engine:
         store_factory: Callable[[], ResponseStore] | None = None,
         lease_s: float = 300.0,
         poll_s: float = 0.05,
+        revision: str | None = None,
+        max_age_s: float | None = None,
+        stall_s: float = 900.0,
+        shared_only: bool = False,
     ) -> None:
         self.model = model
+        # the revision is part of every answer's key: the user's, else what the adapter can learn
+        self.revision = revision
+        self.revision_source: str | None = "option" if revision else None
+        self.max_age_s = max_age_s
+        self.stall_s = stall_s
+        self.shared_only = shared_only  # the store is this run's meeting point only (--mlb-no-cache)
+        self._revision_ready: asyncio.Event | None = None
+        self._last_progress = time.monotonic()
         self.concurrency = max(1, concurrency)
         self._store_factory = store_factory if model.cacheable else None
         self.lease_s = lease_s
@@ -101,6 +122,7 @@ class Engine:
             asyncio.set_event_loop(loop)
             # ready before start() returns, so that submit() right after start() finds them
             self._sem = asyncio.Semaphore(self.concurrency)
+            self._revision_ready = asyncio.Event()
             try:
                 self._store = self._store_factory() if self._store_factory else None
             except BaseException as exc:
@@ -148,6 +170,30 @@ class Engine:
     def wait(self, item_key: str, sample: int = 0, timeout: float | None = None) -> Generation:
         return self.future(item_key, sample).result(timeout)
 
+    def result(self, item_key: str, sample: int = 0, on_idle: Callable[[], None] | None = None,
+               tick_s: float = 0.25) -> Generation:
+        """Block on one result; every wait ends.
+
+        It ends with the answer, the item's error, or an error once the engine has made no
+        progress at all for ``stall_s`` (longer than any request may take with its retries) or its
+        thread is gone: a stuck store or adapter shows as that item's ERROR, never as a hang.
+        """
+        fut = self.future(item_key, sample)
+        waiting_since = time.monotonic()
+        while True:
+            try:
+                return fut.result(timeout=tick_s)
+            except cf.TimeoutError:
+                pass
+            if on_idle is not None:
+                on_idle()
+            if self._thread is not None and not self._thread.is_alive() and not fut.done():
+                raise ModelError("engine", "the generation engine stopped before this item was answered")
+            idle = time.monotonic() - max(self._last_progress, waiting_since)
+            if idle > self.stall_s and not fut.done():
+                raise ModelError("stall", f"no answer and no progress for {idle:.0f} s (longer than the timeout "
+                                          "and retries allow): the endpoint or the cache is stuck")
+
     async def _one(self, rid: RequestId, req: GenerationRequest) -> None:
         self.stats.requests += 1
         self.stats.sent += 1
@@ -177,6 +223,7 @@ class Engine:
                 fut.set_exception(err)
 
     def _resolve(self, rids: list[RequestId], gen: Generation | None, err: ModelError | None) -> None:
+        self._last_progress = time.monotonic()
         for rid in rids:
             fut = self._futures[rid]
             if fut.done():
@@ -192,14 +239,43 @@ class Engine:
             self.stats.finished = time.perf_counter()
 
     async def _main(self, requests: list[GenerationRequest]) -> None:
-        """Dispatch the first batch, then stay up for submit() and on-demand requests until closed."""
+        """Learn the revision, dispatch the first batch, then serve submit() and on-demand requests.
+
+        On the way out (end of run, Ctrl-C, crash) this process's pending claims are released,
+        so the next run need not wait out their lease.
+        """
         try:
+            await self._learn_revision()
             if requests:
                 await self._dispatch(requests, self._store)
             await asyncio.Event().wait()
         finally:
             if self._store is not None:
+                try:
+                    self._store.release()
+                except CacheError:
+                    pass  # the lease still expires; nothing else to do on the way out
                 self._store.close()
+
+    async def _learn_revision(self) -> None:
+        try:
+            probe = getattr(self.model, "revision", None)
+            if self.revision is None and self.model.cacheable and probe is not None:
+                try:
+                    found = await probe()
+                except Exception:  # a revision we cannot learn is unknown, not an error
+                    found = None
+                if found:
+                    self.revision, self.revision_source = str(found), "adapter"
+        finally:
+            assert self._revision_ready is not None
+            self._revision_ready.set()
+            self._last_progress = time.monotonic()
+
+    @property
+    def key_identity(self) -> str:
+        """The model's name in cache keys: its identity, and its revision when one is known."""
+        return self.model.identity + (f"#rev={self.revision}" if self.revision else "")
 
     def submit(self, requests: Sequence[GenerationRequest]) -> None:
         """Add requests after start (judge questions about fresh answers); safe from any thread."""
@@ -209,6 +285,7 @@ class Engine:
                 self._futures[(r.key, r.sample_index)] = cf.Future()
         if not new:
             return
+        self._last_progress = time.monotonic()  # the stall clock counts from when there is work
         self.stats.total += len(new)
         self.stats.finished = None
         if not self.model.cacheable:
@@ -218,7 +295,21 @@ class Engine:
         asyncio.run_coroutine_threadsafe(self._dispatch(new, self._store), self._loop)
 
     async def _dispatch(self, requests: list[GenerationRequest], store: ResponseStore | None) -> None:
-        identity = self.model.identity
+        """Answer ``requests``; whatever fails on the way (store, adapter, a bug) fails their futures."""
+        rids = [(r.key, r.sample_index) for r in requests]
+        try:
+            await self._dispatch_inner(requests, store)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            err = exc if isinstance(exc, ModelError) else ModelError(
+                "cache" if isinstance(exc, CacheError) else "engine", str(exc) or repr(exc))
+            self._resolve([rid for rid in rids if not self._futures[rid].done()], None, err)
+
+    async def _dispatch_inner(self, requests: list[GenerationRequest], store: ResponseStore | None) -> None:
+        assert self._revision_ready is not None
+        await self._revision_ready.wait()
+        identity = self.key_identity
         by_key: dict[str, list[RequestId]] = {}
         first: dict[str, GenerationRequest] = {}
         for r in requests:
@@ -228,8 +319,12 @@ class Engine:
         order = list(first)
 
         if store is not None:
-            for ck, (raw, meta) in store.get_many(order).items():
-                self.stats.cached += len(by_key[ck])
+            for ck, (raw, meta) in store.get_many(order, self.max_age_s).items():
+                if self.shared_only:  # answered by another process of this run, not an old cache
+                    self.stats.from_peers += len(by_key[ck])
+                    self._resolve(by_key[ck], _from_row(raw, meta, "peer"), None)
+                    continue
+                self.stats.saw_cached(meta.get("stored_at"), len(by_key[ck]))
                 self._resolve(by_key[ck], _from_row(raw, meta, "cache"), None)
             order = [ck for ck in order if not self._futures[by_key[ck][0]].done()]
 
@@ -245,20 +340,24 @@ class Engine:
                 gen = await self.model.generate(req)
             except ModelError as err:
                 self.stats.sent += err.attempts
-                if store is not None:
-                    store.fail(ck, str(err), self.lease_s)
+                self._fail_key(store, ck, err)
                 self._resolve(by_key[ck], None, err)
             except Exception as exc:  # an adapter bug must not lose the item
                 self.stats.sent += 1
                 err = ModelError("adapter", f"{type(exc).__name__}: {exc}")
-                if store is not None:
-                    store.fail(ck, str(err), self.lease_s)
+                self._fail_key(store, ck, err)
                 self._resolve(by_key[ck], None, err)
             else:
                 self.stats.sent += gen.attempts
                 if store is not None:
-                    store.put(ck, identity, gen.raw, {"latency_s": gen.latency_s, "attempts": gen.attempts,
-                                                      "usage": gen.usage})
+                    try:
+                        store.put(ck, identity, gen.raw, {"latency_s": gen.latency_s, "attempts": gen.attempts,
+                                                          "usage": gen.usage})
+                    except CacheError as exc:  # the answer arrived but cannot be shared: the item says why
+                        err = ModelError("cache", f"answer received but not stored: {exc}")
+                        self._fail_key(store, ck, err)
+                        self._resolve(by_key[ck], None, err)
+                        return
                 self._resolve(by_key[ck], gen, None)
             finally:
                 mine.discard(ck)
@@ -276,7 +375,12 @@ class Engine:
             for ck in order:
                 await sem.acquire()
                 if store is not None:
-                    state = store.claim(ck, self.lease_s)
+                    try:
+                        state = store.claim(ck, self.lease_s)
+                    except CacheError as exc:
+                        sem.release()
+                        self._resolve(by_key[ck], None, ModelError("cache", str(exc)))
+                        continue
                     if state != "mine":
                         sem.release()
                         foreign.add(ck)  # "done" rows are picked up by the watcher's next read
@@ -290,9 +394,30 @@ class Engine:
             for t in list(tasks):
                 t.cancel()
 
+    def _fail_key(self, store: ResponseStore | None, ck: str, err: ModelError) -> None:
+        """Tell waiting peers of this run about an error; a store that fails here changes nothing."""
+        if store is None:
+            return
+        try:
+            store.fail(ck, str(err), self.lease_s)
+        except CacheError:
+            pass
+
     async def _watch(self, store: ResponseStore, foreign: set[str], mine: set[str],
                      by_key: dict[str, list[RequestId]], launch: Callable[[str], None],
                      sem: asyncio.Semaphore) -> None:
+        """Pick up other processes' results; a store failure fails the items still awaited."""
+        try:
+            await self._watch_inner(store, foreign, mine, by_key, launch, sem)
+        except CacheError as exc:
+            err = ModelError("cache", str(exc))
+            for ck in list(foreign):
+                foreign.discard(ck)
+                self._resolve(by_key[ck], None, err)
+
+    async def _watch_inner(self, store: ResponseStore, foreign: set[str], mine: set[str],
+                           by_key: dict[str, list[RequestId]], launch: Callable[[str], None],
+                           sem: asyncio.Semaphore) -> None:
         """Pick up results other processes made, take over dead claims, renew our leases."""
         last_renew = time.monotonic()
         last_claims = 0.0
@@ -300,7 +425,7 @@ class Engine:
             await asyncio.sleep(self.poll_s)
             if foreign:
                 keys = list(foreign)
-                for ck, (raw, meta) in store.get_many(keys).items():
+                for ck, (raw, meta) in store.get_many(keys, self.max_age_s).items():
                     foreign.discard(ck)
                     self.stats.from_peers += len(by_key[ck])
                     self._resolve(by_key[ck], _from_row(raw, meta, "peer"), None)
@@ -314,8 +439,8 @@ class Engine:
                         if st is not None and st.state == "error" and st.run_id == store.run_id:
                             foreign.discard(ck)
                             self._resolve(by_key[ck], None, ModelError("peer", st.error or "failed in another worker"))
-                        elif st is None or st.lease_until < wall:
-                            if store.get_many([ck]):
+                        elif st is None or st.lease_until < wall or owner_is_dead(st.owner):
+                            if store.get_many([ck], self.max_age_s):
                                 continue  # landed between the two reads; next pass resolves it
                             await sem.acquire()
                             if store.claim(ck, self.lease_s) == "mine":
@@ -326,16 +451,6 @@ class Engine:
             if mine and time.monotonic() - last_renew > self.lease_s / 3:
                 store.renew(mine, self.lease_s)
                 last_renew = time.monotonic()
-
-
-def wait_for(fut: cf.Future[Generation], on_idle: Callable[[], None] | None = None, tick_s: float = 0.25) -> Generation:
-    """Block on one result, calling ``on_idle`` (progress output) every tick while it is not in."""
-    while True:
-        try:
-            return fut.result(timeout=tick_s)
-        except cf.TimeoutError:
-            if on_idle is not None:
-                on_idle()
 
 
 def _from_row(raw: str, meta: dict[str, Any], origin: str) -> Generation:

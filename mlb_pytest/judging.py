@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import write_text_atomic
-from .engine import Engine, wait_for
+from .engine import Engine
 from .judges import JudgeParseError, Verdict, judge_prompt, parse_verdict, questions_for
 from .judges.dual import combine, load_decisions
 from .models import GenerationRequest, ModelAdapter, ModelError
@@ -30,9 +30,13 @@ class JudgeError(Exception):
 
 class JudgePanel:
     def __init__(self, specs: Sequence[ModelSpec], build: Callable[[ModelSpec], ModelAdapter],
-                 concurrency: int, store_factory: Any, decisions_path: Path) -> None:
+                 concurrency: int, store_factory: Any, decisions_path: Path,
+                 revisions: Sequence[str | None] = (), **engine_options: Any) -> None:
+        """``revisions``: a stated revision per judge (else each judge's adapter is asked)."""
         self.specs = list(specs)
-        self.engines = [Engine(build(spec), concurrency=concurrency, store_factory=store_factory) for spec in specs]
+        revs = list(revisions) + [None] * (len(self.specs) - len(revisions))
+        self.engines = [Engine(build(spec), concurrency=concurrency, store_factory=store_factory, revision=rev,
+                               **engine_options) for spec, rev in zip(self.specs, revs)]
         try:
             self.decisions = load_decisions(decisions_path)
         except ValueError as exc:
@@ -55,7 +59,7 @@ class JudgePanel:
 
     def _await(self, i: int, key: str, k: int, on_idle: Any) -> Verdict:
         try:
-            raw = wait_for(self.engines[i].future(key, k), on_idle).raw
+            raw = self.engines[i].result(key, k, on_idle).raw
         except ModelError as err:
             raise JudgeError(f"judge {self.specs[i]}: {err}") from None
         try:

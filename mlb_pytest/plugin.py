@@ -13,11 +13,12 @@ from .config import ConfigError, add_options, read_tool_table, resolve
 from .baselines import BaselineError
 from .gates import GateError
 from .models import SpecError
-from .pytest_items import SESSION_KEY, MLBFile, MLBItem, mlb_session
+from .models.credentials import redact
+from .pytest_items import SESSION_KEY, MLBFile, MLBItem, SuiteErrorItem, mlb_session
 from .session import RESULT_PROPERTY, MLBSession
 from .suites import is_suite_file
 
-_CLI_NAMES = ("model", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
+_CLI_NAMES = ("model", "model_revision", "cache_max_age", "allow_insecure_key", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
               "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
               "gate", "alpha", "strict_regressions", "markdown", "hf_batch")
 
@@ -51,7 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         session.prepare_gates()
     except (ConfigError, SpecError, GateError, BaselineError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(redact(str(exc))) from None
+    session.selection = _selection(config, settings.limit)
     config.stash[SESSION_KEY] = session
     if workerinput is None:
         config.pluginmanager.register(_Recorder(session), "mlb-recorder")
@@ -67,10 +69,30 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def _selection(config: pytest.Config, limit: int | None) -> dict[str, Any]:
+    """What the user narrowed the run to: recorded so a partial run never passes for a whole one."""
+    out: dict[str, Any] = {}
+    if config.option.keyword:
+        out["-k"] = config.option.keyword
+    if config.option.markexpr:
+        out["-m"] = config.option.markexpr
+    if limit:
+        out["limit"] = limit
+    node_ids = [str(a) for a in config.args if "::" in str(a)]
+    if node_ids:
+        out["node_ids"] = node_ids
+    for flag, name in (("deselect", "--deselect"), ("lf", "--lf"), ("failedfirst", None)):
+        value = getattr(config.option, flag, None)
+        if value and name:
+            out[name] = value if isinstance(value, list) else True
+    return out
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     mlb = mlb_session(session.config)
     if not mlb.active or session.config.option.collectonly:
         return
+    mlb.expected = {it.nodeid for it in session.items if isinstance(it, (MLBItem, SuiteErrorItem))}
     items = [it.item for it in session.items if isinstance(it, MLBItem)]
     if items:
         try:
@@ -84,9 +106,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if mlb.is_worker:
         if mlb.engine is not None:
             session.config.workeroutput["mlb_engine"] = mlb.engine.stats.to_json()  # type: ignore[attr-defined]
+            session.config.workeroutput["mlb_revision"] = mlb.revision_info()  # type: ignore[attr-defined]
         mlb.finish()
         return
-    report = mlb.finish()
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    stopped = session.shouldstop or session.shouldfail
+    report = mlb.finish(interrupted=interrupted, stopped=str(stopped) if stopped else None)
     if report is not None and report["verdict"] != "pass" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -121,6 +146,15 @@ class _Recorder:
         report.user_properties = kept
 
 
+def _is_suite_node(session: MLBSession, nodeid: str) -> bool:
+    path = nodeid.split("::", 1)[0]
+    known = session.suite_files
+    if path not in known:
+        full = session.rootdir / path
+        known[path] = full.suffix in (".json", ".jsonl") and full.is_file() and is_suite_file(full)
+    return known[path]
+
+
 def _short(value: Any, n: int = 300) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -138,7 +172,13 @@ class _XdistController:
         if db:
             node.workerinput["mlb_coord_db"] = db
 
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The controller collects nothing itself: the workers' lists say what the run should score."""
+        self.session.expected.update(i for i in ids if _is_suite_node(self.session, i))
+
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        stats = getattr(node, "workeroutput", {}).get("mlb_engine")
-        if stats:
-            self.session.worker_stats.append(stats)
+        output = getattr(node, "workeroutput", {})
+        if output.get("mlb_engine"):
+            self.session.worker_stats.append(output["mlb_engine"])
+        if output.get("mlb_revision"):
+            self.session.worker_revisions.append(output["mlb_revision"])

@@ -12,6 +12,8 @@ from ._atomic import write_json_atomic
 from .aggregation import Aggregate
 
 SCHEMA_VERSION = 1
+INFRA_GATE = "infrastructure errors"
+COMPLETENESS_GATE = "run completeness"
 
 
 @dataclass
@@ -55,7 +57,7 @@ def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> lis
              f"{len(critical_wrong)} critical item(s) answered wrongly: {', '.join(critical_wrong[:5])}"
              + (" ..." if len(critical_wrong) > 5 else ""),
              observed=float(len(critical_wrong)), threshold=0.0),
-        Gate("infrastructure errors", share <= error_share,
+        Gate(INFRA_GATE, share <= error_share,
              f"{errors} of {len(items)} items could not be answered ({share:.1%}, allowed {error_share:.0%})"
              + ("" if share <= error_share else ": infrastructure failure, not a regression; fix the endpoint and re-run"),
              observed=share, threshold=error_share),
@@ -63,9 +65,10 @@ def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> lis
 
 
 def verdict(gates: Sequence[Gate]) -> tuple[str, str]:
-    infra = [g for g in gates if g.name == "infrastructure errors" and not g.passed]
-    if infra:
-        return "error", infra[0].reason
+    """"error" when the run cannot decide (cut short, unreachable model), else "fail" or "pass"."""
+    undecided = [g for g in gates if g.name in (COMPLETENESS_GATE, INFRA_GATE) and not g.passed]
+    if undecided:
+        return "error", undecided[0].reason
     failed = [g for g in gates if not g.passed]
     if failed:
         return "fail", "; ".join(f"{g.name}: {g.reason}" for g in failed)

@@ -24,14 +24,16 @@ from .gates import Policy, evaluate, load_policy, regressed_items, suite_changes
 from .markdown import markdown_summary
 from .cache import ResponseStore, default_cache_path, process_owner
 from .catalog import Task
-from .config import Settings
-from .engine import Engine, wait_for
+from .completeness import Completeness, describe_selection
+from .config import JUDGE_REVISION_ENV, Settings
+from .engine import Engine
 from .judges import score_from_verdicts
 from .judges.backends import build_judge
 from .judging import JudgeError, JudgePanel, agreement
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
+from .models.credentials import check_transport, judge_key, model_key
 from .models.spec import ModelSpec, SpecError
-from .report import build_report, builtin_gates, verdict, write_report
+from .report import INFRA_GATE, build_report, builtin_gates, verdict, write_report
 from .schema import Item
 from .scoring import score_item
 from .suites import suite_fingerprint
@@ -68,6 +70,7 @@ class MLBSession:
         self.model: ModelAdapter | None = None
         self.results: dict[str, dict[str, Any]] = {}
         self.worker_stats: list[dict[str, Any]] = []
+        self.worker_revisions: list[dict[str, Any]] = []  # what each xdist worker's engines learned
         self.started = _now()
         self.report: dict[str, Any] | None = None
         self._last_progress = 0.0
@@ -80,6 +83,26 @@ class MLBSession:
         self.baseline_path: Path | None = None
         self.baseline_items: dict[str, dict[str, Any]] = {}
         self.messages: list[str] = []  # notes for the terminal summary (baseline written, refused...)
+        self.expected: set[str] = set()  # node ids of the suite tests this run collected (after selection)
+        self.selection: dict[str, Any] = {}  # what narrowed the run (-k, -m, --mlb-limit, node ids)
+        self.suite_files: dict[str, bool] = {}  # node path -> is a suite file (xdist controller's memo)
+        self._check_keys()
+
+    def _check_keys(self) -> None:
+        """Refuse, before anything is sent, a key that would cross a network in clear text."""
+        for spec in (self.spec, self.judge_spec, self.judge2_spec):
+            if spec is not None and spec.base_url is not None:
+                check_transport(spec.base_url, self._key_for(spec), self.settings.allow_insecure_key,
+                                "model" if spec is self.spec else "judge")
+
+    def _key_for(self, spec: ModelSpec) -> str | None:
+        """Each host gets its own key: the model's key never goes to a judge on another host."""
+        if spec.base_url is None:
+            return None
+        if spec is self.spec:
+            return model_key()
+        model_url = self.spec.base_url if self.spec is not None else None
+        return judge_key(spec.base_url, model_url)
 
     def prepare_gates(self) -> None:
         """Load the gate policy and the baseline up front, so a bad file stops the run at once."""
@@ -149,7 +172,9 @@ class MLBSession:
         if store_path is not None:
             owner = process_owner(self.run_id)
             factory = lambda: ResponseStore(store_path, self.run_id, owner)  # noqa: E731
-        self.engine = Engine(self.model, concurrency=self.settings.concurrency, store_factory=factory)
+        self.engine = Engine(self.model, concurrency=self.settings.concurrency, store_factory=factory,
+                             shared_only=self.settings.no_cache,
+                             revision=self.settings.model_revision, **self._engine_options())
         requests = [GenerationRequest(it, self.params_for(it), k) for it in todo
                     for k in range(self.settings.samples)]
         open_items = [it for it in todo if it.needs_judge]
@@ -157,17 +182,25 @@ class MLBSession:
             specs = [self.judge_spec] + ([self.judge2_spec] if self.judge2_spec else [])
             path = Path(self.settings.adjudications) if self.settings.adjudications else \
                 self.rootdir / "baselines" / "adjudications.jsonl"
-            self.judges = JudgePanel(specs, lambda spec: build_judge(spec, self._build), self.settings.concurrency, factory, path)
+            judge_rev = os.environ.get(JUDGE_REVISION_ENV) or None
+            self.judges = JudgePanel(specs, lambda spec: build_judge(spec, self._build), self.settings.concurrency,
+                                     factory, path, revisions=[judge_rev] * len(specs), **self._engine_options())
         self.engine.start(requests)
         for it in open_items if self.judges is not None else ():
             for k in range(self.settings.samples):
                 # judge questions go out as soon as the answer is in, not when the test gets to it
                 self.engine.on_done(it.key, k, lambda fut, it=it, k=k: self.judges.ask(it, k, fut))  # type: ignore[union-attr]
 
+    def _engine_options(self) -> dict[str, Any]:
+        """How long an answer may stay in the cache, and when a wait gives up (every wait ends)."""
+        s = self.settings
+        stall_s = s.timeout * (s.retries + 1) + 20.0 * s.retries + 60.0
+        return {"max_age_s": s.cache_max_age_s, "stall_s": stall_s}
+
     def _build(self, spec: ModelSpec) -> ModelAdapter:
         s = self.settings
         return build_model(spec, timeout_s=s.timeout, max_retries=s.retries, concurrency=s.concurrency, seed=s.seed,
-                           hf_batch=s.hf_batch)
+                           hf_batch=s.hf_batch, api_key=self._key_for(spec))
 
     @property
     def has_judge(self) -> bool:
@@ -180,6 +213,10 @@ class MLBSession:
             return self.judges.verdicts(item, gens, on_idle)
         except JudgeError as err:
             raise ItemError(str(err)) from None
+        except ModelError as err:
+            raise ItemError(f"judge: {err}") from None
+        except Exception as err:  # a judge backend or store bug is this item's error, not a crash
+            raise ItemError(f"judge failed: {type(err).__name__}: {err}") from None
 
     def wait(self, item: Item, on_idle: Any = None) -> list[Any]:
         """The item's generations (one per sample); raises ItemError when any failed."""
@@ -187,7 +224,7 @@ class MLBSession:
         gens = []
         for k in range(self.settings.samples):
             try:
-                gens.append(wait_for(self.engine.future(item.key, k), on_idle))
+                gens.append(self.engine.result(item.key, k, on_idle))
             except ModelError as err:
                 raise ItemError(str(err)) from None
         return gens
@@ -260,8 +297,18 @@ class MLBSession:
     def record(self, result: dict[str, Any]) -> None:
         self.results[result["nodeid"]] = result
 
-    def finish(self) -> dict[str, Any] | None:
-        """Aggregate what reached this process and write the report; None when nothing ran."""
+    def completeness(self, interrupted: bool, stopped: str | None) -> Completeness:
+        finished = {r["nodeid"] for r in self.results.values()}
+        expected = self.expected or finished
+        return Completeness(collected=len(expected), finished=len(finished & expected) if self.expected else len(finished),
+                            interrupted=interrupted, stopped=stopped or None, selection=dict(self.selection))
+
+    def finish(self, interrupted: bool = False, stopped: str | None = None) -> dict[str, Any] | None:
+        """Aggregate what reached this process and write the report; None when nothing ran.
+
+        ``interrupted`` (Ctrl-C, crash) and ``stopped`` (-x) come from pytest: such a run is
+        reported as incomplete, never passes and never becomes a baseline.
+        """
         if self.engine is not None:
             self.engine.close()
         if self.judges is not None:
@@ -272,14 +319,17 @@ class MLBSession:
             return None
         items = list(self.results.values())
         agg = aggregate([r for r in items if r.get("outcome") != "suite_error"])
-        gates = builtin_gates(items, self.settings.error_share)
+        done = self.completeness(interrupted, stopped)
+        gates = [done.gate(), *builtin_gates(items, self.settings.error_share)]
         run = {
             "run_id": self.run_id,
-            "model": str(self.spec) if self.spec.kind != "openai" else f"openai:{self.spec.target}@{self.spec.base_url}",
+            "model": str(self.spec),
+            "revision": self.revision_info(),
             "judge": str(self.judge_spec) if self.judge_spec else None,
             "judge2": str(self.judge2_spec) if self.judge2_spec else None,
             "judges": self._judge_agreement(items),
             "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
+            **done.to_json(),
             "options": self.settings.options_json(),
             "started": self.started, "ended": _now(),
             "python": platform.python_version(),
@@ -290,12 +340,30 @@ class MLBSession:
         self._apply_gates(report)
         self.report = report
         if self.settings.update_baseline:
-            self._update_baseline(report)
+            self._update_baseline(report, done)
         if self.settings.report:
             path = Path(self.settings.report)
             write_report(path if path.is_absolute() else Path.cwd() / path, report)
         self._write_markdown(report)
         return report
+
+    def revision_info(self) -> dict[str, Any]:
+        """Which revision answered (model and judges), and where that revision came from."""
+        if self.engine is None and self.worker_revisions:  # the xdist controller: the workers know
+            return next((r for r in self.worker_revisions if r.get("model")), self.worker_revisions[0])
+        engines = [("model", self.engine)] + [(f"judge{'' if i == 0 else i + 1}", e) for i, e in
+                                             enumerate(self.judges.engines if self.judges else [])]
+        out: dict[str, Any] = {}
+        for name, engine in engines:
+            if engine is None:
+                out[name] = None if name == "model" else out.get(name)
+                continue
+            fingerprints = sorted(getattr(engine.model, "fingerprints", ()) or ())
+            out[name] = {"revision": engine.revision, "source": engine.revision_source,
+                         **({"system_fingerprints": fingerprints} if fingerprints else {})}
+        if out.get("model") is None and self.settings.model_revision:
+            out["model"] = {"revision": self.settings.model_revision, "source": "option"}
+        return out
 
     def _apply_gates(self, report: dict[str, Any]) -> None:
         assert self.policy is not None
@@ -315,6 +383,8 @@ class MLBSession:
             changes = suite_changes(items, base)
             comparison.update(
                 baseline_model=self.baseline.data.get("model"), baseline_created=self.baseline.data.get("created"),
+                baseline_selection=describe_selection(self.baseline.data["selection"])
+                if self.baseline.data.get("selection") else None,
                 fingerprint_match=self.baseline.fingerprint == report["run"]["suite_fingerprint"],
                 changes={k: {"count": len(v), "keys": v[:50]} for k, v in changes.items()},
                 differences={k: d.__dict__ for k, d in result.differences.items()},
@@ -341,9 +411,14 @@ class MLBSession:
             self.messages.append(message)
         return result
 
-    def _update_baseline(self, report: dict[str, Any]) -> None:
+    def _update_baseline(self, report: dict[str, Any], done: Completeness) -> None:
         assert self.baseline_path is not None
-        infra = next((g for g in report["gates"] if g["name"] == "infrastructure errors"), None)
+        if done.cut_short:  # never forced: a baseline of half a run would gate every later run wrongly
+            why = f"the run is incomplete ({done.reason()})"
+            self.messages.append(f"baseline NOT written to {self.baseline_path}: {why}")
+            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": why}
+            return
+        infra = next((g for g in report["gates"] if g["name"] == INFRA_GATE), None)
         if infra is not None and not infra["passed"] and not self.settings.force_baseline:
             self.messages.append(f"baseline NOT written to {self.baseline_path}: {infra['reason']} "
                                  "(add --mlb-force-baseline to write it anyway)")
@@ -355,7 +430,8 @@ class MLBSession:
             self.messages.append(f"baseline NOT written: {exc} (add --mlb-force-baseline to replace it)")
             report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": str(exc)}
             return
-        self.messages.append(f"baseline written to {self.baseline_path} ({len(report['items'])} items)")
+        scope = f"; selection recorded: {report['run']['incomplete_reason']}" if done.selection else ""
+        self.messages.append(f"baseline written to {self.baseline_path} ({len(report['items'])} items{scope})")
         report["baseline_update"] = {"written": True, "path": str(self.baseline_path)}
 
     def _write_markdown(self, report: dict[str, Any]) -> None:
@@ -385,7 +461,11 @@ class MLBSession:
         total: dict[str, Any] = {}
         for p in parts:
             for k, v in p.items():
-                total[k] = total.get(k, 0) + v
+                if k in ("cached_oldest", "cached_newest"):
+                    pick = min if k == "cached_oldest" else max
+                    total[k] = v if total.get(k) is None else (total[k] if v is None else pick(total[k], v))
+                else:
+                    total[k] = total.get(k, 0) + (v or 0)
         total["processes"] = len(parts)
         return total
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,7 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"generation: {gen.get('requests', 0)} requests sent ({gen.get('sent', 0)} attempts), "
                      f"{gen.get('cached', 0)} from cache, {gen.get('errors', 0)} errors"
                      + (f"; model loaded in {gen['model_load_s']:.1f} s" if gen.get("model_load_s") else ""))
+    lines += _trust_lines(report["run"])
     judges = report["run"].get("judges")
     if judges and judges.get("questions"):
         kappa = "-" if judges["kappa"] is None else f"{judges['kappa']:.3f}"
@@ -78,6 +80,8 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     if comp.get("baseline"):
         ch = comp.get("changes", {})
         line = f"baseline: {comp['baseline']} ({comp.get('baseline_model')}, {comp.get('baseline_created')})"
+        if comp.get("baseline_selection"):
+            line += f"; the baseline covers a selection ({comp['baseline_selection']}): compared on the shared items"
         if not comp.get("fingerprint_match"):
             line += (f"; suite changed: compared on shared items, {ch['added']['count']} added, "
                      f"{ch['removed']['count']} removed, {ch['changed']['count']} edited")
@@ -102,6 +106,36 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         tail = f" ({report['verdict_reason']})"
     lines.append(f"MLB gate: {word}{tail}")
     return lines
+
+
+def _when(ts: Any) -> str:
+    if not isinstance(ts, (int, float)):
+        return "?"
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _trust_lines(run: Mapping[str, Any]) -> list[str]:
+    """Completeness, the revision that answered, and how much came from the cache (and from when)."""
+    out = []
+    if "complete" in run:
+        out.append("run: complete" if run["complete"] else f"run: INCOMPLETE ({run.get('incomplete_reason')})")
+    gen = run.get("generation") or {}
+    rev = (run.get("revision") or {}).get("model") or {}
+    cached = gen.get("cached") or 0
+    if rev.get("revision"):
+        out.append(f"model revision: {rev['revision']} ({'stated' if rev.get('source') == 'option' else 'from the adapter'})"
+                   + (f"; system_fingerprint {', '.join(rev['system_fingerprints'])}" if rev.get("system_fingerprints") else ""))
+    if cached:
+        span = _when(gen.get("cached_oldest"))
+        if gen.get("cached_newest") and _when(gen.get("cached_newest")) != span:
+            span += f" to {_when(gen.get('cached_newest'))}"
+        line = f"cache: {cached} answers came from the cache (stored {span})"
+        if not rev.get("revision"):
+            line += ("; the model's revision is unknown, so they may come from an earlier deployment: "
+                     "set --mlb-model-revision (or MLB_MODEL_REVISION), bound their age with --mlb-cache-max-age, "
+                     "or use --mlb-no-cache")
+        out.append(line)
+    return out
 
 
 def _short(value: Any, n: int = 60) -> str:

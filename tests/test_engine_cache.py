@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -100,7 +102,10 @@ def test_claims_lease_and_errors(tmp_path: Path) -> None:
     assert a.claim("x", lease_s=60) == "mine"
     a.put("x", "m", "answer", {"attempts": 1})
     assert b.claim("x", lease_s=60) == "done"  # stored answers are never requested again
-    assert b.get_many(["x", "nope"]) == {"x": ("answer", {"attempts": 1})}
+    got = b.get_many(["x", "nope"])
+    assert list(got) == ["x"] and got["x"][0] == "answer" and got["x"][1]["attempts"] == 1
+    assert abs(got["x"][1]["stored_at"] - time.time()) < 60  # when it was stored: the summary names it
+    assert b.get_many(["x"], max_age_s=0.0) == {}  # older than the allowed age: asked again
     assert "x" not in b.claims(["x"])
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

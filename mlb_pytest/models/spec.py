@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from .base import ModelAdapter
 
 KINDS = ("openai", "hf", "python", "replay", "mock", "builtin")
+# the last "@http(s)://" splits model from URL: model names may hold "@", URLs may hold "user:pw@"
+_OPENAI = re.compile(r"^(?P<model>.+)@(?P<url>https?://.+)$", re.S)
 
 
 class SpecError(ValueError):
@@ -21,7 +24,10 @@ class ModelSpec:
     base_url: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.target}" + (f"@{self.base_url}" if self.base_url else "")
+        """The spec as shown in reports and messages: any ``user:password@`` is redacted."""
+        from .credentials import redact_url
+
+        return f"{self.kind}:{self.target}" + (f"@{redact_url(self.base_url)}" if self.base_url else "")
 
     @property
     def slug(self) -> str:
@@ -39,25 +45,26 @@ def parse_spec(spec: str) -> ModelSpec:
         raise SpecError(f"bad model spec {spec!r}: expected one of "
                         "openai:MODEL@BASE_URL, hf:PATH_OR_ID, python:module:callable, replay:PATH, mock:oracle|random|refuse (judges also: builtin)")
     if kind == "openai":
-        model, at, url = rest.rpartition("@")
-        if not at or not model or not url.startswith(("http://", "https://")):
-            raise SpecError(f"bad model spec {spec!r}: openai specs are openai:MODEL@http(s)://host:port/v1")
-        return ModelSpec(kind, model, url)
+        m = _OPENAI.match(rest)
+        if m is None or "\n" in rest:
+            from .credentials import redact
+
+            raise SpecError(f"bad model spec {redact(spec)!r}: openai specs are openai:MODEL@http(s)://host:port/v1")
+        return ModelSpec(kind, m.group("model"), m.group("url"))
     return ModelSpec(kind, rest)
 
 
-def api_key_from_env() -> str | None:
-    return os.environ.get("MLB_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
-
-
 def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int = 4, concurrency: int = 32,
-                seed: int = 0, hf_batch: int = 8) -> ModelAdapter:
-    """Create the adapter for a spec; import errors and missing files raise SpecError."""
+                seed: int = 0, hf_batch: int = 8, api_key: str | None = None) -> ModelAdapter:
+    """Create the adapter for a spec; import errors and missing files raise SpecError.
+
+    ``api_key`` is the key for this spec's host only (see ``credentials``); the caller picks it.
+    """
     if spec.kind == "openai":
         from .openai import OpenAIChatModel, RetryPolicy
 
         assert spec.base_url is not None
-        return OpenAIChatModel(spec.target, spec.base_url, api_key_from_env(), timeout_s=timeout_s,
+        return OpenAIChatModel(spec.target, spec.base_url, api_key, timeout_s=timeout_s,
                                retry=RetryPolicy(max_retries=max_retries), max_connections=max(concurrency, 1),
                                seed=seed)
     if spec.kind == "mock":
