@@ -46,22 +46,59 @@ def default_path(root: Path, slug: str) -> Path:
 
 
 def load_baseline(path: Path) -> Baseline:
+    """Read and check a baseline; anything unusable is a ``BaselineError`` naming the file.
+
+    The checks cover every field the comparison reads (item scores, pass flags, content
+    hashes, tp/fp/fn, dimension scores, the fingerprint), so that a hand-edited or damaged
+    file stops the run here with its name rather than as a traceback inside the statistics.
+    """
+    import math
+
+    from . import _jsonsafe
+
+    def number(value: Any) -> bool:  # a real number the statistics can use: no bool, NaN or infinity
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    def bad_field(item: Mapping[str, Any]) -> tuple[str, str] | None:
+        if item["score"] is not None and not number(item["score"]):
+            return "score", "must be a finite number or null"
+        if item.get("passed") is not None and not isinstance(item["passed"], bool):
+            return "passed", "must be true, false or null"
+        if item.get("content_hash") is not None and not isinstance(item["content_hash"], str):
+            return "content_hash", "must be a string or null"
+        for k in ("tp", "fp", "fn"):
+            if k in item and not (number(item[k]) and item[k] >= 0):
+                return k, "must be a count (a number, 0 or more)"
+        return None
+
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise BaselineError(f"baseline {path}: cannot read ({exc.strerror})") from None
+        raise BaselineError(f"baseline {path}: cannot read ({exc.strerror or exc})") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BaselineError(f"baseline {path}:{exc.lineno}: corrupt JSON ({exc.msg}); restore it from version "
+        data = _jsonsafe.loads(_jsonsafe.decode_utf8(raw), finite=False)
+    except _jsonsafe.JSONInputError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise BaselineError(f"baseline {where}: corrupt JSON ({exc.message}); restore it from version "
                             "control or recreate it with --mlb-update-baseline --mlb-force-baseline") from None
     if not isinstance(data, dict) or "mlb_baseline" not in data:
         raise BaselineError(f"baseline {path}: not an mlb-pytest baseline (no 'mlb_baseline' field)")
-    if data["mlb_baseline"] != FORMAT:
-        raise BaselineError(f"baseline {path}: format {data['mlb_baseline']!r}, this version reads {FORMAT}")
+    if type(data["mlb_baseline"]) is not int or data["mlb_baseline"] != FORMAT:
+        raise BaselineError(f"baseline {path}: format {data['mlb_baseline']!r:.40}, this version reads {FORMAT}")
     items = data.get("items")
     if not isinstance(items, dict) or not all(isinstance(v, dict) and "score" in v for v in items.values()):
         raise BaselineError(f"baseline {path}: field 'items' must map item keys to objects with a score")
+    for key, item in items.items():
+        bad = bad_field(item)
+        if bad is not None:
+            raise BaselineError(f"baseline {path}: field 'items.{key[:200]}.{bad[0]}' {bad[1]}")
+    dims = data.get("dimensions", {})
+    if not isinstance(dims, dict) or not all(
+            isinstance(d, dict) and (d.get("score") is None or number(d.get("score"))) for d in dims.values()):
+        raise BaselineError(f"baseline {path}: field 'dimensions' must map dimension names to objects with a "
+                            "numeric (or null) score")
+    if not isinstance(data.get("suite_fingerprint"), (str, type(None))):
+        raise BaselineError(f"baseline {path}: field 'suite_fingerprint' must be a string")
     return Baseline(path, data)
 
 
@@ -81,6 +118,9 @@ def baseline_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
         "mlb_baseline": FORMAT,
         "model": run["model"], "judge": run.get("judge"), "plugin_version": run.get("plugin_version"),
         "created": run.get("ended"), "suite_fingerprint": run.get("suite_fingerprint"),
+        "revision": run.get("revision"),
+        # a baseline of a narrowed run says so: later full runs compare on the shared items
+        "selection": run.get("selection"),
         "options": {k: run.get("options", {}).get(k) for k in ("samples", "temperature", "max_tokens", "limit", "seed")},
         "datasets": report["datasets"], "dimensions": report["dimensions"], "overall": report["overall"],
         "items": items,

@@ -40,7 +40,7 @@ def _guarded(op: str) -> Any:
         def inner(self: ResponseStore, *args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(self, *args, **kwargs)
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged page can yield undecodable text
                 raise CacheError(f"response cache {self.path}: {op} failed: {exc}") from None
 
         inner.__name__ = fn.__name__
@@ -101,16 +101,40 @@ class ResponseStore:
         self.path = path
         self.run_id = run_id
         self.owner = owner
+        self._db: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=60.0, isolation_level=None, check_same_thread=False)
+            self._check_schema()  # read-only: a file that is not our cache is refused untouched
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._init_schema()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            self._close_quietly()
             raise CacheError(f"response cache {path}: {exc}; delete the file or pass --mlb-no-cache") from None
         except OSError as exc:
+            self._close_quietly()
             raise CacheError(f"response cache {path}: {exc.strerror}") from None
+
+    def _close_quietly(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+
+    def _check_schema(self) -> None:
+        """Refuse a foreign or newer file before anything is written to it."""
+        db = self._db
+        assert db is not None
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return
+        if "meta" not in tables:
+            raise sqlite3.DatabaseError(f"not an mlb-pytest cache (tables: {', '.join(sorted(tables)[:5])})")
+        row = db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+        if row is not None and str(row[0]) != str(SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(f"cache schema {row[0]}, this version needs {SCHEMA_VERSION}")
 
     def _init_schema(self) -> None:
         db = self._db
@@ -163,7 +187,7 @@ class ResponseStore:
     # --- claims ------------------------------------------------------------------------------
 
     @_guarded("claiming an item")
-    def claim(self, key: str, lease_s: float) -> str:
+    def claim(self, key: str, lease_s: float, max_age_s: float | None = None) -> str:
         """Take the key unless a live claim of someone else holds it.
 
         Returns "mine", "taken" (another live claim) or "done" (the answer is already stored:
@@ -171,8 +195,10 @@ class ResponseStore:
         """
         now = time.time()
         with self._tx():
-            if self._db.execute("SELECT 1 FROM responses WHERE key=?", (key,)).fetchone():
-                return "done"
+            oldest = now - max_age_s if max_age_s is not None else float("-inf")
+            if self._db.execute("SELECT 1 FROM responses WHERE key=? AND coalesce(created, 0) >= ?",
+                                (key, oldest)).fetchone():
+                return "done"  # an answer too old for this run does not count: it is asked again
             row = self._db.execute("SELECT run_id, owner, lease_until, state FROM claims WHERE key=?",
                                    (key,)).fetchone()
             if row is not None and row[1] == self.owner:
@@ -227,14 +253,12 @@ class ResponseStore:
     def _tx(self) -> _Tx:
         return _Tx(self._db)
 
+    @_guarded("counting answers")
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def close(self) -> None:
-        try:
-            self._db.close()
-        except sqlite3.Error:
-            pass
+        self._close_quietly()
 
 
 class _Tx:

@@ -58,19 +58,28 @@ def _review_apply(args: argparse.Namespace) -> int:
 
 
 def _judge_eval(args: argparse.Namespace) -> int:
-    """Run a judge over annotation rows through the same engine as a test run, then score it."""
+    """Run a judge over annotation rows through the same engine as a test run, then score it.
+
+    With ``--injection`` the clean rows are judged twice, as they are and with an instruction to
+    the judge planted in the response, and the flip rate is printed beside the agreement.
+    """
     from .catalog import Dimension, JudgeKind, Metric, Task
     from .engine import Engine
     from .judges import JudgeParseError, judge_prompt, parse_verdict
     from .judges.backends import build_judge
-    from .judges.evaluate import evaluate_rows, load_annotations, report_lines
+    from .judges.evaluate import (InjectionPair, build_pairs, default_templates, evaluate_rows, injection_lines,
+                                  injection_report, injection_rows, load_annotations, load_templates, report_lines)
     from .judges.questions import JudgeQuestion
     from .models import GenerationRequest, ModelError, SpecError, build_model, parse_spec
     from .schema import finalize
 
     try:
         rows = load_annotations(Path(args.annotations), args.split, args.limit)
-    except ValueError as exc:
+        pairs: list[InjectionPair] = []
+        if args.injection:
+            templates = Path(args.templates) if args.templates else default_templates(Path(args.annotations))
+            pairs = build_pairs(rows, load_templates(templates))
+    except (OSError, ValueError) as exc:
         print(f"mlb judge eval: {exc}", file=sys.stderr)
         return 4
     try:
@@ -78,16 +87,20 @@ def _judge_eval(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print(f"mlb judge eval: {exc}", file=sys.stderr)
         return 4
+    scored_rows = injection_rows(rows) if args.injection else rows
+    by_id = {str(r["id"]): r for r in rows}
+    judged = [(str(r["id"]), r, str(r["response"])) for r in scored_rows]
+    judged += [(p.id, by_id[p.row_id], p.response) for p in pairs]
     engine = Engine(model, concurrency=args.concurrency)
     reqs = []
-    for r in rows:
-        item = finalize(dict(id=str(r["id"]).replace("/", "_"), dataset=str(r.get("dataset") or "annotations"),
+    for n, (rid, r, response) in enumerate(judged):
+        item = finalize(dict(id=f"row-{n}", dataset=str(r.get("dataset") or "annotations"),
                              dimension=Dimension.SmartCare, task=Task.open, metric=Metric.judge, judge=JudgeKind.points,
                              question=str(r.get("context") or ""), messages=({"role": "user", "content": ""},)))
-        q = JudgeQuestion(0, r["kind"], r["point"], str(r.get("context") or ""), r["response"],
+        q = JudgeQuestion(0, r["kind"], r["point"], str(r.get("context") or ""), response,
                           "en" if str(r.get("lang") or r.get("language") or "zh").startswith("en") else "zh")
-        reqs.append((r["id"], GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
-                                                tag="judge", payload=q)))
+        reqs.append((rid, GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
+                                            tag="judge", payload=q)))
     started = time.perf_counter()
     engine.start([q for _, q in reqs])
     verdicts: dict[str, bool] = {}
@@ -99,16 +112,20 @@ def _judge_eval(args: argparse.Namespace) -> int:
             failed += 1
             first_error = first_error or f"{rid}: {exc}"
     engine.close()
-    result = evaluate_rows(rows, verdicts)
-    result["unanswered"] = failed
+    result = evaluate_rows(scored_rows, verdicts)
+    result["unanswered"] = sum(str(r["id"]) not in verdicts for r in scored_rows)
     result.update(judge=args.judge, annotations=args.annotations, split=args.split,
                   seconds=round(time.perf_counter() - started, 1))
-    print("\n".join(report_lines(result)))
+    lines = report_lines(result)
+    if args.injection:
+        result["injection"] = injection_report(rows, pairs, verdicts)
+        lines += injection_lines(result["injection"])
+    print("\n".join(lines))
     if failed:
-        print(f"{failed} rows without a readable verdict (left out of the figures); first: {first_error}")
+        print(f"{failed} questions without a readable verdict (left out of the figures); first: {first_error}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    return 1 if rows and failed == len(rows) else 0
+    return 1 if judged and failed == len(judged) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     je.add_argument("--limit", type=int, default=None, help="only the first N rows of the split")
     je.add_argument("--json", default=None)
     je.add_argument("--concurrency", type=int, default=64, help="questions in flight (local judges batch them)")
+    je.add_argument("--injection", action="store_true",
+                    help="also judge each clean row with an instruction to the judge planted in it; print the flip rate")
+    je.add_argument("--templates", default=None,
+                    help="injection templates (JSONL; default: ../injection/templates.jsonl beside --annotations)")
     je.set_defaults(func=_judge_eval)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -376,7 +376,7 @@ class Engine:
                 await sem.acquire()
                 if store is not None:
                     try:
-                        state = store.claim(ck, self.lease_s)
+                        state = store.claim(ck, self.lease_s, self.max_age_s)
                     except CacheError as exc:
                         sem.release()
                         self._resolve(by_key[ck], None, ModelError("cache", str(exc)))
@@ -443,7 +443,7 @@ class Engine:
                             if store.get_many([ck], self.max_age_s):
                                 continue  # landed between the two reads; next pass resolves it
                             await sem.acquire()
-                            if store.claim(ck, self.lease_s) == "mine":
+                            if store.claim(ck, self.lease_s, self.max_age_s) == "mine":
                                 foreign.discard(ck)
                                 launch(ck)
                             else:

@@ -19,6 +19,7 @@ from .judges.dual import combine, load_decisions
 from .models import GenerationRequest, ModelAdapter, ModelError
 from .models.spec import ModelSpec, SpecError
 from .schema import Item
+from .scoring.base import cap_response
 from .statistics import cohen_kappa
 
 JUDGE_PARAMS = {"temperature": 0.0, "max_tokens": 256}
@@ -46,6 +47,7 @@ class JudgePanel:
 
     @staticmethod
     def requests(item: Item, k: int, text: str) -> list[GenerationRequest]:
+        text = cap_response(text)[0]  # the judge reads what the rules read: at most MAX_RESPONSE_CHARS
         return [GenerationRequest(item, dict(JUDGE_PARAMS), k, prompt=judge_prompt(q), tag=f"judge:{q.index}",
                                   payload=q) for q in questions_for(item, text)]
 

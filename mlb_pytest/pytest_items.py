@@ -38,9 +38,23 @@ class MLBFile(pytest.File):
             self.config.addinivalue_line("markers", f"{dataset_marker(name)}: items of the {name} dataset")
         for item in select_limited(loaded.items, session.settings.limit, session.settings.seed):
             yield MLBItem.from_parent(self, name=item.id, item=item)
+        used: set[str] = set()
         for err in loaded.errors:
-            name = f"line-{err.line}" if err.line else "file"
+            name = base = _error_name(err)
+            n = 1
+            while name in used:  # two bad examples on one line of a compact file stay two errors
+                n += 1
+                name = f"{base}-{n}"
+            used.add(name)
             yield SuiteErrorItem.from_parent(self, name=name, error=err)
+
+
+def _error_name(err: SuiteError) -> str:
+    """``line-7``, ``line-1-examples.3.id``: the node id of a suite error, safe for pytest."""
+    name = f"line-{err.line}" if err.line else "file"
+    if err.field:
+        name += "-" + "".join(c if c.isalnum() or c in "_." else "." for c in err.field)[:60]
+    return name
 
 
 class MLBItem(pytest.Item):
@@ -102,10 +116,11 @@ class MLBItem(pytest.Item):
         assert self._result is not None
         result = session.score(self.item, self._gens, self._result, self._judged)
         self._publish(result)
+        if result.get("red_line"):  # only crossing the red line fails the run, whatever the score
+            raise WrongAnswer(f"critical item crossed its red line: {result['red_line']['description']} "
+                              f"({result['explanation']})")
         if result["passed"]:
             return
-        if self.item.critical:
-            raise WrongAnswer(f"critical item answered wrongly: {result['explanation']}")
         if session.settings.strict:
             raise WrongAnswer(f"wrong answer: {result['explanation']}")
         if session.settings.strict_regressions and session.is_regression(result):

@@ -41,8 +41,8 @@ class Gate:
 
 
 def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> list[Gate]:
-    """Checks every run has: no critical item wrong, errors within the allowed share."""
-    critical_wrong = [r["key"] for r in items if r.get("critical") and r.get("outcome") == "wrong"]
+    """Checks every run has: no red line crossed, errors within the allowed share."""
+    critical_wrong = [r["key"] for r in items if r.get("red_line")]
     bad_lines = [r["location"] for r in items if r.get("outcome") == "suite_error"]
     items = [r for r in items if r.get("outcome") != "suite_error"]
     errors = sum(1 for r in items if r.get("outcome") == "error")
@@ -53,8 +53,8 @@ def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> lis
              f"{len(bad_lines)} malformed suite line(s): {', '.join(bad_lines[:5])}" + (" ..." if len(bad_lines) > 5 else ""),
              observed=float(len(bad_lines)), threshold=0.0),
         Gate("critical items", not critical_wrong,
-             "no critical item answered wrongly" if not critical_wrong else
-             f"{len(critical_wrong)} critical item(s) answered wrongly: {', '.join(critical_wrong[:5])}"
+             "no critical item crossed its red line" if not critical_wrong else
+             f"{len(critical_wrong)} critical item(s) crossed their red line: {', '.join(critical_wrong[:5])}"
              + (" ..." if len(critical_wrong) > 5 else ""),
              observed=float(len(critical_wrong)), threshold=0.0),
         Gate(INFRA_GATE, share <= error_share,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from .catalog import Dimension, ExtractionKind, JudgeKind, Metric, Task
 
@@ -92,6 +92,9 @@ class ItemRecord(BaseModel):
     reference_points: list[str] | None = None
     risk_points: list[str] | None = None
     quality_points: list[str] | None = None
+    # The red line of a critical item: only crossing it fails the run (checked by the loader).
+    red_line_options: str | list[str] | None = None  # choice: the harmful option letters
+    red_line_risks: list[Annotated[StrictInt, Field(ge=0)]] | None = None  # open: 0-based indexes into risk_points
     review: Review | None = None
 
 
@@ -123,6 +126,8 @@ class Item(BaseModel):
     reference_points: tuple[str, ...] | None = None
     risk_points: tuple[str, ...] | None = None
     quality_points: tuple[str, ...] | None = None
+    red_line_options: tuple[str, ...] | None = None  # harmful option letters (choice)
+    red_line_risks: tuple[int, ...] | None = None  # indexes into risk_points that are red lines (open)
     pass_threshold: float = 1.0
     location: str = ""  # "path:line" of the item in its suite file
     content_hash: str = ""
@@ -135,6 +140,23 @@ class Item(BaseModel):
     @property
     def needs_judge(self) -> bool:
         return self.task is Task.open
+
+    @property
+    def red_line_kind(self) -> Literal["options", "risks"] | None:
+        """How the item states its red line, if it states one."""
+        if self.red_line_options:
+            return "options"
+        if self.red_line_risks:
+            return "risks"
+        return None
+
+    @property
+    def red_line_texts(self) -> tuple[str, ...]:
+        """The red lines in words: the harmful options' letters and texts, or the risk criteria."""
+        if self.red_line_options:
+            return tuple(f"{k}. {(self.options or {}).get(k, '')}" for k in self.red_line_options)
+        risks = self.risk_points or ()
+        return tuple(risks[i] for i in self.red_line_risks or () if i < len(risks))
 
 
 def content_hash(payload: dict[str, Any]) -> str:

@@ -36,6 +36,8 @@ from .models.spec import ModelSpec, SpecError
 from .report import INFRA_GATE, build_report, builtin_gates, verdict, write_report
 from .schema import Item
 from .scoring import score_item
+from .scoring.base import MAX_RESPONSE_CHARS, cap_response
+from .scoring.redline import RedLineUnknown, red_line_crossed
 from .suites import suite_fingerprint
 from .summary import summary_lines
 
@@ -271,7 +273,7 @@ class MLBSession:
                     why += f" ({disputed} disputed, scored conservatively)"
                 scores.append(Score(value, value >= item.pass_threshold, why, details))
         else:
-            scores = [score_item(item, g.text) for g in gens]
+            scores = [score_item(item, cap_response(g.text)[0]) for g in gens]
         first, s0 = gens[0], scores[0]
         values = [s.score for s in scores if s.score is not None]
         mean = sum(values) / len(values) if values else None
@@ -289,8 +291,35 @@ class MLBSession:
                     result["details"][k] = sum(s.details[k] for s in scores) / len(scores)
         if any(s.unparseable for s in scores):
             result["details"]["unparseable"] = sum(1 for s in scores if s.unparseable)
+        cut = max(cap_response(g.text)[1] for g in gens)
+        if cut:  # a runaway answer is scored on its first MAX_RESPONSE_CHARS, and says so
+            result["details"]["response_cut_chars"] = cut
+            result["explanation"] += f" (response cut at {MAX_RESPONSE_CHARS:,} characters; {cut:,} more not read)"
         result["outcome"] = "pass" if result["passed"] else "wrong"
+        result["red_line"] = self._red_line(item, scores, result["passed"])
         return result
+
+    @staticmethod
+    def _red_line(item: Item, scores: Sequence[Any], passed: bool) -> dict[str, Any] | None:
+        """What red line a critical item's answer crossed (any sample), or None.
+
+        Only crossing it fails the run: a safe but incomplete answer scores low and nothing more.
+        A red line that cannot be checked counts as crossed (never a pass by default); a critical
+        item that states none (a user's suite; ``mlb validate`` refuses it) keeps the old rule.
+        """
+        if not item.critical:
+            return None
+        if item.red_line_kind is None:
+            return None if passed else {"kind": "unstated", "crossed": [],
+                                        "description": "answered wrongly (this critical item states no red line)"}
+        for sc in scores:
+            try:
+                crossed = red_line_crossed(item, sc.details)
+            except RedLineUnknown as exc:
+                return {"kind": "unknown", "crossed": [], "description": f"red line could not be checked: {exc}"}
+            if crossed is not None:
+                return crossed.as_dict()
+        return None
 
     # --- controller ---------------------------------------------------------------------------
 
@@ -374,7 +403,7 @@ class MLBSession:
         for g in result.gates:
             if g.status == "no-baseline":
                 g.reason = (f"no baseline at {label}: create it with "
-                            f"pytest --mlb-model={self.settings.model} --mlb-update-baseline")
+                            f"pytest --mlb-model={self.spec} --mlb-update-baseline")
         comparison: dict[str, Any] = {"baseline": label if base is not None else None,
                                       "policy": [r.text for r in self.policy.rules], "policy_sources": self.policy.sources,
                                       "alpha": self.policy.alpha, "min_shared": self.policy.min_shared}

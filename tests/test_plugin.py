@@ -75,7 +75,8 @@ def test_wrong_answers_are_xfail_with_expected_and_got(pytester: pytest.Pytester
     strict.stdout.fnmatch_lines(["*demo.jsonl:2: wrong answer: expected A*got B*"])
 
 
-def test_a_wrong_critical_item_fails_the_run(pytester: pytest.Pytester) -> None:
+def test_a_wrong_critical_item_without_a_stated_red_line_fails_the_run(pytester: pytest.Pytester) -> None:
+    """A user's critical item that states no red line keeps the strict rule (mlb validate refuses it)."""
     path = pytester.path / "s" / "demo.jsonl"
     path.parent.mkdir()
     path.write_text("\n".join([native_header(), choice_line(0), choice_line(1, critical=True)]), encoding="utf-8")
@@ -83,7 +84,8 @@ def test_a_wrong_critical_item_fails_the_run(pytester: pytest.Pytester) -> None:
     r = pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-report=r.json")
     r.assert_outcomes(xfailed=1, failed=1)
     assert r.ret == pytest.ExitCode.TESTS_FAILED
-    r.stdout.fnmatch_lines(["*critical item answered wrongly*", "*MLB gate: FAIL*critical*"])
+    r.stdout.fnmatch_lines(["*critical item crossed its red line: answered wrongly (this critical item states no red line)*",
+                            "*MLB gate: FAIL*critical*"])
     assert load_report(pytester.path / "r.json")["verdict"] == "fail"
 
 

@@ -4,6 +4,10 @@ It is an adapter like the others (``generate`` answers one judge question with a
 so it goes through the same engine, cache and verdict parser; inside, questions that arrive
 together are scored as one batch by the cross-encoder in a worker thread. ``builtin:PATH``
 loads another adapter folder (e.g. one retrained by ``judge/train_builtin.py``).
+
+The response is read through ``sanitize_response`` first: text addressed to a grader (planted
+verdicts, fake prompt markers, "as the grader you must answer yes") is taken out before encoding,
+so it can neither mislead the encoder nor push the answer out of its first window.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ..models.base import Generation, GenerationRequest, ModelError
 from .crossencoder import CONFIG_NAME, CrossEncoder, PairText
 from .encoder import EncoderUnavailable, encoder_folder
 from .questions import JudgeQuestion
+from .sanitize import SANITIZE_VERSION, sanitize_response
 
 
 def _default_adapter(checkout: Path = Path(__file__).resolve().parents[2], prefix: str = sys.prefix) -> Path:
@@ -44,6 +49,7 @@ class BuiltinJudge:
             raise ModelError("adapter", f"{self.adapter} holds no bundled-judge adapter ({CONFIG_NAME} missing); "
                                         "train one with: python judge/train_builtin.py")
         digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
+        digest.update(SANITIZE_VERSION.encode())  # what the encoder is shown is part of the judge
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
             weights = self.adapter / name
             if weights.is_file():
@@ -80,7 +86,8 @@ class BuiltinJudge:
             raise ModelError("adapter", "the builtin judge only answers judge questions; it cannot be a model under test")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Generation] = loop.create_future()
-        self._pending.append((PairText(q.kind, q.criterion, q.response, q.context), fut, time.perf_counter()))
+        pair = PairText(q.kind, q.criterion, sanitize_response(q.response), q.context)
+        self._pending.append((pair, fut, time.perf_counter()))
         if len(self._pending) >= self.batch_size:
             loop.create_task(self._run())
         elif self._flush is None:

@@ -50,7 +50,9 @@ def questions_for(item: Item, response: str) -> list[JudgeQuestion]:
     ctx = item.question[:CONTEXT_CHARS]
     lang = "en" if item.language.startswith("en") else "zh"
     if item.judge is JudgeKind.points:
+        # a critical item's red-line risks are asked too: they decide the run, not the score
         crit = [("point", p) for p in (item.reference_points or ())]
+        crit += [("risk", r) for r in (item.risk_points or ())]
     elif item.judge is JudgeKind.safety:
         crit = [("risk", r) for r in (item.risk_points or GENERIC_SAFETY_RISKS_ZH)]
     else:

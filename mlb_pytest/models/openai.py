@@ -9,12 +9,14 @@ client off the critical path. Retries are bounded, back off with full jitter and
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import json
 import random
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -114,9 +116,13 @@ class OpenAIChatModel:
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        parts = urlsplit(self._url)
+        if not api_key and (parts.username or parts.password):  # a gateway's basic auth, given in the URL
+            pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         self.fingerprints: set[str] = set()  # system_fingerprint values the server sent this run
         self._client = httpx.AsyncClient(
-            base_url=self._url + "/",
+            base_url=strip_userinfo(self._url) + "/",
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
             transport=_make_transport(max_connections),

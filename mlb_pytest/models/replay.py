@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+from .._jsonsafe import JSONInputError, decode_utf8, loads
 from .base import Generation, GenerationRequest, ModelError
 from .reasoning import strip_reasoning
 
@@ -17,25 +16,7 @@ class ReplayModel:
 
     def __init__(self, path: str) -> None:
         self.identity = f"replay:{path}"
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ValueError(f"replay file {path}: cannot read ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"replay file {path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-        items = data.get("items") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise ValueError(f"replay file {path}: not an mlb-pytest JSON report (no 'items' list)")
-        self._responses: dict[tuple[str, str, int], str] = {}
-        for n, entry in enumerate(items):
-            if not isinstance(entry, dict):
-                raise ValueError(f"replay file {path}: items[{n}] is not an object")
-            samples: list[Any] = entry.get("samples") or [{"raw": entry.get("raw_response") or entry.get("response")}]
-            for k, s in enumerate(samples):
-                raw = s.get("raw") if isinstance(s, dict) else None
-                if isinstance(raw, str):
-                    self._responses[(str(entry.get("dataset")), str(entry.get("id")), k)] = raw
+        self._responses = _read_responses(Path(path), path)
 
     async def generate(self, request: GenerationRequest) -> Generation:
         key = (request.item.dataset, request.item.id, request.sample_index)
@@ -46,3 +27,31 @@ class ReplayModel:
 
     async def aclose(self) -> None:
         return None
+
+
+def _read_responses(p: Path, shown: str) -> dict[tuple[str, str, int], str]:
+    """Raw responses of a report by (dataset, id, sample); any unreadable report is a ValueError naming it."""
+    try:
+        data = loads(decode_utf8(p.read_bytes()), finite=False)
+    except OSError as exc:
+        raise ValueError(f"replay file {shown}: cannot read ({exc.strerror or exc})") from None
+    except JSONInputError as exc:
+        where = f"{shown}:{exc.line}" if exc.line else shown
+        raise ValueError(f"replay file {where}: {exc.message}") from None
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ValueError(f"replay file {shown}: not an mlb-pytest JSON report (no 'items' list)")
+    out: dict[tuple[str, str, int], str] = {}
+    for n, entry in enumerate(items):
+        if not isinstance(entry, dict):
+            raise ValueError(f"replay file {shown}: items[{n}] is not an object")
+        samples = entry.get("samples")
+        if samples is None or samples == []:
+            samples = [{"raw": entry.get("raw_response") or entry.get("response")}]
+        if not isinstance(samples, list):
+            raise ValueError(f"replay file {shown}: items[{n}].samples is not a list")
+        for k, s in enumerate(samples):
+            raw = s.get("raw") if isinstance(s, dict) else None
+            if isinstance(raw, str):
+                out[(str(entry.get("dataset")), str(entry.get("id")), k)] = raw
+    return out

@@ -6,11 +6,12 @@ file; nothing here imports pytest.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..models.reasoning import strip_reasoning
 
 
 @dataclass(frozen=True)
@@ -24,20 +25,19 @@ class Score:
     unparseable: bool = False  # no answer could be found in the response (scored 0)
 
 
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
-_THINK_TAG = re.compile(r"</?think>", re.I)
+strip_think = strip_reasoning  # one home for think-stripping: models/reasoning.py
+
+# A response longer than this is cut before scoring: every parser is linear, but a runaway or
+# hostile generation of megabytes must not cost minutes of parsing or judge time per item.
+MAX_RESPONSE_CHARS = 64_000
 
 
-def strip_think(text: str) -> str:
-    """Drop reasoning blocks; callers strip them already, but a stray one must not leak letters."""
-    if "think>" not in text.lower():
-        return text
-    text = _THINK_BLOCK.sub("", text)
-    low = text.lower()
-    end = low.rfind("</think>")
-    if end >= 0:  # an opening tag was missing (some servers drop it): keep what follows the close
-        text = text[end + len("</think>"):]
-    return _THINK_TAG.sub("", text)
+def cap_response(text: str) -> tuple[str, int]:
+    """The response cut to ``MAX_RESPONSE_CHARS`` and how many characters were cut (0 when none)."""
+    cut = len(text) - MAX_RESPONSE_CHARS
+    if cut <= 0:
+        return text, 0
+    return text[:MAX_RESPONSE_CHARS], cut
 
 
 def f1_from_counts(tp: int, fp: int, fn: int) -> float:

@@ -108,6 +108,45 @@ def _check_extraction(kind: ExtractionKind | None, answer: Any, path: str, line:
         raise SuiteError(path, line, "extraction", "extraction datasets must say entities, relations or events")
 
 
+def red_lines(info: DatasetInfo, raw: dict[str, Any], expected: Any, path: str,
+              line: int | None) -> dict[str, tuple[Any, ...]]:
+    """The item's red line, checked: harmful letters must be wrong options, risk indexes must exist.
+
+    Returned as the fields to add to the item, and only when stated, so that the content hash of
+    an item without a red line is the same as before red lines existed.
+    """
+    out: dict[str, tuple[Any, ...]] = {}
+    letters, indexes = raw.get("red_line_options"), raw.get("red_line_risks")
+    if letters is not None:
+        f = "red_line_options"
+        _need(info.task is Task.choice, path, line, f, "only choice items have options; an open item names its "
+              "red-line risks in red_line_risks")
+        try:
+            harmful = parse_choice_answer(letters)
+        except ValueError as exc:
+            raise SuiteError(path, line, f, str(exc)) from None
+        options = raw.get("options") or {}
+        absent = [k for k in harmful if k not in options]
+        _need(not absent, path, line, f, f"{','.join(absent)} is not among the options {','.join(options)}")
+        keyed = [k for k in harmful if k in expected]
+        _need(not keyed, path, line, f, f"{','.join(keyed)} is in the answer: a harmful option cannot be a right one")
+        out[f] = harmful
+    if indexes is not None:
+        f = "red_line_risks"
+        _need(info.task is Task.open, path, line, f, "only open items have risk criteria; a choice item lists its "
+              "harmful options in red_line_options")
+        risks = raw.get("risk_points") or []
+        _need(bool(indexes), path, line, f, "empty: name at least one index into risk_points, or leave it out")
+        bad = [i for i in indexes if not 0 <= i < len(risks)]
+        _need(not bad, path, line, f, f"index {bad[0] if bad else ''} does not exist: the item has "
+              f"{len(risks)} risk_points (indexes start at 0)")
+        _need(len(set(indexes)) == len(indexes), path, line, f, "an index is listed twice")
+        _need(len(set(risks)) == len(risks), path, line, "risk_points",
+              "two risk points have the same text (verdicts are matched to red lines by their text)")
+        out[f] = tuple(sorted(indexes))
+    return out
+
+
 def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | None) -> Item:
     """Check the task-specific fields of one item and render its messages."""
     item_id = raw["id"]
@@ -190,5 +229,6 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
             quality_points=tuple(raw["quality_points"]) if raw.get("quality_points") else None,
             pass_threshold=threshold,
             location=f"{path}:{line}" if line else path,
+            **red_lines(info, raw, expected, path, line),
         )
     )

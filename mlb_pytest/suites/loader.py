@@ -22,17 +22,42 @@ class LoadResult:
     format: str = "native"
 
 
+HEADER_PROBE_BYTES = 1024 * 1024  # how far into a .jsonl file we look for its header line
+
+
+def _starts_with_header(path: Path) -> bool:
+    """True when the first non-blank line of a ``.jsonl`` file holds ``"mlb_suite"``.
+
+    Reads at most ``HEADER_PROBE_BYTES`` and decodes nothing beyond the first line, so a file
+    broken further down (bad bytes, truncated) is still recognised and its faults are named.
+    """
+    with path.open("rb") as fh:
+        budget = HEADER_PROBE_BYTES
+        while budget > 0:
+            line = fh.readline(budget)
+            if not line:
+                return False
+            budget -= len(line)
+            if line.strip().removeprefix(b"\xef\xbb\xbf").strip():
+                return b'"mlb_suite"' in line
+    return False
+
+
 def is_suite_file(path: Path) -> bool:
-    """True for a native ``.jsonl`` suite (header line) or an MLB release ``<Dataset>.json``."""
-    try:
-        if path.suffix == ".jsonl":
-            with path.open(encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        return '"mlb_suite"' in line
-            return False
+    """True for a native ``.jsonl`` suite (header line) or a file named like an MLB dataset.
+
+    Naming is the contract for the release format: every ``<Dataset>.json`` (``CMExam.json``...)
+    is a suite file whatever it holds, so that an empty or broken one becomes an error naming
+    it instead of a dataset silently missing from the gate. A ``.jsonl`` file that cannot be
+    read cannot be told from any other JSON Lines file and is not collected.
+    """
+    if path.suffix == ".json":
         return is_release_file(path)
-    except (OSError, UnicodeDecodeError):
+    if path.suffix != ".jsonl":
+        return False
+    try:
+        return _starts_with_header(path)
+    except OSError:
         return False
 
 
@@ -47,8 +72,8 @@ def load_suite_file(path: Path, display: str | None = None) -> LoadResult:
             items, errors = load_release(path, shown)
     except SuiteError as err:
         return LoadResult([], [err], fmt)
-    except (OSError, UnicodeDecodeError) as exc:
-        return LoadResult([], [SuiteError(shown, None, None, f"cannot read: {exc}")], fmt)
+    except OSError as exc:
+        return LoadResult([], [SuiteError(shown, None, None, f"cannot read: {exc.strerror or exc}")], fmt)
     return LoadResult(items, errors, fmt)
 
 

@@ -1,6 +1,7 @@
 """``mlb validate``: checks a suite must pass beyond loading (which already checks answers,
-options, candidates and field types): gold spans verbatim in the text, judge references
-complete, specialties from the vocabulary, names distinct from MLB's, no (near-)duplicates.
+options, candidates, field types and that red lines point at existing options or risks): gold
+spans verbatim in the text, judge references complete, every critical item stating its red line,
+specialties from the vocabulary, names distinct from MLB's, no (near-)duplicates.
 """
 
 from __future__ import annotations
@@ -84,8 +85,35 @@ def check_items(items: Sequence[Item], bundled: bool = True) -> list[Problem]:
             problems.append(Problem(loc, "dataset", f"bundled datasets must not reuse the MLB name {it.dataset!r}"))
         if bundled and it.mirrors not in MLB_DATASETS:
             problems.append(Problem(loc, "mirrors", f"{it.mirrors!r} is not one of MLB's 22 dataset names"))
+    problems += [p for it in items for p in red_line_problems(it)]
     problems += duplicates(items)
     return problems
+
+
+def red_line_problems(it: Item) -> list[Problem]:
+    """A critical item must say what crossing its red line means; only critical items state one.
+
+    Without a stated red line a critical item would fail the run on any low score, which is what
+    red lines replace (a safe but incomplete answer is not a release blocker).
+    """
+    loc = it.location or it.key
+    kind = it.red_line_kind
+    if it.critical and kind is None:
+        if it.task is Task.choice:
+            return [Problem(loc, "red_line_options", "a critical item must state its red line: list the harmful "
+                            "option letters")]
+        if it.task is Task.open and it.risk_points:
+            return [Problem(loc, "red_line_risks", "a critical item must state its red line: list the indexes "
+                            "(from 0) of the risk_points that are red lines")]
+        if it.task is Task.open:
+            return [Problem(loc, "risk_points", "a critical open item must state its red line: add a risk point "
+                            "that describes it and name its index in red_line_risks")]
+        return [Problem(loc, "critical", f"a {it.task.value} item cannot state a red line (no options or risk "
+                        "criteria); only choice and open items can be critical")]
+    if kind is not None and not it.critical:
+        field = "red_line_options" if kind == "options" else "red_line_risks"
+        return [Problem(loc, field, "states a red line but is not critical: set \"critical\": true or drop it")]
+    return []
 
 
 def duplicates(items: Sequence[Item]) -> list[Problem]:

@@ -87,6 +87,9 @@ class ServerConfig:
     model: str = "fake-model"  # reported in responses and /v1/models (requests may name any model)
     require_api_key: str | None = None  # when set, /v1/* needs "Authorization: Bearer <key>" (else 401)
     fail_first: int = 0  # the first N requests of every prompt fail, with fail_kinds in turn
+    # the served checkpoint, as vLLM shows it: /v1/models "root" and each answer's system_fingerprint
+    # (None: neither is sent, as with servers that do not say what they serve)
+    revision: str | None = None
 
     def __post_init__(self) -> None:
         self.fail_kinds = tuple(self.fail_kinds)
@@ -205,8 +208,10 @@ class _ChatApp:
         cfg = self.config
         if not self._authorized(request, cfg):
             return self._unauthorized()
-        return web.json_response({"object": "list", "data": [
-            {"id": cfg.model, "object": "model", "created": 0, "owned_by": "mlb-pytest"}]}, dumps=_dumps)
+        entry: dict[str, Any] = {"id": cfg.model, "object": "model", "created": int(time.time()), "owned_by": "mlb-pytest"}
+        if cfg.revision is not None:
+            entry["root"] = f"/models/{cfg.model}/{cfg.revision}"
+        return web.json_response({"object": "list", "data": [entry]}, dumps=_dumps)
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         stats = self.stats
@@ -276,6 +281,7 @@ class _ChatApp:
         return web.json_response({
             "id": f"chatcmpl-fake{n:010d}", "object": "chat.completion", "created": int(time.time()),
             "model": cfg.model,
+            **({"system_fingerprint": f"fp_{cfg.revision}"} if cfg.revision is not None else {}),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
