@@ -28,6 +28,7 @@ class Settings:
     cache_max_age: str | None = None  # cached answers older than this are asked again ("7d", "12h", "3600")
     allow_insecure_key: bool = False
     judge: str | None = None
+    extractor: str | None = None  # a model that reads choice replies the rules cannot read
     judge2: str | None = None
     adjudications: str | None = None  # default: <rootdir>/baselines/adjudications.jsonl when present
     review_file: str = "mlb-review.jsonl"
@@ -86,6 +87,8 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("cache-max-age", str, "cached answers older than this are asked again: 3600, 90s, 30m, 12h, 7d"),
     ("judge", str, "judge for open items (same spec forms as --mlb-model; test doubles: mock:judge-overlap, "
                    "mock:judge-yes, mock:judge-no); without one, open items are reported as needing a judge"),
+    ("extractor", str, "model that reads choice replies the rules cannot read (any model spec): it is asked which "
+                       "option(s) the reply commits to, through the same engine and cache"),
     ("judge2", str, "second judge (MLB's dual-judge protocol): agreement decides; disagreements are disputed, "
                     "scored conservatively and written to the review file"),
     ("adjudications", str, "physician decisions on disputed verdicts (default baselines/adjudications.jsonl)"),

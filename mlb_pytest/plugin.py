@@ -18,7 +18,7 @@ from .pytest_items import SESSION_KEY, MLBFile, MLBItem, SuiteErrorItem, mlb_ses
 from .session import RESULT_PROPERTY, MLBSession
 from .suites import is_suite_file
 
-_CLI_NAMES = ("model", "model_revision", "cache_max_age", "allow_insecure_key", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
+_CLI_NAMES = ("model", "model_revision", "cache_max_age", "allow_insecure_key", "extractor", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
               "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
               "gate", "alpha", "strict_regressions", "markdown", "hf_batch")
 

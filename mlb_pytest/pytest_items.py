@@ -71,6 +71,7 @@ class MLBItem(pytest.Item):
         self.extra_keyword_matches.update({item.dataset, item.dimension.value})
         self._gens: list[Any] = []
         self._judged: list[Any] | None = None
+        self._extracted: list[list[str] | None] | None = None
         self._result: dict[str, Any] | None = None
 
     def _publish(self, result: dict[str, Any]) -> None:
@@ -88,6 +89,7 @@ class MLBItem(pytest.Item):
             self._gens = session.wait(self.item, on_idle=self._progress)
             if self.item.needs_judge:
                 self._judged = session.wait_verdicts(self.item, self._gens, on_idle=self._progress)
+            self._extracted = session.wait_extractions(self.item, self._gens, on_idle=self._progress)
         except ItemError as err:
             base.update(outcome="error", error=str(err), explanation=f"no answer: {err}")
             self._publish(base)
@@ -114,7 +116,7 @@ class MLBItem(pytest.Item):
     def runtest(self) -> None:
         session = mlb_session(self.config)
         assert self._result is not None
-        result = session.score(self.item, self._gens, self._result, self._judged)
+        result = session.score(self.item, self._gens, self._result, self._judged, self._extracted)
         self._publish(result)
         if result.get("red_line"):  # only crossing the red line fails the run, whatever the score
             raise WrongAnswer(f"critical item crossed its red line: {result['red_line']['description']} "

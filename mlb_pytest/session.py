@@ -27,6 +27,7 @@ from .catalog import Task
 from .completeness import Completeness, describe_selection
 from .config import JUDGE_REVISION_ENV, Settings
 from .engine import Engine
+from .extracting import ExtractorError, ExtractorPanel, rescore
 from .judges import score_from_verdicts
 from .judges.backends import build_judge
 from .judging import JudgeError, JudgePanel, agreement
@@ -67,6 +68,8 @@ class MLBSession:
         if self.judge2_spec is not None and self.judge_spec is None:
             raise SpecError("--mlb-judge2 needs --mlb-judge as well")
         self.judges: JudgePanel | None = None
+        self.extractor_spec: ModelSpec | None = parse_spec(settings.extractor) if settings.extractor else None
+        self.extractor: ExtractorPanel | None = None
         self.items: dict[str, Item] = {}
         self.engine: Engine | None = None
         self.model: ModelAdapter | None = None
@@ -92,7 +95,7 @@ class MLBSession:
 
     def _check_keys(self) -> None:
         """Refuse, before anything is sent, a key that would cross a network in clear text."""
-        for spec in (self.spec, self.judge_spec, self.judge2_spec):
+        for spec in (self.spec, self.judge_spec, self.judge2_spec, self.extractor_spec):
             if spec is not None and spec.base_url is not None:
                 check_transport(spec.base_url, self._key_for(spec), self.settings.allow_insecure_key,
                                 "model" if spec is self.spec else "judge")
@@ -187,7 +190,14 @@ class MLBSession:
             judge_rev = os.environ.get(JUDGE_REVISION_ENV) or None
             self.judges = JudgePanel(specs, lambda spec: build_judge(spec, self._build), self.settings.concurrency,
                                      factory, path, revisions=[judge_rev] * len(specs), **self._engine_options())
+        choice_items = [it for it in todo if it.task is Task.choice]
+        if choice_items and self.extractor_spec is not None:
+            self.extractor = ExtractorPanel(self.extractor_spec, self._build, self.settings.concurrency, factory,
+                                            **self._engine_options())
         self.engine.start(requests)
+        for it in choice_items if self.extractor is not None else ():
+            for k in range(self.settings.samples):
+                self.engine.on_done(it.key, k, lambda fut, it=it, k=k: self.extractor.ask(it, k, fut))  # type: ignore[union-attr]
         for it in open_items if self.judges is not None else ():
             for k in range(self.settings.samples):
                 # judge questions go out as soon as the answer is in, not when the test gets to it
@@ -219,6 +229,17 @@ class MLBSession:
             raise ItemError(f"judge: {err}") from None
         except Exception as err:  # a judge backend or store bug is this item's error, not a crash
             raise ItemError(f"judge failed: {type(err).__name__}: {err}") from None
+
+    def wait_extractions(self, item: Item, gens: list[Any], on_idle: Any = None) -> list[list[str] | None] | None:
+        """The extractor model's reading of replies the rules cannot read (None: no extractor)."""
+        if self.extractor is None or item.task is not Task.choice:
+            return None
+        try:
+            return self.extractor.letters(item, gens, on_idle)
+        except ExtractorError as err:
+            raise ItemError(str(err)) from None
+        except Exception as err:  # an extractor backend or store bug is this item's error, not a crash
+            raise ItemError(f"extractor failed: {type(err).__name__}: {err}") from None
 
     def wait(self, item: Item, on_idle: Any = None) -> list[Any]:
         """The item's generations (one per sample); raises ItemError when any failed."""
@@ -260,7 +281,8 @@ class MLBSession:
         }
 
     def score(self, item: Item, gens: list[Any], result: dict[str, Any],
-              judged: list[tuple[list[Any], list[Any]]] | None = None) -> dict[str, Any]:
+              judged: list[tuple[list[Any], list[Any]]] | None = None,
+              extracted: list[list[str] | None] | None = None) -> dict[str, Any]:
         if judged is not None:
             from .scoring import Score
 
@@ -274,6 +296,9 @@ class MLBSession:
                 scores.append(Score(value, value >= item.pass_threshold, why, details))
         else:
             scores = [score_item(item, cap_response(g.text)[0]) for g in gens]
+            if extracted is not None and self.extractor_spec is not None:
+                scores = [rescore(item, sc, letters, str(self.extractor_spec))
+                          for sc, letters in zip(scores, extracted)]
         first, s0 = gens[0], scores[0]
         values = [s.score for s in scores if s.score is not None]
         mean = sum(values) / len(values) if values else None
@@ -342,10 +367,13 @@ class MLBSession:
             self.engine.close()
         if self.judges is not None:
             self.judges.close()
+        if self.extractor is not None:
+            self.extractor.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
-        if not self.results or self.spec is None:
-            return None
+        cut_short = interrupted or bool(stopped)
+        if self.spec is None or not (self.results or (cut_short and self.expected)):
+            return None  # nothing ran; an interrupted run still leaves a report saying so
         items = list(self.results.values())
         agg = aggregate([r for r in items if r.get("outcome") != "suite_error"])
         done = self.completeness(interrupted, stopped)
@@ -356,6 +384,7 @@ class MLBSession:
             "revision": self.revision_info(),
             "judge": str(self.judge_spec) if self.judge_spec else None,
             "judge2": str(self.judge2_spec) if self.judge2_spec else None,
+            "extractor": str(self.extractor_spec) if self.extractor_spec else None,
             "judges": self._judge_agreement(items),
             "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
             **done.to_json(),

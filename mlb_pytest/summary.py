@@ -65,6 +65,10 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     lines += ["", f"items: {len(items)} ({counts.get('pass', 0)} right, {counts.get('wrong', 0)} wrong, "
                   f"{counts.get('needs_judge', 0)} need a judge, {counts.get('error', 0)} errors"
                   + (f", {counts['suite_error']} malformed suite lines" if counts.get("suite_error") else "") + ")"]
+    by_model = sum(1 for it in items if str((it.get("details") or {}).get("method", "")).startswith("model:"))
+    if by_model:
+        lines.append(f"extraction: {by_model} choice replies the rules could not read were read by the extractor "
+                     f"model ({report['run'].get('extractor')}); their items say method model:…")
     gen = report["run"].get("generation") or {}
     if gen:
         lines.append(f"generation: {gen.get('requests', 0)} requests sent ({gen.get('sent', 0)} attempts), "
@@ -118,7 +122,14 @@ def _trust_lines(run: Mapping[str, Any]) -> list[str]:
     """Completeness, the revision that answered, and how much came from the cache (and from when)."""
     out = []
     if "complete" in run:
-        out.append("run: complete" if run["complete"] else f"run: INCOMPLETE ({run.get('incomplete_reason')})")
+        cut_short = run.get("interrupted") or run.get("stopped") or \
+            (run.get("items_finished") or 0) < (run.get("items_collected") or 0)
+        if run["complete"]:
+            out.append("run: complete")
+        elif cut_short:
+            out.append(f"run: INCOMPLETE ({run.get('incomplete_reason')})")
+        else:  # narrowed on purpose: a smoke run, not a broken one
+            out.append(f"run: narrowed ({run.get('incomplete_reason')})")
     gen = run.get("generation") or {}
     rev = (run.get("revision") or {}).get("model") or {}
     cached = gen.get("cached") or 0

@@ -130,7 +130,7 @@ def test_a_narrowed_run_says_so_and_its_baseline_records_the_selection(pytester:
         report = load_report(pytester.path / "r.json")
         assert report["run"]["complete"] is False and report["verdict"] == "pass"
         assert "selection: --mlb-limit=10" in report["run"]["incomplete_reason"]
-        r.stdout.fnmatch_lines(["run: INCOMPLETE (10 of 10 collected items scored; selection: --mlb-limit=10)",
+        r.stdout.fnmatch_lines(["run: narrowed (10 of 10 collected items scored; selection: --mlb-limit=10)",
                                 "*baseline written to*selection recorded*"])
         base = json.loads((pytester.path / "baselines" / "served.json").read_text(encoding="utf-8"))
         assert base["selection"] == {"limit": 10} and len(base["items"]) == 10
@@ -396,3 +396,29 @@ def test_durations() -> None:
     assert parse_duration("90") == 90 and parse_duration("30m") == 1800 and parse_duration("7d") == 7 * 86400
     with pytest.raises(ConfigError, match="not a duration"):
         parse_duration("soon")
+
+
+# --- the extractor model (issue 12): asked only about replies the rules cannot read -----------------
+
+def test_an_extractor_model_reads_only_the_replies_the_rules_cannot(pytester: pytest.Pytester) -> None:
+    write_native(pytester.path / "s" / "demo.jsonl", 3)  # keys: A
+    pytester.makepyfile(sim="def answer(messages, **params):\n"
+                            "    return 'A' if '第0题' in messages[0]['content'] else '🤔'\n")
+    seen: list[str] = []
+
+    def extractor(messages: list[dict[str, Any]]) -> str:
+        seen.append(messages[-1]["content"])
+        return '{"answer": ["A"]}' if "第1题" in messages[-1]["content"] else '{"answer": []}'
+
+    with FakeOpenAIServer(ServerConfig(responder=extractor)) as server:
+        args = ["s", "--mlb-model=python:sim:answer", f"--mlb-extractor=openai:reader@{server.base_url}",
+                "--mlb-report=r.json", "-p", "no:cacheprovider"]
+        r = pytester.runpytest(*args)
+        assert len(seen) == 2 and all("🤔" in s for s in seen)  # q000's "A" never went to the extractor
+        items = {i["id"]: i for i in load_report(pytester.path / "r.json")["items"]}
+        assert items["q000"]["details"]["method"] != f"model:openai:reader@{server.base_url}"
+        assert items["q001"]["score"] == 1.0 and items["q001"]["details"]["method"].startswith("model:openai:reader")
+        assert items["q002"]["score"] == 0.0 and items["q002"]["details"].get("unparseable") == 1
+        r.stdout.fnmatch_lines(["extraction: 2 choice replies the rules could not read were read by the extractor*"])
+        pytester.runpytest(*args)
+        assert len(seen) == 2  # the extractor's readings are cached like every answer

@@ -1,273 +1,271 @@
-"""Finding the chosen option letters in a free-form answer, in Chinese or English.
+"""Finding the option letters a free-form reply commits to, in Chinese or English.
 
-Models are told to answer "B" or "B,C" but often reason first, quote options, or answer with
-the option text. The final answer wins, so extraction goes from the strongest evidence to the
-weakest: a JSON ``answer`` field, the last explicit answer phrase ("答案为C", "The answer is
-(C)"), options declared correct ("B is correct", "A正确；C正确"), the last standalone letter
-group, then the option text without its letter.
+Models are told to answer "B" or "B,C" but reason first, answer first and discuss after, change
+their mind, format with Markdown, name the option by its text, or decline. Evidence is tried from
+the most explicit to the weakest, and the first rule that finds a committed answer decides:
+
+1. ``json``: an ``answer`` (or ``choice``, ``correct``, ``答案``…) field.
+2. ``answer phrase``: the *last* answer phrase that is not negated or retracted ("答案为C",
+   "The answer is (C)", "改为B", "Actually, C", "Final: A, B, C, E", "所以选 **B**", "→ B"), so a
+   stated change of mind wins; what follows may be letters, a list on the next lines, or the
+   option's text. A later "wait", "不对" that names nothing withdraws it.
+
+A reply that says it cannot choose ("无法确定", "I can't pick one", "none of the options", "A和C
+都有道理") stops here with no answer: the rules below would turn the letters it discusses into a
+lucky guess. (So do weak phrases such as "so B" inside such a reply.)
+
+3. ``verdict``: options called correct ("A、B、C均正确", "B is correct").
+4. ``marks``: rows or items ticked ✅ / ✔ / [x].
+5. ``bold``: the first bold option (and bold options listed right under it); later plain
+   mentions are discussion.
+6. ``elimination``: "Everything except D", "C错，其余都对".
+7. ``statement``: the last clause that *is* an answer (the reply opens with "B。…", ends with
+   "…So C.", or lists "1. A …\n2. B …"), not a letter inside a sentence about it; an answer on
+   the first line stays when only a list of the other options follows.
+8. ``survivor``: all options but one ruled out, and that one named.
+
+A reply that declines to advise ("抱歉，我不能提供…", "I can't recommend…") stops here too.
+
+9. ``letters``: the last letter group not ruled out, when it ends its clause or is the only one.
+10. ``ordinal`` ("第三项") and ``option text`` ("EB病毒", a close paraphrase of one option), only
+    for replies that write no letters.
+
+What no rule reads is left unparseable (score 0) for the model fallback (``extractor_prompt``).
+Everything is linear in the reply's length (bounded windows, no nested unbounded repetition).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..schema import LETTERS, Item
 from .base import Score, pass_of, strip_think
+from .choice_cues import CUE, Tail, cannot_choose, declines, negated_cue, retracted, tail
+from .choice_layout import Layout
+from .choice_markdown import bold, marked
+from .choice_letters import group_after, read_group
+from .choice_text import norm, ordinal_choice, text_choice
 from .jsonparse import parse_json_answer
 
 _ALL_LETTERS = frozenset(LETTERS)
-
-# A letter token: "B", "BCE", "(C)", "**B**", "[B", "'B 红肉'" (a quoted option as MLB's list
-# style prints it), "“B”". Group 1 = letters of a quoted token, group 2 = of a bare one.
-_TOKEN = re.compile(
-    r"""[\s(\[{<【*]*
-    (?:
-        ["'“‘]\s*([A-Z]+)(?:[\s.:、)\]]+[^"'“”‘’\n]*)?["'”’]
-      | ["'“‘]?(?<![A-Za-z0-9])([A-Z]+)(?![A-Za-z0-9])["'”’]?
-    )
-    [)\]}>】*]*""",
-    re.X,
-)
-# Lower-case letters only count right after an answer phrase and when nothing word-like follows
-# ("答案：b", "The answer is (c)."), or as the whole response; "the answer is a bit..." stays out.
-_LOWER_GROUP = re.compile(
-    r"""[\s(\[*"'“]*([a-z](?:\s*[,、]\s*[a-z])*)[)\]*"'”]*(?=\s*(?:$|[.。,;!！?？\n]))""", re.M
-)
-_LOWER_LETTER = re.compile(r"[a-z]")
-_UPPER_LETTER = re.compile(r"[A-Z]")
-_SEP = re.compile(r"\s*(?:,|、|/|;|&|\+|\band\b|\bor\b|以及|和|与|及|或|\s)\s*", re.I)
-
-# Phrases after which the answer letters follow. Applied to NFKC text (so "：" is ":").
-_PREFIX = re.compile(
-    r"""
-    (?: (?:正确|最终|最佳|标准|参考)?答案
-      | 正确的?(?:选项|选择)
-      | (?<![不未勿别非])(?:选择|选)(?![项择])
-      | 输出(?=\s*:)
-      | \b(?:(?:correct|right|best|final|true)\s+)?answers?\b
-      | \b(?:correct|right|best|final)\s+(?:options?|choices?)\b
-      | \b(?:i\s+(?:would\s+|will\s+)?)?(?:choose|chose|select|pick)\b
-      | \bgo(?:ing)?\s+with\b
-    )
-    (?: \s* (?: 应该是|应该为|应该选|应该|应当是|应当|应为|应是|应选|应|就是|即为|即|为|是|选择|选|选项|项
-          | \b(?:is|are|would\s+be|should\s+be|will\s+be|must\s+be|option|options|choice|choices)\b
-          | [:=*"'“”‘’\-—>#_] ) )*
-    """,
-    re.X | re.I,
-)
-_LETTER_LIST = r"([A-Z](?:\s*(?:,|、|和|与|及|and)\s*[A-Z])*)"
-_POSTFIX = re.compile(
-    rf"""(?<![A-Za-z0-9])[(\[*“"']*{_LETTER_LIST}[)\]*”"']*
-    (?: \s*(?:选项|项)?\s*(?:是|为|才是)?\s*(?:正确答案|正确选项|最佳答案|最佳选项|正确|对的)(?![与吗否地描反理使认处])
-      | \s+(?:is|are)\s+(?:the\s+)?(?:correct|right|best)\b )""",
-    re.X,
-)
-# Fallback only: a lone letter glued to these is a name ("B超", "A型血", "维生素C"), not an answer.
-_NOT_AFTER = re.compile(r"超|型|族|组|类|级|度|期|区|段|线|细胞|反应蛋白|受体|因子|肝|波|药")
-_NOT_BEFORE = ("维生素", "维他命", "vitamin ", "Vitamin ", "Vit.", "vit.")
-# "A patient ..." / "I think ...": a lone A or I followed by an ordinary word is English, not an answer.
-_ENGLISH_WORD_AFTER = re.compile(r"\s+([a-z]+)")
-_LETTER_VERBS = frozenset(
-    "is are was were and or because since as seems appears would could should might must can will "
-    "correct right wrong incorrect true false only also then too for in here which that given due "
-    "option choice answer".split()
-)
-
 _ANSWER_KEYS = frozenset(
-    "answer answers final_answer finalanswer choice choices option options selected selection "
-    "答案 正确答案 最终答案 选项 正确选项 选择".split()
+    "answer answers final_answer finalanswer choice choices option options selected selection correct "
+    "correct_answer correct_answers correct_options correct_choices 答案 正确答案 最终答案 选项 正确选项 选择".split()
 )
-_TEXT_SPLIT = re.compile(r"[\s,、;/|和与及或\[\]()'\"“”‘’]+")
-_NORM_DROP = re.compile(r"[\W_]+")
+_CLAUSE_END = re.compile(r"[。.!！?？;；\n]")
+_TRAILING_PAREN = re.compile(r"\(([A-Z])\)[ \t*]*$")
+_INLINE_ITEM = re.compile(r"(?:[,;、]|\band\b)[ \t]*\(?([A-Z])[).:](?=[ \t])")
+_REST_OF_LINE_EMPTY = re.compile(r"[ \t*_:#]*(?:\n|$)")
+_BULLET_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:[-*•+·]|\d{1,2}[.)、])[ \t]*$")
+_PARENTHETICAL = re.compile(r"\([^()]*\)")
+CLAUSE_MAX = 160
 
 
 def extract_choices(response: str, options: Mapping[str, str] | None) -> tuple[str, ...] | None:
-    """Sorted option letters the response chooses, or None when it names none."""
+    """Sorted option letters the response commits to, or None when it commits to none."""
     return _extract(response, options)[0]
 
 
+@dataclass
+class Reply:
+    """One reply under extraction: its normalised text and the options it answers."""
+
+    text: str
+    options: Mapping[str, str] | None
+    valid: frozenset[str]
+    cannot_choose: bool = False  # says it cannot pick: only explicit answer phrases count
+
+    @cached_property
+    def layout(self) -> Layout:
+        return Layout(self.text, self.valid, self.options)
+
+
+Rule = Callable[[Reply], "frozenset[str] | None"]
+
+
 def _extract(response: str, options: Mapping[str, str] | None) -> tuple[tuple[str, ...] | None, str]:
-    if not response:
+    if not response or not str(response).strip():
         return None, "empty"
-    text = unicodedata.normalize("NFKC", strip_think(str(response)))
-    valid = frozenset(options) if options else _ALL_LETTERS
-    if "{" in text:
-        found = _from_json(text, valid, options)
-        if found:
-            return found, "json"
-    found = _from_phrases(text, valid)
-    if found:
-        return found, "answer phrase"
-    found = _last_group(text, valid)
-    if found:
-        return found, "letters"
-    lone = _lower_group_at(text.strip(), 0, valid)
-    if lone and _LOWER_GROUP.fullmatch(text.strip()):
-        return tuple(sorted(lone[0])), "letters"
-    if options:
-        found = _from_option_text(text, options)
-        if found:
-            return found, "option text"
+    text = unicodedata.normalize("NFKC", strip_think(str(response))).strip()
+    if options:  # compared with the normalised reply, so normalised alike ("，" is ",")
+        options = {k: unicodedata.normalize("NFKC", str(v)) for k, v in options.items()}
+    reply = Reply(text, options, frozenset(options) if options else _ALL_LETTERS)
+    reply.cannot_choose = cannot_choose(text, options)
+    for stops, rules in _STAGES:
+        if stops is not None and stops(reply):
+            return None, "declined"
+        for name, rule in rules:
+            found = rule(reply)
+            if found:
+                return tuple(sorted(found)), name
     return None, "none"
 
 
-def _run_letters(token: re.Match[str], valid: frozenset[str]) -> str | None:
-    run = token.group(1) or token.group(2)
-    if len(set(run)) != len(run) or not set(run) <= valid:
+# --- 1. JSON ------------------------------------------------------------------------------------
+
+
+def _json(r: Reply) -> frozenset[str] | None:
+    if "{" not in r.text:
         return None
-    return run
-
-
-def _group_at(text: str, pos: int, valid: frozenset[str]) -> tuple[set[str], int] | None:
-    """Letters of the group starting at ``pos`` ("B", "B、D", "(C)", "B and D") and where it ends."""
-    m = _TOKEN.match(text, pos)
-    if m is None:
-        return None
-    run = _run_letters(m, valid)
-    if run is None:
-        return None
-    letters = set(run)
-    end = m.end()
-    while True:
-        sep = _SEP.match(text, end)
-        if sep is None:
-            break
-        nxt = _TOKEN.match(text, sep.end())
-        if nxt is None or nxt.end() == sep.end():
-            break
-        run = _run_letters(nxt, valid)
-        if run is None:
-            break
-        letters.update(run)
-        end = nxt.end()
-    return letters, end
-
-
-def _lower_group_at(text: str, pos: int, valid: frozenset[str]) -> tuple[set[str], int] | None:
-    m = _LOWER_GROUP.match(text, pos)
-    if m is None:
-        return None
-    letters = {c.upper() for c in _LOWER_LETTER.findall(m.group(1))}
-    return (letters, m.end()) if letters <= valid else None
-
-
-def _from_phrases(text: str, valid: frozenset[str]) -> tuple[str, ...] | None:
-    """Letters after the last answer phrase; else every option called correct ("A正确；C正确")."""
-    best: set[str] | None = None
-    for m in _PREFIX.finditer(text):
-        got = _group_at(text, m.end(), valid) or _lower_group_at(text, m.end(), valid)
-        if got and not _english_word(text, got[1], got[0]):
-            best = got[0]
-    if best:
-        return tuple(sorted(best))
-    # No conclusion phrase: a per-option verdict list names the answer by its "correct" items.
-    # (After a conclusion such verdicts are usually an explanation, so they come second.)
-    claimed: set[str] = set()
-    for m in _POSTFIX.finditer(text):
-        letters = set(_UPPER_LETTER.findall(m.group(1)))
-        if letters <= valid:
-            claimed |= letters
-    return tuple(sorted(claimed)) if claimed else None
-
-
-def _last_group(text: str, valid: frozenset[str]) -> tuple[str, ...] | None:
-    """The last standalone letter group that reads as an answer rather than a word or a name."""
-    found: set[str] | None = None
-    pos, n = 0, len(text)
-    while pos < n:
-        m = _TOKEN.search(text, pos)
-        if m is None:
-            break
-        if m.end() == m.start():
-            pos = m.end() + 1
-            continue
-        got = _group_at(text, m.start(), valid)
-        if got is None:
-            pos = m.end()
-            continue
-        letters, end = got
-        if not _looks_like_word(text, m, end, letters):
-            found = letters
-        pos = max(end, m.end())
-    return tuple(sorted(found)) if found else None
-
-
-def _looks_like_word(text: str, token: re.Match[str], end: int, letters: set[str]) -> bool:
-    start = token.start(1) if token.group(1) else token.start(2)
-    if any(text.endswith(p, 0, start) for p in _NOT_BEFORE):
-        return True
-    if len(letters) == 1 and end == token.end():
-        if _NOT_AFTER.match(text, end):
-            return True
-        if _english_word(text, end, letters):
-            return True
-    return False
-
-
-def _english_word(text: str, end: int, letters: set[str]) -> bool:
-    """A lone "A"/"I" followed by an ordinary lower-case word is the article or the pronoun."""
-    if len(letters) != 1 or not letters & {"A", "I"}:
-        return False
-    w = _ENGLISH_WORD_AFTER.match(text, end)
-    return w is not None and w.group(1) not in _LETTER_VERBS
-
-
-def _from_json(text: str, valid: frozenset[str], options: Mapping[str, str] | None) -> tuple[str, ...] | None:
-    value, _ = parse_json_answer(text)
+    value, _ = parse_json_answer(r.text)
     if not isinstance(value, dict):
         return None
     for key, val in value.items():
-        if str(key).strip().lower() not in _ANSWER_KEYS:
+        if str(key).strip().lower() in _ANSWER_KEYS:
+            return _json_value(val, r)
+    return None
+
+
+def _json_value(val: Any, r: Reply) -> frozenset[str] | None:
+    letters: set[str] = set()
+    for part in val if isinstance(val, list) else [val]:
+        if not isinstance(part, str):
+            return None
+        part = unicodedata.normalize("NFKC", part).strip()
+        g = group_after(part, 0, r.valid, r.options)
+        if g is not None and not g.hedged:
+            letters |= g.letters
+        elif r.options and (mapped := text_choice(part, r.options, fuzzy=False)):
+            letters.update(mapped)
+        else:
+            return None
+    return frozenset(letters) or None
+
+
+# --- 2. answer phrases --------------------------------------------------------------------------
+
+
+def _answer_phrases(r: Reply) -> frozenset[str] | None:
+    """Letters after the last answer phrase that commits to something (a later "wait", "不对"
+    that names nothing withdraws it)."""
+    best: frozenset[str] | None = None
+    for cue in CUE.finditer(r.text):
+        if retracted(r.text, cue.start()) or negated_cue(r.text, cue.start()):
             continue
-        parts = val if isinstance(val, list) else [val]
-        letters: set[str] = set()
-        for part in parts:
-            if not isinstance(part, str):
-                return None
-            part = part.strip()
-            got = _group_at(part, 0, valid)
-            if got:
-                letters |= got[0]
-            elif options and (mapped := _from_option_text(part, options)):
-                letters.update(mapped)
-            else:
-                return None
-        return tuple(sorted(letters)) or None
+        found = _after_cue(r, cue)
+        if found:
+            best = found
+        elif cue.group("revision") is not None:
+            best = None  # "I'll say A. Wait, no: …": what came before is withdrawn; later rules decide
+    return best
+
+
+def _after_cue(r: Reply, cue: re.Match[str]) -> frozenset[str] | None:
+    text, strong = r.text, cue.group("strong") is not None
+    if not strong and (r.cannot_choose or _BULLET_BEFORE.search(text, max(0, cue.start() - 8), cue.start())):
+        return None  # "• Option A – fever": an item of a list, read with the list
+    if _REST_OF_LINE_EMPTY.match(text, cue.end(), cue.end() + 48):  # "正确选项：\n1）A …\n2）B …"
+        listed = r.layout.list_after(r.layout.line_of(cue.end()))
+        if listed:
+            return listed
+    g = group_after(text, cue.end(), r.valid, r.options, allow_lower=cue.group("copula") is None)
+    if g is not None:
+        if g.hedged:
+            return None
+        kind = tail(text, g.start, g.end, g.letters, r.options)
+        if kind in (Tail.NEGATIVE, Tail.QUESTION) or (not strong and kind is Tail.PREDICATE):
+            return None
+        return g.letters | _inline_items(r, g.end)
+    clause = _clause(text, cue.end())
+    paren = _TRAILING_PAREN.search(clause)
+    if paren and paren.group(1) in r.valid:
+        return frozenset(paren.group(1))
+    if strong and cue.group("revision") is None and r.options:
+        return _named_in_clause(clause, r.options)
     return None
 
 
-def _norm_text(s: str) -> str:
-    return _NORM_DROP.sub("", unicodedata.normalize("NFKC", s).lower())
+def _clause(text: str, start: int) -> str:
+    end = _CLAUSE_END.search(text, start, start + CLAUSE_MAX)
+    return text[start:end.start() if end else min(len(text), start + CLAUSE_MAX)]
 
 
-def _from_option_text(text: str, options: Mapping[str, str]) -> tuple[str, ...] | None:
-    """Letters for an answer given as option text: exact per part, else one unambiguous containment."""
-    normed = {k: _norm_text(v) for k, v in options.items()}
-    by_text: dict[str, list[str]] = {}
-    for k, v in normed.items():
-        if v:
-            by_text.setdefault(v, []).append(k)
-    whole = _norm_text(text)
-    if not whole:
+def _inline_items(r: Reply, end: int) -> frozenset[str]:
+    """"Correct options: A) capacity, B) disclosure, …, E) understanding": the other listed letters."""
+    if end >= len(r.text) or r.text[end] not in ").:":
+        return frozenset()
+    line_end = r.text.find("\n", end)
+    line_end = len(r.text) if line_end < 0 else line_end
+    return frozenset(m.group(1) for m in _INLINE_ITEM.finditer(r.text, end, line_end) if m.group(1) in r.valid)
+
+
+def _named_in_clause(clause: str, options: Mapping[str, str]) -> frozenset[str] | None:
+    """"答案：穿心莲", "应该是穿心莲。": an option's text making up most of the clause after the phrase."""
+    clause = _PARENTHETICAL.sub("", clause)
+    said = norm(clause)
+    if not said or not any(v and (v in said or said in v) for v in map(norm, options.values())):
         return None
-    if len(by_text.get(whole, ())) == 1:
-        return (by_text[whole][0],)
-    parts = [_norm_text(p) for p in _TEXT_SPLIT.split(unicodedata.normalize("NFKC", text))]
-    parts = [p for p in parts if p]
-    if parts and all(len(by_text.get(p, ())) == 1 for p in parts):
-        return tuple(sorted({by_text[p][0] for p in parts}))
-    inside = [k for k, v in normed.items() if len(v) >= 2 and v in whole]
-    inside = [k for k in inside if not any(k != o and normed[k] in normed[o] for o in inside)]
-    if len(inside) == 1:
-        return (inside[0],)
-    if len(whole) >= 2:
-        holders = [k for k, v in normed.items() if whole in v]
-        if len(holders) == 1:
-            return (holders[0],)
-    return None
+    found = text_choice(clause, options, fuzzy=False)
+    if not found:
+        return None
+    named = sum(len(norm(options[k])) for k in found)
+    return frozenset(found) if named * 3 >= 2 * len(norm(clause)) else None
+
+
+# --- the rest --------------------------------------------------------------------------------
+
+
+def _verdicts(r: Reply) -> frozenset[str] | None:
+    """Options called correct ("A正确；C正确", "B is correct"), when no answer phrase names any."""
+    found = {x for m in r.layout.mentions if not m.negated and not m.group.hedged
+             and (m.tail is Tail.POSITIVE or (m.tail is Tail.AFFIRMED and m.clause_start)) for x in m.group.letters}
+    return frozenset(found) or None
+
+
+def _lone_lower(r: Reply) -> frozenset[str] | None:
+    """The whole reply is a lower-case letter group ("b, d", "c")."""
+    g = read_group(r.text, 0, r.valid, r.options, lower=True)
+    return g.letters if g is not None and g.end == len(r.text) and not g.hedged else None
+
+
+def _ordinal(r: Reply) -> frozenset[str] | None:
+    found = ordinal_choice(r.text, r.options) if r.options else None
+    return frozenset(found) if found else None
+
+
+def _option_text(r: Reply) -> frozenset[str] | None:
+    """A reply without letters names options by their text: as a whole, in its last or first line,
+    or exactly (no paraphrase) in one line only ("好的。\n\n糖尿病肾病、糖尿病视网膜病变\n\n希望对你有帮助")."""
+    if not r.options or r.layout.restated or any(not m.group.hedged for m in r.layout.mentions):
+        return None  # a reply that writes letters named its answer by them, or by none
+    lines = [line for line in r.text.split("\n") if line.strip()]
+    for part in [r.text] + ([lines[-1], lines[0]] if len(lines) > 1 else []):
+        found = text_choice(part, r.options)
+        if found:
+            return frozenset(found)
+    named = {found for line in lines[1:-1] if (found := text_choice(line, r.options, fuzzy=False))}
+    return frozenset(named.pop()) if len(named) == 1 else None
+
+
+_EXPLICIT_RULES: tuple[tuple[str, Rule], ...] = (
+    ("json", _json),
+    ("answer phrase", _answer_phrases),
+)
+_LAYOUT_RULES: tuple[tuple[str, Rule], ...] = (
+    ("verdict", _verdicts),
+    ("marks", lambda r: marked(r.layout)),
+    ("bold", lambda r: bold(r.layout)),
+    ("elimination", lambda r: r.layout.eliminated()),
+    ("statement", lambda r: r.layout.statements()),
+    ("survivor", lambda r: r.layout.survivor()),
+)
+_WEAK_RULES: tuple[tuple[str, Rule], ...] = (
+    ("letters", _lone_lower),
+    ("letters", lambda r: r.layout.last_group()),
+    ("ordinal", _ordinal),
+    ("option text", _option_text),
+)
+# (when to stop with no answer, then the rules to try), in order.
+_STAGES: tuple[tuple[Callable[[Reply], bool] | None, tuple[tuple[str, Rule], ...]], ...] = (
+    (None, _EXPLICIT_RULES),
+    (lambda r: r.cannot_choose, _LAYOUT_RULES),
+    (lambda r: declines(r.text, r.options), _WEAK_RULES),
+)
 
 
 def score_choice(item: Item, response: str) -> Score:
