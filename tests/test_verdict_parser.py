@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mlb_pytest.judges import JudgeParseError, parse_verdict
@@ -78,6 +78,7 @@ FINALS = [
 
 @settings(max_examples=400, deadline=None)
 @given(PREFIX, st.booleans(), st.sampled_from(range(len(FINALS))), REASON)
+@example('判断：是{"判断": ', False, 3, "")  # a label whose value is the bare last line: the last line counts
 def test_any_prefix_then_a_final_verdict_parses_to_that_verdict(prefix: str, yes: bool, shape: int,
                                                                   reason: str) -> None:
     if "<<<回答" in reason:  # an echo marker in the reason could close an echo opened in the prefix

@@ -94,7 +94,9 @@ def parse_verdict(raw: str) -> Verdict:
         found.append(json_found)
     if not found:
         raise JudgeParseError(f"no verdict in judge output: {strip_reasoning(text)[:120]!r}")
-    final = max(found, key=lambda f: (f.end, f.end - f.start))
+    # the verdict that ends last; of two ending together, the tighter one (a bare last line
+    # "否" rather than a label two lines up whose value it is), so the final line is the last one
+    final = max(found, key=lambda f: (f.end, -(f.end - f.start)))
     if final.yes is None:
         raise JudgeParseError(f"the judge's final verdict is unreadable: {text[final.start:final.end][:120]!r}")
     line_start = text.rfind("\n", 0, final.start) + 1
