@@ -97,8 +97,8 @@ class MLBSession:
         """Refuse, before anything is sent, a key that would cross a network in clear text."""
         for spec in (self.spec, self.judge_spec, self.judge2_spec, self.extractor_spec):
             if spec is not None and spec.base_url is not None:
-                check_transport(spec.base_url, self._key_for(spec), self.settings.allow_insecure_key,
-                                "model" if spec is self.spec else "judge")
+                who = "model" if spec is self.spec else "extractor" if spec is self.extractor_spec else "judge"
+                check_transport(spec.base_url, self._key_for(spec), self.settings.allow_insecure_key, who)
 
     def _key_for(self, spec: ModelSpec) -> str | None:
         """Each host gets its own key: the model's key never goes to a judge on another host."""
