@@ -295,7 +295,8 @@ class MLBSession:
                     why += f" ({disputed} disputed, scored conservatively)"
                 scores.append(Score(value, value >= item.pass_threshold, why, details))
         else:
-            scores = [score_item(item, cap_response(g.text)[0]) for g in gens]
+            capped = [cap_response(g.text) for g in gens]
+            scores = [score_item(item, text) for text, _ in capped]
             if extracted is not None and self.extractor_spec is not None:
                 scores = [rescore(item, sc, letters, str(self.extractor_spec))
                           for sc, letters in zip(scores, extracted)]
@@ -316,7 +317,7 @@ class MLBSession:
                     result["details"][k] = sum(s.details[k] for s in scores) / len(scores)
         if any(s.unparseable for s in scores):
             result["details"]["unparseable"] = sum(1 for s in scores if s.unparseable)
-        cut = max(cap_response(g.text)[1] for g in gens)
+        cut = max(cap_response(g.text)[1] for g in gens)  # what the rules or the judge did not read
         if cut:  # a runaway answer is scored on its first MAX_RESPONSE_CHARS, and says so
             result["details"]["response_cut_chars"] = cut
             result["explanation"] += f" (response cut at {MAX_RESPONSE_CHARS:,} characters; {cut:,} more not read)"

@@ -422,3 +422,12 @@ def test_an_extractor_model_reads_only_the_replies_the_rules_cannot(pytester: py
         r.stdout.fnmatch_lines(["extraction: 2 choice replies the rules could not read were read by the extractor*"])
         pytester.runpytest(*args)
         assert len(seen) == 2  # the extractor's readings are cached like every answer
+
+
+def test_a_runaway_reply_is_scored_on_its_first_64k_characters_and_says_so(pytester: pytest.Pytester) -> None:
+    write_native(pytester.path / "s" / "demo.jsonl", 1)  # key: A
+    pytester.makepyfile(sim="def answer(messages, **params):\n    return '答案：A。' + '嗯' * 70000 + '答案：B'\n")
+    pytester.runpytest("s", "--mlb-model=python:sim:answer", "--mlb-report=r.json", "-p", "no:cacheprovider")
+    item = load_report(pytester.path / "r.json")["items"][0]
+    assert item["details"]["response_cut_chars"] == 70009 - 64000
+    assert item["score"] == 1.0 and "response cut at 64,000 characters" in item["explanation"]  # the tail's B unread
