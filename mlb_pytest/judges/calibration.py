@@ -1,0 +1,74 @@
+"""Calibrating the bundled judge's p(yes), and the band around its threshold where it abstains.
+
+A cross-encoder's softmax is over-confident after a few epochs; temperature scaling (one scalar
+fitted on the dev split by likelihood) makes p(yes) mean what it says without changing the
+ranking. The abstention band is the interval of calibrated p(yes) around the threshold inside
+which the judge answers ``uncertain``: the widest band that still decides at least
+``min_coverage`` of the dev rows, so coverage is chosen, not accuracy on the rows kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+_EPS = 1e-6
+
+
+def _logit(p: float) -> float:
+    p = min(1 - _EPS, max(_EPS, p))
+    return math.log(p / (1 - p))
+
+
+def apply_temperature(p: float, temperature: float) -> float:
+    """p(yes) with the two-class logit divided by ``temperature`` (1.0: unchanged)."""
+    if temperature == 1.0:
+        return p
+    z = _logit(p) / temperature
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def fit_temperature(probs: Sequence[float], labels: Sequence[bool]) -> float:
+    """The temperature minimising the negative log-likelihood of ``labels`` (bounded to 0.05-20)."""
+    from scipy.optimize import minimize_scalar
+
+    if not probs:
+        return 1.0
+    z = [_logit(p) for p in probs]
+
+    def nll(log_t: float) -> float:
+        t = math.exp(log_t)
+        total = 0.0
+        for zi, y in zip(z, labels):
+            s = zi / t
+            # log(1 + e^-s) for y, log(1 + e^s) for not y, computed stably
+            m = -s if y else s
+            total += max(m, 0.0) + math.log1p(math.exp(-abs(m)))
+        return total / len(z)
+
+    res = minimize_scalar(nll, bounds=(math.log(0.05), math.log(20.0)), method="bounded")
+    return float(math.exp(res.x))
+
+
+def choose_band(probs: Sequence[float], threshold: float, min_coverage: float = 0.9) -> tuple[float, float]:
+    """(low, high): calibrated p(yes) in [low, high) is ``uncertain``; at least ``min_coverage`` decided.
+
+    The band is symmetric in logit space around the threshold and as wide as the coverage allows.
+    """
+    if not probs or min_coverage >= 1.0:
+        return (threshold, threshold)
+    centre = _logit(threshold)
+    dist = sorted(abs(_logit(p) - centre) for p in probs)
+    allowed = int(math.floor((1 - min_coverage) * len(dist)))  # rows that may fall inside the band
+    if allowed <= 0:
+        return (threshold, threshold)
+    half = (dist[allowed - 1] + dist[allowed]) / 2 if allowed < len(dist) else dist[-1] + 1e-9
+    lo, hi = centre - half, centre + half
+    return (1 / (1 + math.exp(-lo)), 1 / (1 + math.exp(-hi)))
+
+
+def decide(p: float, threshold: float, band: tuple[float, float] | None) -> str:
+    """``yes``, ``no`` or ``uncertain`` for one calibrated p(yes)."""
+    if band is not None and band[0] < band[1] and band[0] <= p < band[1]:
+        return "uncertain"
+    return "yes" if p >= threshold else "no"
