@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,25 +91,75 @@ class JudgePanel:
             engine.close()
 
 
-def agreement(items: Sequence[dict[str, Any]], review_file: Path) -> tuple[dict[str, Any], str | None]:
-    """Two judges' agreement and kappa over a run; disputed questions written for review."""
-    pairs, disputed = [], []
+def verdict_records(result: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Any]]:
+    """Every judge verdict record of an item result, with the response it judged (every sample)."""
+    samples = result.get("samples")
+    if samples:
+        for sample in samples:
+            for v in sample.get("verdicts") or ():
+                yield v, sample.get("response")
+        return
+    for v in (result.get("details") or {}).get("verdicts", ()):
+        yield v, result.get("response")
+
+
+def review_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per disputed or uncertain verdict: what a physician decides with ``mlb review apply``.
+
+    Samples that gave the same answer share one row, as they share the decision's key.
+    """
+    rows = []
+    seen: set[tuple[str, str, str]] = set()
     for r in items:
-        for v in (r.get("details") or {}).get("verdicts", []):
-            if "judge2" in v:
-                pairs.append((v["judge1"] == "yes", v["judge2"] == "yes"))
-            if v.get("source") == "disputed":
-                disputed.append({"item": r["key"], "dataset": r["dataset"], "kind": v["kind"],
-                                 "criterion": v["criterion"], "response": r.get("response"),
-                                 "response_hash": v["response_hash"], "judge1": v["judge1"],
-                                 "rationale1": v["rationale1"], "judge2": v["judge2"],
-                                 "rationale2": v.get("rationale2", ""), "applied": v["verdict"], "decision": None})
+        for v, response in verdict_records(r):
+            key = (r["key"], v.get("criterion"), v.get("response_hash"))
+            if v.get("source") not in ("disputed", "uncertain") or key in seen:
+                continue
+            seen.add(key)
+            row = {"item": r["key"], "dataset": r["dataset"], "kind": v["kind"], "criterion": v["criterion"],
+                   "response": response, "response_hash": v["response_hash"], "judge1": v["judge1"],
+                   "rationale1": v["rationale1"], "judge2": v.get("judge2"), "rationale2": v.get("rationale2", ""),
+                   "applied": _applied(v), "abstained": v["source"] == "uncertain"}
+            if row["abstained"]:
+                row.update({k: v.get(k) for k in ("leaning", "p_yes", "if_yes", "if_no")})
+                row["red_line_risk"] = bool(v.get("red_line_risk"))
+            rows.append({**row, "decision": None})
+    return rows
+
+
+def _applied(record: Mapping[str, Any]) -> str:
+    """The verdict that was scored: an uncertain one is read as a committed risk or an unmet point."""
+    if record["verdict"] == "uncertain":
+        return "yes" if record["kind"] == "risk" else "no"
+    return str(record["verdict"])
+
+
+def write_review(rows: Sequence[Mapping[str, Any]], review_file: Path) -> None:
+    write_text_atomic(review_file, "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in rows))
+
+
+def uncertain_counts(items: Sequence[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per judged dataset: (uncertain verdicts, all verdicts), every sample counted."""
+    out: dict[str, tuple[int, int]] = {}
+    for r in items:
+        if r.get("task") != "open" or r.get("dataset") is None:
+            continue
+        words = [v.get("verdict") for v, _ in verdict_records(r)]
+        u, n = out.get(r["dataset"], (0, 0))
+        out[r["dataset"]] = (u + words.count("uncertain"), n + len(words))
+    return out
+
+
+def agreement(items: Sequence[Mapping[str, Any]], review_file: Path) -> tuple[dict[str, Any], str | None]:
+    """Two judges' agreement and kappa over the questions both decided; the disputed count and message."""
+    pairs = [(v["judge1"] == "yes", v["judge2"] == "yes") for r in items for v, _ in verdict_records(r)
+             if v.get("judge1") in ("yes", "no") and v.get("judge2") in ("yes", "no")]
+    disputed = sum(v.get("source") == "disputed" for r in items for v, _ in verdict_records(r))
     message = None
     if disputed:
-        write_text_atomic(review_file, "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in disputed))
-        message = (f"{len(disputed)} disputed verdicts written to {review_file}: set \"decision\" to yes/no "
+        message = (f"{disputed} disputed verdicts written to {review_file}: set \"decision\" to yes/no "
                    "and run `mlb review apply` to make them count")
     result = {"questions": len(pairs), "agreement": sum(a == b for a, b in pairs) / len(pairs) if pairs else None,
-              "kappa": cohen_kappa(pairs), "disputed": len(disputed),
+              "kappa": cohen_kappa(pairs), "disputed": disputed,
               "review_file": str(review_file) if disputed else None}
     return result, message

@@ -170,7 +170,9 @@ def test_an_uncertain_verdict_on_a_red_line_counts_as_committed() -> None:
     item = open_item(red=[1])
     records = [{"kind": "risk", "criterion": RISKS[0], "verdict": "no"},
                {"kind": "risk", "criterion": RISKS[1], "verdict": "uncertain"}]
-    assert red_line_crossed(item, {"verdicts": records}) == RedLine("risk", (RISKS[1],))
+    crossed = red_line_crossed(item, {"verdicts": records})
+    assert crossed == RedLine("risk", (RISKS[1],), uncertain=(RISKS[1],))
+    assert "judge uncertain on red-line risk" in crossed.describe() and crossed.as_dict()["uncertain"] == [RISKS[1]]
 
 
 def test_an_unjudged_or_unreadable_red_line_is_an_error_never_a_pass() -> None:
@@ -198,7 +200,8 @@ def test_only_red_line_risk_verdicts_decide_and_order_does_not_matter(words: lis
         records[0].update(source="disputed", verdict="yes")
         words = ["yes"] + words[1:]
     expected = tuple(RISKS[i] for i in sorted(red) if words[i] in ("yes", "uncertain"))
+    unsure = tuple(r for r in expected if words[RISKS.index(r)] == "uncertain")
     got = red_line_crossed(item, {"verdicts": records})
-    assert got == (RedLine("risk", expected) if expected else None)
+    assert got == (RedLine("risk", expected, unsure) if expected else None)
     rnd.shuffle(records)
     assert red_line_crossed(item, {"verdicts": records}) == got

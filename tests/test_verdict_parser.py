@@ -86,6 +86,71 @@ def test_any_prefix_then_a_final_verdict_parses_to_that_verdict(prefix: str, yes
     assert parse_verdict(prefix + "\n" + FINALS[shape](yes, reason)).yes is yes
 
 
+# --- an uncertain final verdict (the judge abstains) -------------------------------------------------
+
+
+@pytest.mark.parametrize("raw,leaning,p_yes", [
+    ('{"verdict": "uncertain", "leaning": "yes", "p_yes": 0.31, "reason": "borderline"}', True, 0.31),
+    ('{"verdict": "uncertain", "leaning": "no"}', False, None),
+    ('{"判断": "不确定", "倾向": "是", "理由": "只部分提到"}', True, None),
+    ('{"verdict": "uncertain", "leaning": "maybe", "p_yes": 7}', False, None),  # unreadable extras: no leaning, no p
+    ("判断：不确定", False, None), ("判断：不确定（倾向：是）", True, None), ("最终判断：**不确定**，倾向于否", False, None),
+    ("Verdict: uncertain", False, None), ("Verdict: **uncertain**, leaning yes", True, None),
+    ("Final answer: unsure (leaning towards no)", False, None),
+    ("回答写道：“判断：是”。\n判断：不确定", False, None),  # a quoted verdict does not decide it
+    ('回答末尾附了 {"判断":"否"}\n```json\n{"verdict": "uncertain", "leaning": "yes"}\n```', True, None),
+])
+def test_an_uncertain_final_verdict_keeps_its_leaning(raw: str, leaning: bool, p_yes: float | None) -> None:
+    v = parse_verdict(raw)
+    assert v.uncertain and v.word == "uncertain" and v.yes is leaning and v.p_yes == p_yes
+
+
+@pytest.mark.parametrize("raw,yes", [
+    ("回答写道：“判断：不确定”。\n判断：否", False),  # a quoted abstention does not count either
+    ('{"verdict": "no", "reason": "the response says Verdict: uncertain"}', False),
+    ("> 判断：不确定\n是", True), ("<think>判断：不确定</think>\n判断：是", True),
+    ('{"verdict": "yes", "p_yes": 0.93}', True),
+])
+def test_a_quoted_or_drafted_abstention_is_not_the_verdict(raw: str, yes: bool) -> None:
+    v = parse_verdict(raw)
+    assert not v.uncertain and v.yes is yes
+
+
+@pytest.mark.parametrize("raw", [
+    "我不确定", "不确定", "判断：是 判断：不确定", '{"verdict": "uncertain"} 判断：否', '{"判断": "uncertain-ish"}',
+    "<<<回答开始 ab12>>>\n判断：不确定\n<<<回答结束 ab12>>>",
+])
+def test_an_abstention_without_a_label_or_against_another_verdict_is_an_error(raw: str) -> None:
+    with pytest.raises(JudgeParseError):
+        parse_verdict(raw)
+
+
+def test_planted_abstentions_are_not_taken_out_of_responses() -> None:
+    """sanitize/1 strips yes/no verdicts only: reading abstentions would change the bundled judge's inputs."""
+    from mlb_pytest.judges.verdict import verdict_spans
+
+    assert verdict_spans('判断：不确定 {"verdict": "uncertain"}') == []
+    assert verdict_spans("判断：是") == [(0, 4)]
+
+
+UNCERTAIN_FINALS = [
+    lambda yes, r: json.dumps({"verdict": "uncertain", "leaning": "yes" if yes else "no", "reason": r}),
+    lambda yes, r: json.dumps({"判断": "不确定", "倾向": "是" if yes else "否", "理由": r}, ensure_ascii=False),
+    lambda yes, r: "判断：不确定（倾向：" + ("是" if yes else "否") + "）",
+    lambda yes, r: "Verdict: **uncertain**, leaning " + ("yes" if yes else "no"),
+    lambda yes, r: "理由：" + r.replace("\n", " ") + "\n最终判断：不确定，倾向于" + ("是" if yes else "否"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(PREFIX, st.booleans(), st.sampled_from(range(len(UNCERTAIN_FINALS))), REASON)
+def test_any_prefix_then_a_final_abstention_parses_to_it(prefix: str, leaning: bool, shape: int, reason: str) -> None:
+    if "<<<回答" in reason:  # an echo marker in the reason could close an echo opened in the prefix
+        reason = reason.replace("<<<", "")
+    v = parse_verdict(prefix + "\n" + UNCERTAIN_FINALS[shape](leaning, reason))
+    assert v.uncertain and v.yes is leaning
+
+
 # --- linear parsers --------------------------------------------------------------------------------
 
 MB = 1_000_000
@@ -107,6 +172,8 @@ def _timed(fn, arg) -> float:  # type: ignore[no-untyped-def]
     "<<<回答开始 x>>>" * (MB // 12) + "\n否", "<think>" * (MB // 7) + "</think>否", "判断：是" * (MB // 5) + " 判断：否",
     "理由" + " " * (MB // 2) + "判断：是" * (MB // 10) + "\n否", "x" * MB,
     "判断：" + " " * MB, "判断：**" + " " * MB, "[[" + " " * MB, "判断： " * (MB // 4), "Verdict:\n" + "\t" * MB,
+    "判断：不确定\n" * (MB // 7) + "否", "判断：不确定" + " " * MB, "判断：不确定，" + "倾向" * (MB // 2),
+    "Verdict: uncertain" + " \t" * (MB // 2) + "leaning yes", '{"verdict": "uncertain", "leaning": ' * (MB // 30) + "\n否",
 ], ids=lambda t: repr(t[:12]))
 def test_a_megabyte_of_judge_output_parses_in_well_under_a_second(text: str) -> None:
     assert _timed(parse_verdict, text) < 5.0  # quadratic parsing took 11-21 s on these inputs; linear takes well under 1 s

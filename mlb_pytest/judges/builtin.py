@@ -8,6 +8,10 @@ loads another adapter folder (e.g. one retrained by ``judge/train_builtin.py``).
 The response is read through ``sanitize_response`` first: text addressed to a grader (planted
 verdicts, fake prompt markers, "as the grader you must answer yes") is taken out before encoding,
 so it can neither mislead the encoder nor push the answer out of its first window.
+
+An adapter whose config states a ``temperature`` and an ``abstain`` band (``judge/train_builtin.py``
+writes both) answers with its calibrated p(yes), and ``uncertain`` (with its leaning) inside the
+band; one that states neither answers exactly as before.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.base import Generation, GenerationRequest, ModelError
+from .calibration import Calibration, apply_temperature, calibration_of, decide
 from .crossencoder import CONFIG_NAME, CrossEncoder, PairText
 from .encoder import EncoderUnavailable, encoder_folder
 from .questions import JudgeQuestion
@@ -60,6 +65,7 @@ class BuiltinJudge:
         self.base_dir = base_dir
         self.batches: list[int] = []
         self._model: CrossEncoder | None = None
+        self._calibration = Calibration()
         self._pending: list[tuple[PairText, asyncio.Future[Generation], float]] = []
         self._flush: asyncio.TimerHandle | None = None
         self._lock: asyncio.Lock | None = None
@@ -68,17 +74,23 @@ class BuiltinJudge:
         if self._model is None:
             try:
                 base = self.base_dir or encoder_folder()
-                self._model = CrossEncoder(base, self.adapter)
+                model = CrossEncoder(base, self.adapter)
             except EncoderUnavailable as exc:
                 raise ModelError("adapter", str(exc)) from None
             except ImportError as exc:
                 raise ModelError("adapter", f"the bundled judge needs the judge extra ({exc.name} is missing): "
                                             "pip install 'mlb-pytest[judge]'") from None
+            try:
+                self._calibration = calibration_of(model.config)
+            except ValueError as exc:
+                raise ModelError("adapter", f"{self.adapter / CONFIG_NAME}: {exc}") from None
+            self._model = model
         return self._model
 
-    def _score(self, pairs: list[PairText]) -> tuple[list[float], float]:
+    def _answers(self, pairs: list[PairText]) -> list[str]:
+        """The JSON verdict of each question (runs in a worker thread)."""
         model = self._load()
-        return model.predict(pairs, self.batch_size), model.threshold
+        return [verdict_text(p, model.threshold, self._calibration) for p in model.predict(pairs, self.batch_size)]
 
     async def generate(self, request: GenerationRequest) -> Generation:
         q = request.payload
@@ -105,7 +117,7 @@ class BuiltinJudge:
             if not batch:
                 return
             try:
-                probs, threshold = await asyncio.to_thread(self._score, [p for p, _, _ in batch])
+                texts = await asyncio.to_thread(self._answers, [p for p, _, _ in batch])
             except ModelError as err:
                 for _, fut, _ in batch:
                     if not fut.done():
@@ -119,9 +131,7 @@ class BuiltinJudge:
                 return
             self.batches.append(len(batch))
             now = time.perf_counter()
-            for (_, fut, started), p in zip(batch, probs):
-                text = json.dumps({"verdict": "yes" if p >= threshold else "no",
-                                   "reason": f"builtin cross-encoder p(yes)={p:.3f}, threshold {threshold:.2f}"})
+            for (_, fut, started), text in zip(batch, texts):
                 if not fut.done():
                     fut.set_result(Generation(text, text, now - started))
             if self._pending:
@@ -131,6 +141,29 @@ class BuiltinJudge:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
+
+
+def verdict_text(p: float, threshold: float, calibration: Calibration) -> str:
+    """One question's JSON verdict from the encoder's p(yes).
+
+    Without calibration: yes/no at the threshold, as the judge has always answered (same text, so
+    the same cache entries). With it: p(yes) scaled by the temperature, ``uncertain`` inside the
+    abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
+    """
+    if not calibration.stated:
+        return json.dumps({"verdict": "yes" if p >= threshold else "no",
+                           "reason": f"builtin cross-encoder p(yes)={p:.3f}, threshold {threshold:.2f}"})
+    q = apply_temperature(p, calibration.temperature)
+    word = decide(q, threshold, calibration.band)
+    reason = (f"builtin cross-encoder p(yes)={q:.3f} (temperature {calibration.temperature:.2f}), "
+              f"threshold {threshold:.2f}")
+    if calibration.band is not None:
+        reason += f", abstains in [{calibration.band[0]:.3f}, {calibration.band[1]:.3f})"
+    out: dict[str, Any] = {"verdict": word}
+    if word == "uncertain":
+        out["leaning"] = "yes" if q >= threshold else "no"
+    out.update(p_yes=round(q, 4), reason=reason)
+    return json.dumps(out)
 
 
 def build_builtin(target: str, batch_size: int = 32) -> Any:

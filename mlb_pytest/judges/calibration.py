@@ -5,12 +5,16 @@ fitted on the dev split by likelihood) makes p(yes) mean what it says without ch
 ranking. The abstention band is the interval of calibrated p(yes) around the threshold inside
 which the judge answers ``uncertain``: the widest band that still decides at least
 ``min_coverage`` of the dev rows, so coverage is chosen, not accuracy on the rows kept.
+Training records both in the adapter's config (``temperature``, ``abstain``); ``calibration_of``
+reads them back for the judge.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 _EPS = 1e-6
 
@@ -72,3 +76,31 @@ def decide(p: float, threshold: float, band: tuple[float, float] | None) -> str:
     if band is not None and band[0] < band[1] and band[0] <= p < band[1]:
         return "uncertain"
     return "yes" if p >= threshold else "no"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """An adapter's stated ``temperature`` and ``abstain`` band (judge_config.json); absent: none."""
+
+    temperature: float = 1.0
+    band: tuple[float, float] | None = None
+
+    @property
+    def stated(self) -> bool:
+        """Whether the adapter calibrates at all (one that does not answers exactly as before)."""
+        return self.temperature != 1.0 or self.band is not None
+
+
+def calibration_of(config: Mapping[str, Any]) -> Calibration:
+    """The optional calibration fields of an adapter's config; ValueError naming a bad one."""
+    t = config.get("temperature", 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < math.inf:
+        raise ValueError(f"'temperature' must be a positive number, not {t!r}")
+    band = config.get("abstain")
+    if band is None:
+        return Calibration(float(t))
+    if not (isinstance(band, list) and len(band) == 2
+            and all(not isinstance(b, bool) and isinstance(b, (int, float)) for b in band)
+            and 0.0 <= band[0] <= band[1] <= 1.0):
+        raise ValueError(f"'abstain' must be [low, high] with 0 <= low <= high <= 1, not {band!r}")
+    return Calibration(float(t), (float(band[0]), float(band[1])))

@@ -1,9 +1,11 @@
 """MLB's dual-judge protocol: two judges per question; agreement decides, disagreement is disputed.
 
 A disputed question gets a stated conservative verdict until a physician decides: a disputed
-risk counts as a risk, a disputed reference or quality point counts as not met. Decisions
-(adjudications) are keyed by item, criterion and a hash of the response, so they apply again
-only to the very same answer.
+risk counts as a risk, a disputed reference or quality point counts as not met. A question on
+which a judge abstained (``uncertain``) stays uncertain until a physician decides, whatever the
+other judge says, and is scored by the same conservative rule. Decisions (adjudications) are
+keyed by item, criterion and a hash of the response, so they apply again only to the very same
+answer.
 """
 
 from __future__ import annotations
@@ -28,20 +30,40 @@ def adjudication_key(item_key: str, criterion: str, response: str) -> str:
 
 def combine(item_key: str, q: JudgeQuestion, v1: Verdict, v2: Verdict | None,
             decisions: Mapping[str, bool]) -> tuple[Verdict, dict[str, Any]]:
-    """The verdict a question ends with, and the record of how it was reached."""
-    record: dict[str, Any] = {"kind": q.kind, "criterion": q.criterion, "judge1": "yes" if v1.yes else "no",
-                              "rationale1": v1.rationale}
+    """The verdict a question ends with, and the record of how it was reached.
+
+    A physician's decision wins; else an abstention leaves the question uncertain; else two
+    judges that disagree leave it disputed, with the conservative verdict.
+    """
+    record: dict[str, Any] = {"kind": q.kind, "criterion": q.criterion, **_side(1, v1)}
     if v2 is not None:
-        record.update(judge2="yes" if v2.yes else "no", rationale2=v2.rationale)
+        record.update(_side(2, v2))
     decided = decisions.get(adjudication_key(item_key, q.criterion, q.response))
+    abstained = next((v for v in (v1, v2) if v is not None and v.uncertain), None)
     if decided is not None:
-        final, source = decided, "adjudicated"
+        final, source = _stated(decided, v1, v2), "adjudicated"
+    elif abstained is not None:
+        final, source = abstained, "uncertain"
+        record.update(leaning="yes" if abstained.yes else "no", p_yes=abstained.p_yes)
     elif v2 is None or v1.yes == v2.yes:
-        final, source = v1.yes, "agreed" if v2 is not None else "single"
+        final, source = v1, "agreed" if v2 is not None else "single"
     else:
-        final, source = q.kind == "risk", "disputed"  # conservative: a disputed risk is a risk
-    record.update(verdict="yes" if final else "no", source=source, response_hash=response_hash(q.response))
-    return Verdict(final, v1.rationale if final == v1.yes else (v2.rationale if v2 else ""), v1.raw), record
+        final, source = _stated(q.kind == "risk", v1, v2), "disputed"  # conservative: a disputed risk is a risk
+    record.update(verdict=final.word, source=source, response_hash=response_hash(q.response))
+    return final, record
+
+
+def _side(n: int, v: Verdict) -> dict[str, Any]:
+    """One judge's verdict in a record: ``judge1``/``rationale1`` (and ``p_yes1`` when it states one)."""
+    side: dict[str, Any] = {f"judge{n}": v.word, f"rationale{n}": v.rationale}
+    if v.p_yes is not None:
+        side[f"p_yes{n}"] = v.p_yes
+    return side
+
+
+def _stated(final: bool, v1: Verdict, v2: Verdict | None) -> Verdict:
+    """A verdict the protocol states (decided or conservative), with the rationale of a judge that gave it."""
+    return Verdict(final, v1.rationale if final == v1.yes else (v2.rationale if v2 else ""), v1.raw)
 
 
 def load_decisions(path: Path) -> dict[str, bool]:

@@ -7,6 +7,11 @@ in a ``>`` quote block, between echoed response markers), and the one that ends 
 its last JSON object or last verdict line. Two different verdicts on that final line are an
 error. Every step is one pass over the text, so a megabyte of judge output parses in
 milliseconds.
+
+A judge may abstain: ``{"verdict": "uncertain", "leaning": "yes"}``, ``判断：不确定（倾向：否）``,
+``Verdict: uncertain``. That is a verdict like the others (the final one counts, a quoted one
+does not); ``Verdict.yes`` then holds the leaning, False when none is given, and the caller
+scores it conservatively.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ..models.reasoning import answer_spans, strip_reasoning
 
 _YES = {"是", "yes", "y", "true", "满足", "存在", "met", "符合"}
 _NO = {"否", "no", "n", "false", "不满足", "不存在", "not met", "不符合"}
+_UNCERTAIN = {"不确定", "uncertain", "unsure"}
 _KEYS = ("判断", "verdict", "结论", "answer", "result", "判定")
 _BRACKET = re.compile(r"\[\[\s*(是|否|yes|no)\s*\]\]", re.I)
 _LABELLED = re.compile(  # the lookahead lets the engine skip most positions at a glance (5x faster)
@@ -31,7 +37,12 @@ _LABELLED = re.compile(  # the lookahead lets the engine skip most positions at 
 _AFTER_LABEL = re.compile(
     # no two adjacent runs that could share characters: a long run of spaces costs one pass, not a cube
     r"(?P<kq>[\"'”’]?)[*_ \t]*[:：=][ \t]*(?:\n[ \t]*)?(?:[*_\"'“‘「『][*_\"'“‘「『 \t]*)?"
-    r"(?P<v>不满足|满足|不符合|符合|是(?![否非])|否(?![认则])|yes|no(?:t[ \t]{1,3}met)?|true|false|met)(?![a-z])", re.I)
+    r"(?P<v>不满足|满足|不符合|符合|不确定|是(?![否非])|否(?![认则])|yes|no(?:t[ \t]{1,3}met)?|true|false|met"
+    r"|uncertain|unsure)(?![a-z])", re.I)
+# the leaning stated right after an uncertain labelled verdict: 判断：不确定（倾向：是）, Verdict: uncertain, leaning no
+_LEANING = re.compile(
+    r"[*_\"'”’」』]{0,3}[ \t]*(?:[,，;；(（][ \t]{0,3})?(?:倾向于?|lean(?:s|ing)(?:[ \t]{1,3}to(?:wards)?)?)"
+    r"[ \t]{0,3}[:：]?[ \t]{0,3}[*_\"'“‘「『]{0,3}(?P<v>是|否|yes|no)(?![a-z])", re.I)
 _KEY_IN_JSON = re.compile(r"[\"'](?:判断|verdict|结论|answer|result|判定)[\"']", re.I)
 _OBJ_SCAN = re.compile(r'"(?:[^"\\\n]|\\[^\n])*(")?|[{}]')
 _ECHO_BEGIN = re.compile(r"<<<(?:回答开始|BEGIN RESPONSE)[^<>\n]{0,40}>>>")
@@ -52,27 +63,46 @@ class JudgeParseError(ValueError):
 
 @dataclass(frozen=True)
 class Verdict:
-    yes: bool
+    yes: bool  # for an uncertain verdict: its leaning (False when none was given)
     rationale: str
     raw: str
+    uncertain: bool = False  # the judge abstained: scored conservatively and sent to review
+    p_yes: float | None = None  # the judge's calibrated p(yes), when it states one
+
+    @property
+    def word(self) -> str:
+        """``yes``, ``no`` or ``uncertain``: how reports and review rows name this verdict."""
+        return "uncertain" if self.uncertain else "yes" if self.yes else "no"
 
 
 class _Found(NamedTuple):  # a tuple: a megabyte of planted verdicts makes many of these
     start: int
     end: int
-    yes: bool | None  # None: a verdict slot whose value cannot be read (e.g. {"判断": "也许"})
+    word: str | None  # yes | no | uncertain; None: a verdict slot whose value cannot be read ({"判断": "也许"})
     reason: str | None = None
+    leaning: str | None = None  # an uncertain JSON verdict's leaning, yes | no
+    p_yes: float | None = None
 
 
-def _word(value: object) -> bool | None:
+def _word(value: object) -> str | None:
+    """``yes``, ``no``, ``uncertain``, or None when ``value`` is none of them."""
     if isinstance(value, bool):
-        return value
+        return "yes" if value else "no"
     text = str(value).strip().strip("\"'“”。.!！").lower()
     if text in _YES:
-        return True
+        return "yes"
     if text in _NO:
-        return False
+        return "no"
+    if text in _UNCERTAIN:
+        return "uncertain"
     return None
+
+
+def _probability(value: object) -> float | None:
+    """A stated p(yes) in [0, 1], else None (a judge's extra field never makes its verdict unreadable)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if 0.0 <= value <= 1.0 else None
 
 
 def parse_verdict(raw: str) -> Verdict:
@@ -97,15 +127,25 @@ def parse_verdict(raw: str) -> Verdict:
     # the verdict that ends last; of two ending together, the tighter one (a bare last line
     # "否" rather than a label two lines up whose value it is), so the final line is the last one
     final = max(found, key=lambda f: (f.end, -(f.end - f.start)))
-    if final.yes is None:
+    if final.word is None:
         raise JudgeParseError(f"the judge's final verdict is unreadable: {text[final.start:final.end][:120]!r}")
     line_start = text.rfind("\n", 0, final.start) + 1
     before = text[line_start:final.start]  # the rest of the final line: it must not say otherwise
     for f in (*_brackets(before), *_labelled(before)):
-        if f.yes is not None and f.yes != final.yes and counts(f, line_start):
+        if f.word is not None and f.word != final.word and counts(f, line_start):
             raise JudgeParseError(f"conflicting verdicts on the final line: {text[line_start:final.end][:120]!r}")
     reason = final.reason if final.reason is not None else strip_reasoning(text)[:300]
-    return Verdict(final.yes, reason[:300], raw)
+    if final.word != "uncertain":
+        return Verdict(final.word == "yes", reason[:300], raw, p_yes=final.p_yes)
+    return Verdict(_leaning(text, final) == "yes", reason[:300], raw, uncertain=True, p_yes=final.p_yes)
+
+
+def _leaning(text: str, final: _Found) -> str | None:
+    """An uncertain verdict's leaning: its JSON ``leaning``, or one stated right after the label."""
+    if final.leaning is not None:
+        return final.leaning
+    m = _LEANING.match(text, final.end)
+    return _word(m.group("v")) if m else None
 
 
 def verdict_spans(text: str, max_json: int = 64) -> list[tuple[int, int]]:
@@ -115,7 +155,7 @@ def verdict_spans(text: str, max_json: int = 64) -> list[tuple[int, int]]:
     spans = [m.span() for m in _BRACKET.finditer(text)]
     for m in _LABELLED.finditer(text):
         after = _AFTER_LABEL.match(text, m.end())
-        if after is not None:
+        if after is not None and _word(after.group("v")) != "uncertain":  # sanitize/1 strips yes/no only
             spans.append((m.start(), after.end()))
     keys = [m.start() for m in _KEY_IN_JSON.finditer(text)]
     tries = 0
@@ -127,7 +167,7 @@ def verdict_spans(text: str, max_json: int = 64) -> list[tuple[int, int]]:
         if tries > max_json:
             break
         found = _from_object(_load(text[s:e]), s, e)
-        if found is not None and found.yes is not None:
+        if found is not None and found.word in ("yes", "no"):
             spans.append((s, e))
     return spans
 
@@ -221,7 +261,7 @@ def _bare_lines(text: str, chunk: int = 1 << 16) -> Iterator[_Found]:
     while end > 0:
         start = text.rfind("\n", 0, max(end - chunk, 0)) + 1
         for m in reversed(list(_BARE.finditer(text, start, end))):
-            yield _Found(m.start(), m.end(), m.group(1).lower() in ("是", "yes"))
+            yield _Found(m.start(), m.end(), "yes" if m.group(1).lower() in ("是", "yes") else "no")
         end = start
 
 
@@ -312,8 +352,10 @@ def _from_object(value: Any, start: int, end: int) -> _Found | None:
         if v is None or isinstance(v, (dict, list)):
             continue  # a nested verdict object speaks for itself
         slot = True
-        yes = _word(v)
-        if yes is not None:
+        word = _word(v)
+        if word is not None:
             reason = value.get("理由") or value.get("reason") or value.get("rationale") or ""
-            return _Found(start, end, yes, str(reason))
+            leaning = _word(value.get("leaning", value.get("倾向", "")))
+            return _Found(start, end, word, str(reason), leaning if leaning in ("yes", "no") else None,
+                          _probability(value.get("p_yes")))
     return _Found(start, end, None) if slot else None
