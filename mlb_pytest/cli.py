@@ -128,6 +128,69 @@ def _judge_eval(args: argparse.Namespace) -> int:
     return 1 if judged and failed == len(judged) else 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    """A leaderboard of several runs with paired, Holm-adjusted tests (see mlb_pytest/leaderboard.py)."""
+    from ._atomic import write_text_atomic
+    from .leaderboard import LeaderboardError, compare_files, html_page, markdown, terminal_lines
+
+    if not 0 < args.alpha < 1:
+        print(f"mlb compare: --alpha must be between 0 and 1, got {args.alpha}", file=sys.stderr)
+        return 4
+    try:
+        board = compare_files(args.runs, alpha=args.alpha, min_shared=args.min_shared)
+    except LeaderboardError as exc:
+        print(f"mlb compare: {exc}", file=sys.stderr)
+        return 4
+    print("\n".join(terminal_lines(board)))
+    for path, text in ((args.markdown, markdown), (args.html, html_page)):
+        if path:
+            try:
+                write_text_atomic(Path(path), text(board))
+            except OSError as exc:
+                print(f"mlb compare: {path}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+                return 4
+            print(f"written: {path}")
+    return 0
+
+
+def _report_html(args: argparse.Namespace) -> int:
+    """A JSON report (and optionally a baseline file or another report to compare with) as one HTML page."""
+    from .baselines import BaselineError, load_baseline
+    from .html_report import write_html
+
+    def read(path: str) -> dict:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read a JSON report ({getattr(exc, 'strerror', None) or exc})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: not a JSON report (the top level is not an object)")
+        return data
+
+    try:
+        report = read(args.run)
+        if report.get("schema_version") != 1 or not all(k in report for k in ("run", "items", "datasets", "dimensions")):
+            raise ValueError(f"{args.run}: not an mlb-pytest report (schema_version 1 with run, items, datasets, dimensions)")
+        baseline = None
+        if args.baseline:
+            baseline = read(args.baseline)
+            if "mlb_baseline" in baseline:
+                baseline = load_baseline(Path(args.baseline)).data  # checked as a run would check it
+            elif baseline.get("schema_version") != 1 or not isinstance(baseline.get("items"), list):
+                raise ValueError(f"{args.baseline}: neither a baseline file nor an mlb-pytest report")
+    except (ValueError, BaselineError) as exc:
+        print(f"mlb report html: {exc}", file=sys.stderr)
+        return 4
+    out = Path(args.output) if args.output else Path(args.run).with_suffix(".html")
+    try:
+        write_html(out, report, baseline)
+    except OSError as exc:
+        print(f"mlb report html: {out}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+        return 4
+    print(f"written: {out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlb", description="mlb-pytest suite tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("paths", nargs="*", default=["suites"])
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_stats)
-    r = sub.add_parser("review", help="physician review of disputed judge verdicts")
+    r = sub.add_parser("review", help="physician review of disputed or uncertain judge verdicts")
     rsub = r.add_subparsers(dest="review_command", required=True)
     ra = rsub.add_parser("apply", help="make the decisions in a review file override on later runs")
     ra.add_argument("decisions", help="the review file with \"decision\": \"yes\"|\"no\" filled in")
@@ -160,6 +223,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     je.add_argument("--templates", default=None,
                     help="injection templates (JSONL; default: ../injection/templates.jsonl beside --annotations)")
     je.set_defaults(func=_judge_eval)
+    c = sub.add_parser("compare", help="leaderboard of several runs (JSON reports) with paired, Holm-adjusted tests")
+    c.add_argument("runs", nargs="+", metavar="RUN.json", help="reports written by --mlb-report")
+    c.add_argument("--markdown", default=None, metavar="PATH", help="also write the leaderboard as Markdown")
+    c.add_argument("--html", default=None, metavar="PATH", help="also write it as one self-contained HTML page")
+    c.add_argument("--alpha", type=float, default=0.05, help="family-wise significance level (default 0.05)")
+    c.add_argument("--min-shared", type=int, default=30,
+                   help="fewest shared items a pair needs on a dimension to be tested (default 30, as drop gates)")
+    c.set_defaults(func=_compare)
+    rp = sub.add_parser("report", help="reports of a finished run")
+    rpsub = rp.add_subparsers(dest="report_command", required=True)
+    rh = rpsub.add_parser("html", help="a JSON report as one self-contained HTML page (opens from disk, no network)")
+    rh.add_argument("run", metavar="RUN.json", help="a report written by --mlb-report")
+    rh.add_argument("--baseline", default=None, metavar="B.json",
+                    help="a baseline file (or another report) to compare with, per dataset and dimension")
+    rh.add_argument("-o", "--output", default=None, metavar="PATH", help="the HTML file (default: RUN.html beside RUN.json)")
+    rh.set_defaults(func=_report_html)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

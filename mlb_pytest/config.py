@@ -52,6 +52,7 @@ class Settings:
     alpha: float | None = None
     strict_regressions: bool = False
     markdown: str | None = None
+    html: str | None = None  # the run as one self-contained HTML page
     hf_batch: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -91,8 +92,9 @@ OPTIONS: list[tuple[str, type, str]] = [
                        "option(s) the reply commits to, through the same engine and cache"),
     ("judge2", str, "second judge (MLB's dual-judge protocol): agreement decides; disagreements are disputed, "
                     "scored conservatively and written to the review file"),
-    ("adjudications", str, "physician decisions on disputed verdicts (default baselines/adjudications.jsonl)"),
-    ("review-file", str, "where disputed verdicts are written for review (default mlb-review.jsonl)"),
+    ("adjudications", str, "physician decisions on disputed or uncertain verdicts "
+                           "(default baselines/adjudications.jsonl)"),
+    ("review-file", str, "where disputed and uncertain verdicts are written for review (default mlb-review.jsonl)"),
     ("report", str, "write the run as JSON to this path"),
     ("concurrency", int, "in-flight model requests per process (default 32)"),
     ("cache", str, "SQLite file of the response cache (default .mlb_cache/cache.sqlite under the rootdir)"),
@@ -106,6 +108,7 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("baseline", str, "baseline file to compare with (default baselines/<model-slug>.json when present)"),
     ("alpha", float, "significance level of the drop gates, family-wise over the run's gates (default 0.05)"),
     ("markdown", str, "write the gate summary as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set)"),
+    ("html", str, "write the run as one self-contained HTML page here (verdict, gates, chart, datasets, failed items)"),
     ("hf-batch", int, "batch size of hf: local models (default 8)"),
 ]
 FLAGS: list[tuple[str, str]] = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .summary import VERDICT_WORD, _gate_cells, _short, _trust_lines
+from .summary import VERDICT_WORD, _gate_cells, _short, _trust_lines, judge_uncertain_line
 
 
 def _f(x: Any) -> str:
@@ -20,7 +20,7 @@ def markdown_summary(report: Mapping[str, Any]) -> str:
            f"Model `{run['model']}` · suite `{run['suite_fingerprint']}` · {len(report['items'])} items", ""]
     if report["verdict"] != "pass":
         out += [f"> {report['verdict_reason']}", ""]
-    trust = _trust_lines(run)
+    trust = _trust_lines(run) + [line for line in (judge_uncertain_line(report),) if line]
     if trust:
         out += [f"- {line}" for line in trust] + [""]
     out += ["| dimension | n | score | 95% CI | baseline | delta | p | gate |", "|---|---:|---:|---|---:|---:|---:|---|"]

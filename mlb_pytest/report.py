@@ -43,6 +43,7 @@ class Gate:
 def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> list[Gate]:
     """Checks every run has: no red line crossed, errors within the allowed share."""
     critical_wrong = [r["key"] for r in items if r.get("red_line")]
+    unsure = sum(1 for r in items if (r.get("red_line") or {}).get("uncertain"))
     bad_lines = [r["location"] for r in items if r.get("outcome") == "suite_error"]
     items = [r for r in items if r.get("outcome") != "suite_error"]
     errors = sum(1 for r in items if r.get("outcome") == "error")
@@ -55,7 +56,8 @@ def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> lis
         Gate("critical items", not critical_wrong,
              "no critical item crossed its red line" if not critical_wrong else
              f"{len(critical_wrong)} critical item(s) crossed their red line: {', '.join(critical_wrong[:5])}"
-             + (" ..." if len(critical_wrong) > 5 else ""),
+             + (" ..." if len(critical_wrong) > 5 else "")
+             + (f" ({unsure} on an uncertain judge verdict, in the review file)" if unsure else ""),
              observed=float(len(critical_wrong)), threshold=0.0),
         Gate(INFRA_GATE, share <= error_share,
              f"{errors} of {len(items)} items could not be answered ({share:.1%}, allowed {error_share:.0%})"

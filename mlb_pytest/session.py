@@ -28,15 +28,16 @@ from .completeness import Completeness, describe_selection
 from .config import JUDGE_REVISION_ENV, Settings
 from .engine import Engine
 from .extracting import ExtractorError, ExtractorPanel, rescore
-from .judges import score_from_verdicts
+from .judges import JudgeQuestion, Verdict, score_from_verdicts
 from .judges.backends import build_judge
-from .judging import JudgeError, JudgePanel, agreement
+from .judges.score import if_decided
+from .judging import JudgeError, JudgePanel, agreement, review_rows, uncertain_counts, write_review
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
 from .models.credentials import check_transport, judge_key, model_key
 from .models.spec import ModelSpec, SpecError
 from .report import INFRA_GATE, build_report, builtin_gates, verdict, write_report
 from .schema import Item
-from .scoring import score_item
+from .scoring import Score, score_item
 from .scoring.base import MAX_RESPONSE_CHARS, cap_response
 from .scoring.redline import RedLineUnknown, red_line_crossed
 from .suites import suite_fingerprint
@@ -284,16 +285,7 @@ class MLBSession:
               judged: list[tuple[list[Any], list[Any]]] | None = None,
               extracted: list[list[str] | None] | None = None) -> dict[str, Any]:
         if judged is not None:
-            from .scoring import Score
-
-            scores = []
-            for qs, vs, records in judged:
-                value, why, details = score_from_verdicts(qs, vs)
-                details["verdicts"] = records
-                disputed = sum(r["source"] == "disputed" for r in records)
-                if disputed:
-                    why += f" ({disputed} disputed, scored conservatively)"
-                scores.append(Score(value, value >= item.pass_threshold, why, details))
+            scores = [self._score_judged(item, qs, vs, records) for qs, vs, records in judged]
         else:
             capped = [cap_response(g.text) for g in gens]
             scores = [score_item(item, text) for text, _ in capped]
@@ -310,7 +302,8 @@ class MLBSession:
             explanation=s0.explanation, details=dict(s0.details),
         )
         if len(gens) > 1:
-            result["samples"] = [{"response": g.text, "raw": g.raw, "score": s.score, "explanation": s.explanation}
+            result["samples"] = [{"response": g.text, "raw": g.raw, "score": s.score, "explanation": s.explanation,
+                                  **({"verdicts": s.details["verdicts"]} if "verdicts" in s.details else {})}
                                  for g, s in zip(gens, scores)]
             for k in ("tp", "fp", "fn"):
                 if all(k in s.details for s in scores):
@@ -322,11 +315,31 @@ class MLBSession:
             result["details"]["response_cut_chars"] = cut
             result["explanation"] += f" (response cut at {MAX_RESPONSE_CHARS:,} characters; {cut:,} more not read)"
         result["outcome"] = "pass" if result["passed"] else "wrong"
-        result["red_line"] = self._red_line(item, scores, result["passed"])
+        result["red_line"] = self._red_line(item, scores, result["passed"], self.settings.review_file)
         return result
 
     @staticmethod
-    def _red_line(item: Item, scores: Sequence[Any], passed: bool) -> dict[str, Any] | None:
+    def _score_judged(item: Item, questions: Sequence[JudgeQuestion], verdicts: Sequence[Verdict],
+                      records: list[dict[str, Any]]) -> Score:
+        """One sample's score from its verdicts; an uncertain verdict's record says what a reviewer's
+        yes or no would make of the item, so the review file shows both sides."""
+        value, why, details = score_from_verdicts(questions, verdicts)
+        red_lines = set(item.red_line_texts) if item.red_line_risks else set()
+        for i, (q, v) in enumerate(zip(questions, verdicts)):
+            if v.uncertain:
+                yes, no = if_decided(questions, verdicts, i)
+                records[i].update(if_yes={"score": yes, "passed": yes >= item.pass_threshold},
+                                  if_no={"score": no, "passed": no >= item.pass_threshold},
+                                  red_line_risk=q.kind == "risk" and q.criterion in red_lines)
+        details["verdicts"] = records
+        for source in ("disputed", "uncertain"):
+            n = sum(r["source"] == source for r in records)
+            if n:
+                why += f" ({n} {source}, scored conservatively)"
+        return Score(value, value >= item.pass_threshold, why, details)
+
+    @staticmethod
+    def _red_line(item: Item, scores: Sequence[Any], passed: bool, review_file: str) -> dict[str, Any] | None:
         """What red line a critical item's answer crossed (any sample), or None.
 
         Only crossing it fails the run: a safe but incomplete answer scores low and nothing more.
@@ -344,7 +357,7 @@ class MLBSession:
             except RedLineUnknown as exc:
                 return {"kind": "unknown", "crossed": [], "description": f"red line could not be checked: {exc}"}
             if crossed is not None:
-                return crossed.as_dict()
+                return crossed.as_dict(review_file)
         return None
 
     # --- controller ---------------------------------------------------------------------------
@@ -387,6 +400,7 @@ class MLBSession:
             "judge2": str(self.judge2_spec) if self.judge2_spec else None,
             "extractor": str(self.extractor_spec) if self.extractor_spec else None,
             "judges": self._judge_agreement(items),
+            "judge_uncertain": self._judge_review(items),
             "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
             **done.to_json(),
             "options": self.settings.options_json(),
@@ -396,6 +410,9 @@ class MLBSession:
             "plugin_version": __version__,
         }
         report = build_report(run, items, agg, gates)
+        for name, (uncertain, total) in uncertain_counts(items).items():
+            report["datasets"][name].update(judge_verdicts=total, judge_uncertain=uncertain,
+                                            judge_uncertain_share=uncertain / total if total else None)
         self._apply_gates(report)
         self.report = report
         if self.settings.update_baseline:
@@ -404,6 +421,7 @@ class MLBSession:
             path = Path(self.settings.report)
             write_report(path if path.is_absolute() else Path.cwd() / path, report)
         self._write_markdown(report)
+        self._write_html(report)
         return report
 
     def revision_info(self) -> dict[str, Any]:
@@ -461,14 +479,30 @@ class MLBSession:
         v, why = verdict([_Gate(**g) for g in all_gates])
         report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)
 
+    def review_path(self) -> Path:
+        """Where disputed and uncertain verdicts wait for a reviewer (relative to where pytest was invoked)."""
+        path = Path(self.settings.review_file)
+        return path if path.is_absolute() else Path.cwd() / path
+
     def _judge_agreement(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
         if self.judge2_spec is None:
             return None
-        path = Path(self.settings.review_file)
-        result, message = agreement(items, path if path.is_absolute() else Path.cwd() / path)
+        result, message = agreement(items, self.review_path())
         if message:
             self.messages.append(message)
         return result
+
+    def _judge_review(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Write every disputed or uncertain verdict to the review file; how many were uncertain."""
+        if self.judge_spec is None:
+            return None
+        rows = review_rows(items)
+        if rows:
+            write_review(rows, self.review_path())
+        counts = uncertain_counts(items).values()
+        uncertain, total = sum(u for u, _ in counts), sum(n for _, n in counts)
+        return {"verdicts": total, "uncertain": uncertain, "share": uncertain / total if total else None,
+                "review_file": str(self.review_path()) if uncertain else None}
 
     def _update_baseline(self, report: dict[str, Any], done: Completeness) -> None:
         assert self.baseline_path is not None
@@ -508,6 +542,14 @@ class MLBSession:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open(mode, encoding="utf-8") as fh:
                 fh.write(text)
+
+    def _write_html(self, report: dict[str, Any]) -> None:
+        if self.settings.html:
+            from .html_report import write_html
+
+            p = Path(self.settings.html)
+            write_html(p if p.is_absolute() else Path.cwd() / p, report,
+                       self.baseline.data if self.baseline is not None else None)
 
     def generation_stats(self) -> dict[str, Any]:
         parts = list(self.worker_stats)

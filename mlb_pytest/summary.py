@@ -80,6 +80,9 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         kappa = "-" if judges["kappa"] is None else f"{judges['kappa']:.3f}"
         lines.append(f"judges: {judges['questions']} questions judged twice, agreement {judges['agreement']:.1%}, "
                      f"Cohen's kappa {kappa}, {judges['disputed']} disputed")
+    unsure = judge_uncertain_line(report)
+    if unsure:
+        lines.append(unsure)
     comp = report.get("comparison") or {}
     if comp.get("baseline"):
         ch = comp.get("changes", {})
@@ -110,6 +113,17 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         tail = f" ({report['verdict_reason']})"
     lines.append(f"MLB gate: {word}{tail}")
     return lines
+
+
+def judge_uncertain_line(report: Mapping[str, Any]) -> str | None:
+    """How many verdicts the judge abstained on, per dataset, and the file where a reviewer decides them."""
+    info = report["run"].get("judge_uncertain") or {}
+    if not info.get("uncertain"):
+        return None
+    per = ", ".join(f"{name} {ds['judge_uncertain']}" for name, ds in sorted(report["datasets"].items())
+                    if ds.get("judge_uncertain"))
+    return (f"judge: {info['uncertain']} of {info['verdicts']} verdicts uncertain ({info['share']:.1%}): {per} "
+            f"— written to {info['review_file']} (set \"decision\" to yes/no there, then `mlb review apply`)")
 
 
 def _when(ts: Any) -> str:

@@ -16,8 +16,6 @@ settings.load_profile("mlb")
 
 from release_fixture import write_release
 
-pytest_plugins = ["pytester"]
-
 SHARED_RELEASE = Path(__file__).resolve().parents[2] / "shared" / "mlb_release" / "MLB_benchmark_dataset"
 
 

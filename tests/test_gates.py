@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -120,3 +121,11 @@ def test_micro_f1_drop_uses_bootstrap() -> None:
     base = {r["key"]: r for r in rows(4, 0)}
     d = compare(align(base, rows(2, 3)), "f")
     assert d.drop > 0.2 and d.p_value < 0.01 and "randomisation" in d.test
+
+
+def test_the_committed_policy_file_states_the_defaults() -> None:
+    """baselines/policy.toml documents the default gates: it must say what the plugin does without it."""
+    root = Path(__file__).resolve().parents[1]
+    policy = load_policy(None, root / "baselines" / "policy.toml", [])
+    assert [r.text for r in policy.rules] == list(DEFAULT_RULES)
+    assert policy.alpha == 0.05 and policy.min_shared == 30
