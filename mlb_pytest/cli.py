@@ -57,26 +57,44 @@ def _review_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_rows(args: argparse.Namespace) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """The rows to judge (annotation rows or a public set's) and what the report says about their source."""
+    from .judges.evaluate import load_annotations
+    from .judges.public_sets import file_digest, load_public
+
+    if args.public_file and not args.public:
+        raise ValueError("--public-file picks a file inside the --public folder; give --public too")
+    if not args.public:
+        return load_annotations(Path(args.annotations), args.split, args.limit), {"annotations": args.annotations,
+                                                                               "split": args.split}
+    path, rows = load_public(Path(args.public), args.split, args.public_file, args.limit)
+    return rows, {"annotations": None, "public": args.public, "public_file": path.name,
+                  "public_sha256": file_digest(path), "split": args.split or path.stem, "limit": args.limit}
+
+
 def _judge_eval(args: argparse.Namespace) -> int:
-    """Run a judge over annotation rows through the same engine as a test run, then score it.
+    """Run a judge over annotation rows or a public NLI set through the same engine as a test run, then score it.
 
     With ``--injection`` the clean rows are judged twice, as they are and with an instruction to
     the judge planted in the response, and the flip rate is printed beside the agreement.
+    An ``uncertain`` verdict is kept apart: the figures read it both ways (see judges/evaluate.py).
     """
     from .catalog import Dimension, JudgeKind, Metric, Task
     from .engine import Engine
     from .judges import JudgeParseError, judge_prompt, parse_verdict
     from .judges.backends import build_judge
     from .judges.evaluate import (InjectionPair, build_pairs, default_templates, evaluate_rows, injection_lines,
-                                  injection_report, injection_rows, load_annotations, load_templates, report_lines)
+                                  injection_report, injection_rows, load_templates, question_language, report_lines)
     from .judges.questions import JudgeQuestion
     from .models import GenerationRequest, ModelError, SpecError, build_model, parse_spec
     from .schema import finalize
 
     try:
-        rows = load_annotations(Path(args.annotations), args.split, args.limit)
+        rows, source = _eval_rows(args)
         pairs: list[InjectionPair] = []
         if args.injection:
+            if args.public and not args.templates:
+                raise ValueError("--injection with --public needs --templates (no templates beside a public set)")
             templates = Path(args.templates) if args.templates else default_templates(Path(args.annotations))
             pairs = build_pairs(rows, load_templates(templates))
     except (OSError, ValueError) as exc:
@@ -97,25 +115,28 @@ def _judge_eval(args: argparse.Namespace) -> int:
         item = finalize(dict(id=f"row-{n}", dataset=str(r.get("dataset") or "annotations"),
                              dimension=Dimension.SmartCare, task=Task.open, metric=Metric.judge, judge=JudgeKind.points,
                              question=str(r.get("context") or ""), messages=({"role": "user", "content": ""},)))
-        q = JudgeQuestion(0, r["kind"], r["point"], str(r.get("context") or ""), response,
-                          "en" if str(r.get("lang") or r.get("language") or "zh").startswith("en") else "zh")
+        q = JudgeQuestion(0, r["kind"], r["point"], str(r.get("context") or ""), response, question_language(r))
         reqs.append((rid, GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
                                             tag="judge", payload=q)))
     started = time.perf_counter()
     engine.start([q for _, q in reqs])
     verdicts: dict[str, bool] = {}
+    uncertain: set[str] = set()
     failed, first_error = 0, ""
     for rid, req in reqs:
         try:
-            verdicts[rid] = parse_verdict(engine.wait(req.key, 0).raw).yes
+            v = parse_verdict(engine.wait(req.key, 0).raw)
         except (ModelError, JudgeParseError) as exc:
             failed += 1
             first_error = first_error or f"{rid}: {exc}"
+            continue
+        verdicts[rid] = v.yes  # an abstention's leaning; the abstention itself is kept in ``uncertain``
+        if getattr(v, "uncertain", False):
+            uncertain.add(rid)
     engine.close()
-    result = evaluate_rows(scored_rows, verdicts)
+    result = evaluate_rows(scored_rows, verdicts, uncertain)
     result["unanswered"] = sum(str(r["id"]) not in verdicts for r in scored_rows)
-    result.update(judge=args.judge, annotations=args.annotations, split=args.split,
-                  seconds=round(time.perf_counter() - started, 1))
+    result.update(judge=args.judge, **source, seconds=round(time.perf_counter() - started, 1))
     lines = report_lines(result)
     if args.injection:
         result["injection"] = injection_report(rows, pairs, verdicts)
@@ -212,10 +233,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     j = sub.add_parser("judge", help="judge tools")
     jsub = j.add_subparsers(dest="judge_command", required=True)
     je = jsub.add_parser("eval", help="agreement of a judge with human labels")
-    je.add_argument("--annotations", required=True, help="annotation JSONL file or folder (judge/data/annotations)")
+    source = je.add_mutually_exclusive_group(required=True)
+    source.add_argument("--annotations", help="annotation JSONL file or folder (judge/data/annotations)")
+    source.add_argument("--public", metavar="FOLDER",
+                        help="a public NLI set, a folder of ../shared/judge_data (e.g. ../shared/judge_data/check_covid)")
     je.add_argument("--judge", required=True, help="judge spec, as --mlb-judge")
-    je.add_argument("--split", default=None, help="only rows of this split (e.g. test)")
-    je.add_argument("--limit", type=int, default=None, help="only the first N rows of the split")
+    je.add_argument("--split", default=None,
+                    help="annotations: only rows of this split (e.g. test); --public: the file whose name starts with it")
+    je.add_argument("--public-file", default=None, metavar="NAME", help="--public: this file of the folder, exactly")
+    je.add_argument("--limit", type=int, default=None,
+                    help="annotations: the first N rows of the split; --public: a seeded sample of N, stratified by label")
     je.add_argument("--json", default=None)
     je.add_argument("--concurrency", type=int, default=64, help="questions in flight (local judges batch them)")
     je.add_argument("--injection", action="store_true",
