@@ -293,3 +293,57 @@ def default_cache_path(root: Path) -> Path:
 
 def process_owner(run_id: str) -> str:
     return f"{run_id}:{socket.gethostname()}:{os.getpid()}"
+
+
+class CacheReader:
+    """A read-only look into a cache file (``--mlb-dry-run``): never creates, locks or writes it.
+
+    A missing file holds nothing; an unreadable one is a CacheError naming it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        if not path.is_file():
+            return
+        try:
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+            self._db.execute("SELECT 1 FROM responses LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            self.close()
+            raise CacheError(f"response cache {path}: {exc}; delete the file or pass --mlb-no-cache") from None
+
+    def stored(self, keys: Sequence[str], max_age_s: float | None = None) -> set[str]:
+        """Which of ``keys`` have an answer (not older than ``max_age_s``)."""
+        if self._db is None:
+            return set()
+        oldest = time.time() - max_age_s if max_age_s is not None else float("-inf")
+        out: set[str] = set()
+        try:
+            for chunk in _chunks(list(keys)):
+                q = f"SELECT key, created FROM responses WHERE key IN ({','.join('?' * len(chunk))})"
+                out.update(k for k, created in self._db.execute(q, list(chunk)) if (created or 0) >= oldest)
+        except sqlite3.Error as exc:
+            raise CacheError(f"response cache {self.path}: reading answers failed: {exc}") from None
+        return out
+
+    def identities(self, identity: str) -> list[tuple[str, float]]:
+        """The model identities stored for ``identity`` (itself and ``identity#…``: revisions, prompt styles),
+        newest answer first."""
+        if self._db is None:
+            return []
+        q = ("SELECT model, MAX(created) FROM responses WHERE model = ? OR substr(model, 1, ?) = ? "
+             "GROUP BY model ORDER BY MAX(created) DESC")
+        prefix = identity + "#"
+        try:
+            return [(m, float(c or 0)) for m, c in self._db.execute(q, (identity, len(prefix), prefix))]
+        except sqlite3.Error as exc:
+            raise CacheError(f"response cache {self.path}: reading answers failed: {exc}") from None
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None

@@ -54,6 +54,8 @@ class Settings:
     markdown: str | None = None
     html: str | None = None  # the run as one self-contained HTML page
     hf_batch: int = 8
+    dry_run: bool = False  # print what would be sent, per dataset, and send nothing
+    prompt_style: str = "auto"  # chat | completion | auto (see models/prompting.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def options_json(self) -> dict[str, Any]:
@@ -110,6 +112,10 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("markdown", str, "write the gate summary as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set)"),
     ("html", str, "write the run as one self-contained HTML page here (verdict, gates, chart, datasets, failed items)"),
     ("hf-batch", int, "batch size of hf: local models (default 8)"),
+    ("prompt-style", str, "chat | completion | auto (default): chat sends the item's messages; completion sends a "
+                          "one-shot plain-text prompt ending with an answer cue, for base models (openai: models "
+                          "then use /v1/completions); auto picks completion for hf: models without a chat template "
+                          "and the base model gemma3-270m, chat otherwise"),
 ]
 FLAGS: list[tuple[str, str]] = [
     ("allow-insecure-key", "allow sending an API key over plain http to a host other than this machine"),
@@ -118,6 +124,9 @@ FLAGS: list[tuple[str, str]] = [
     ("update-baseline", "write this run as the new baseline (atomic, once, from the controller under xdist)"),
     ("force-baseline", "with --mlb-update-baseline: write even with errors above the allowed share, or over an unreadable file"),
     ("strict-regressions", "items right in the baseline and wrong now fail their tests"),
+    ("dry-run", "collect, then print per dataset the items, the requests that would be sent (minus answers already "
+                "in the cache), judge questions, estimated prompt tokens and the max completion tokens; send nothing "
+                "(the tests are skipped, reason 'dry run')"),
 ]
 
 
@@ -200,6 +209,8 @@ def _check(s: Settings) -> None:
         raise ConfigError("--mlb-timeout must be positive")
     if s.cache_max_age is not None:
         parse_duration(s.cache_max_age)
+    if s.prompt_style not in ("chat", "completion", "auto"):
+        raise ConfigError(f"--mlb-prompt-style must be chat, completion or auto, not {s.prompt_style!r}")
     if s.model_revision is not None:
         s.model_revision = str(s.model_revision)
     if s.model_revision is not None and (not s.model_revision.strip() or any(c in s.model_revision for c in "\n\r")):

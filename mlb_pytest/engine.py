@@ -18,6 +18,7 @@ from typing import Any
 
 from .cache import CacheError, ResponseStore, owner_is_dead, request_key
 from .models.base import Generation, GenerationRequest, ModelAdapter, ModelError
+from .models.prompting import PROMPT_VERSION
 from .models.reasoning import strip_reasoning
 
 
@@ -167,6 +168,13 @@ class Engine:
         """Run ``callback`` when that request resolves, without triggering an on-demand request."""
         self._futures[(key, sample)].add_done_callback(callback)
 
+    def peek(self, item_key: str, sample: int = 0) -> Generation | None:
+        """That request's answer when it is in, else None; never sends anything (the token ledger)."""
+        fut = self._futures.get((item_key, sample))
+        if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+            return None
+        return fut.result()
+
     def wait(self, item_key: str, sample: int = 0, timeout: float | None = None) -> Generation:
         return self.future(item_key, sample).result(timeout)
 
@@ -197,8 +205,11 @@ class Engine:
     async def _one(self, rid: RequestId, req: GenerationRequest) -> None:
         self.stats.requests += 1
         self.stats.sent += 1
+        sent_at = time.time()
         try:
             gen = await self.model.generate(req)
+            if gen.sent_at is None:
+                gen.sent_at = sent_at
         except ModelError as err:
             self._resolve([rid], None, err)
         except Exception as exc:
@@ -259,6 +270,12 @@ class Engine:
 
     async def _learn_revision(self) -> None:
         try:
+            settle = getattr(self.model, "settle_prompt_style", None)
+            if settle is not None:  # "auto" is decided before any key is formed: the style is part of it
+                try:
+                    await settle()
+                except Exception:  # the adapter decides again when asked; a broken model errors its items
+                    pass
             probe = getattr(self.model, "revision", None)
             if self.revision is None and self.model.cacheable and probe is not None:
                 try:
@@ -274,8 +291,12 @@ class Engine:
 
     @property
     def key_identity(self) -> str:
-        """The model's name in cache keys: its identity, and its revision when one is known."""
-        return self.model.identity + (f"#rev={self.revision}" if self.revision else "")
+        """The model's name in cache keys: its identity, its revision when one is known, and the prompt
+        style when items go as completion prompts (with the version of their wording: a different prompt
+        is a different request; chat keys are the messages themselves, as before prompt styles)."""
+        style = getattr(self.model, "prompt_style", None)
+        return (self.model.identity + (f"#rev={self.revision}" if self.revision else "")
+                + (f"#prompt=completion-{PROMPT_VERSION}" if style == "completion" else ""))
 
     def submit(self, requests: Sequence[GenerationRequest]) -> None:
         """Add requests after start (judge questions about fresh answers); safe from any thread."""
@@ -320,7 +341,7 @@ class Engine:
 
         if store is not None:
             for ck, (raw, meta) in store.get_many(order, self.max_age_s).items():
-                if self.shared_only:  # answered by another process of this run, not an old cache
+                if self.shared_only or meta.get("run_id") == store.run_id:  # another process of this run made it
                     self.stats.from_peers += len(by_key[ck])
                     self._resolve(by_key[ck], _from_row(raw, meta, "peer"), None)
                     continue
@@ -336,8 +357,11 @@ class Engine:
         async def run(ck: str) -> None:
             req = first[ck]
             self.stats.requests += 1
+            sent_at = time.time()
             try:
                 gen = await self.model.generate(req)
+                if gen.sent_at is None:
+                    gen.sent_at = sent_at
             except ModelError as err:
                 self.stats.sent += err.attempts
                 self._fail_key(store, ck, err)
@@ -352,7 +376,8 @@ class Engine:
                 if store is not None:
                     try:
                         store.put(ck, identity, gen.raw, {"latency_s": gen.latency_s, "attempts": gen.attempts,
-                                                          "usage": gen.usage})
+                                                          "usage": gen.usage, "sent_at": gen.sent_at,
+                                                          "run_id": store.run_id})
                     except CacheError as exc:  # the answer arrived but cannot be shared: the item says why
                         err = ModelError("cache", f"answer received but not stored: {exc}")
                         self._fail_key(store, ck, err)
@@ -454,5 +479,10 @@ class Engine:
 
 
 def _from_row(raw: str, meta: dict[str, Any], origin: str) -> Generation:
-    return Generation(strip_reasoning(raw), raw, float(meta.get("latency_s") or 0.0),
-                      int(meta.get("attempts") or 1), meta.get("usage"), origin=origin)
+    """A stored answer, with the usage it cost when it was made and when it was sent."""
+    latency = float(meta.get("latency_s") or 0.0)
+    sent_at = meta.get("sent_at")
+    if not isinstance(sent_at, (int, float)) and isinstance(meta.get("stored_at"), (int, float)):
+        sent_at = meta["stored_at"] - latency  # rows stored before sent_at was recorded
+    return Generation(strip_reasoning(raw), raw, latency, int(meta.get("attempts") or 1), meta.get("usage"),
+                      origin=origin, sent_at=sent_at if isinstance(sent_at, (int, float)) else None)

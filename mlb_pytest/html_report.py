@@ -503,6 +503,11 @@ def token_usage(report: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
+def _count(x: float) -> str:
+    """A token count as 1,234; a duration such as wall_s keeps a decimal."""
+    return f"{x:,.1f}" if isinstance(x, float) and not x.is_integer() else f"{x:,.0f}"
+
+
 def run_section(report: Mapping[str, Any]) -> str:
     """Model, revision, judges, suite fingerprint, completeness, timings, generation and token use."""
     run = report["run"]
@@ -563,11 +568,11 @@ def run_section(report: Mapping[str, Any]) -> str:
     usage = token_usage(report)
     tokens = ""
     if usage:
-        keys = sorted({k for counts in usage.values() for k in counts})
+        keys = list(dict.fromkeys(k for counts in usage.values() for k in counts))  # the report's order
         tokens = ('<h3>Token use</h3><table id="tokens"><thead><tr><th>role</th>'
                   + "".join(f'<th class="num">{_e(k)}</th>' for k in keys) + "</tr></thead><tbody>"
                   + "".join(f"<tr><td>{_e(role)}</td>" + "".join(
-                      f'<td class="num">{_e(f"{c[k]:,.0f}" if k in c else "–")}</td>' for k in keys) + "</tr>"
+                      f'<td class="num">{_e(_count(c[k]) if k in c else "–")}</td>' for k in keys) + "</tr>"
                             for role, c in usage.items()) + "</tbody></table>")
     comp = report.get("comparison") or {}
     base = ""

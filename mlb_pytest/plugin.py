@@ -11,6 +11,7 @@ import pytest
 from .catalog import DIMENSIONS, MLB_DATASETS, dataset_marker
 from .config import ConfigError, add_options, read_tool_table, resolve
 from .baselines import BaselineError
+from .cache import CacheError
 from .gates import GateError
 from .models import SpecError
 from .models.credentials import redact
@@ -20,7 +21,7 @@ from .suites import is_suite_file
 
 _CLI_NAMES = ("model", "model_revision", "cache_max_age", "allow_insecure_key", "extractor", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
               "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
-              "gate", "alpha", "strict_regressions", "markdown", "html", "hf_batch")
+              "gate", "alpha", "strict_regressions", "markdown", "html", "hf_batch", "prompt_style", "dry_run")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,6 +95,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     mlb.expected = {it.nodeid for it in session.items if isinstance(it, (MLBItem, SuiteErrorItem))}
     items = [it.item for it in session.items if isinstance(it, MLBItem)]
+    if items and mlb.settings.dry_run:  # print what would be sent; nothing is
+        try:
+            mlb.dry_run_lines = mlb.dry_run(items)
+        except (SpecError, CacheError) as exc:
+            raise pytest.UsageError(redact(str(exc))) from None
+        for it in session.items:
+            if isinstance(it, MLBItem):
+                it.add_marker(pytest.mark.skip(reason="dry run"))
+        return
     if items:
         try:
             mlb.start(items)
@@ -104,9 +114,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     mlb = mlb_session(session.config)
     if mlb.is_worker:
+        if mlb.dry_run_lines:
+            session.config.workeroutput["mlb_dry_run"] = mlb.dry_run_lines  # type: ignore[attr-defined]
         if mlb.engine is not None:
             session.config.workeroutput["mlb_engine"] = mlb.engine.stats.to_json()  # type: ignore[attr-defined]
             session.config.workeroutput["mlb_revision"] = mlb.revision_info()  # type: ignore[attr-defined]
+            session.config.workeroutput["mlb_prompt_style"] = mlb.prompt_style()  # type: ignore[attr-defined]
         mlb.finish()
         return
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
@@ -118,10 +131,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     mlb = mlb_session(config)
+    if mlb.dry_run_lines and not mlb.is_worker:
+        terminalreporter.write_sep("=", "mlb-pytest: dry run (nothing sent)")
+        for line in mlb.dry_run_lines:
+            terminalreporter.write_line(line)
     lines = mlb.summary()
     if not lines:
         return
-    terminalreporter.write_sep("=", f"mlb-pytest: {mlb.report['run']['model'] if mlb.report else ''}")
+    run = mlb.report["run"] if mlb.report else {}
+    style = f" (prompt style: {run['prompt_style']})" if run.get("prompt_style") else ""
+    terminalreporter.write_sep("=", f"mlb-pytest: {run.get('model', '')}{style}")
     for line in lines:
         terminalreporter.write_line(line)
 
@@ -182,3 +201,7 @@ class _XdistController:
             self.session.worker_stats.append(output["mlb_engine"])
         if output.get("mlb_revision"):
             self.session.worker_revisions.append(output["mlb_revision"])
+        if output.get("mlb_dry_run") and not self.session.dry_run_lines:  # every worker planned the same run
+            self.session.dry_run_lines = list(output["mlb_dry_run"])
+        if output.get("mlb_prompt_style"):
+            self.session.worker_prompt_styles.append(output["mlb_prompt_style"])

@@ -91,7 +91,8 @@ class MLBItem(pytest.Item):
                 self._judged = session.wait_verdicts(self.item, self._gens, on_idle=self._progress)
             self._extracted = session.wait_extractions(self.item, self._gens, on_idle=self._progress)
         except ItemError as err:
-            base.update(outcome="error", error=str(err), explanation=f"no answer: {err}")
+            base.update(outcome="error", error=str(err), explanation=f"no answer: {err}",
+                        usage=session.item_usage(self.item, self._gens))  # a judge error still cost the answer
             self._publish(base)
             raise
         finally:

@@ -7,6 +7,7 @@ the controller inside its test report, where it is aggregated and reported once.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import datetime as dt
 import platform
@@ -27,7 +28,7 @@ from .catalog import Task
 from .completeness import Completeness, describe_selection
 from .config import JUDGE_REVISION_ENV, Settings
 from .engine import Engine
-from .extracting import ExtractorError, ExtractorPanel, rescore
+from .extracting import ExtractorError, ExtractorPanel, needs_model, rescore
 from .judges import JudgeQuestion, Verdict, score_from_verdicts
 from .judges.backends import build_judge
 from .judges.score import if_decided
@@ -42,6 +43,7 @@ from .scoring.base import MAX_RESPONSE_CHARS, cap_response
 from .scoring.redline import RedLineUnknown, red_line_crossed
 from .suites import suite_fingerprint
 from .summary import summary_lines
+from .usage import combine as combine_usage, tally
 
 DEFAULT_MAX_TOKENS = {Task.choice: 512, Task.normalization: 512, Task.extraction: 1024, Task.open: 2048}
 PROGRESS_EVERY_S = 2.0
@@ -77,6 +79,9 @@ class MLBSession:
         self.results: dict[str, dict[str, Any]] = {}
         self.worker_stats: list[dict[str, Any]] = []
         self.worker_revisions: list[dict[str, Any]] = []  # what each xdist worker's engines learned
+        self.dry_run_lines: list[str] = []  # --mlb-dry-run: what the run would send (this process or a worker)
+        self.dry_run_plan: dict[str, Any] | None = None
+        self.worker_prompt_styles: list[str] = []  # the prompt style each xdist worker's model got
         self.started = _now()
         self.report: dict[str, Any] | None = None
         self._last_progress = 0.0
@@ -213,7 +218,8 @@ class MLBSession:
     def _build(self, spec: ModelSpec) -> ModelAdapter:
         s = self.settings
         return build_model(spec, timeout_s=s.timeout, max_retries=s.retries, concurrency=s.concurrency, seed=s.seed,
-                           hf_batch=s.hf_batch, api_key=self._key_for(spec))
+                           hf_batch=s.hf_batch, api_key=self._key_for(spec),
+                           prompt_style=s.prompt_style if spec is self.spec else "chat")
 
     @property
     def has_judge(self) -> bool:
@@ -315,6 +321,7 @@ class MLBSession:
             result["details"]["response_cut_chars"] = cut
             result["explanation"] += f" (response cut at {MAX_RESPONSE_CHARS:,} characters; {cut:,} more not read)"
         result["outcome"] = "pass" if result["passed"] else "wrong"
+        result["usage"] = self.item_usage(item, gens)
         result["red_line"] = self._red_line(item, scores, result["passed"], self.settings.review_file)
         return result
 
@@ -396,6 +403,7 @@ class MLBSession:
             "run_id": self.run_id,
             "model": str(self.spec),
             "revision": self.revision_info(),
+            "prompt_style": self.prompt_style(),
             "judge": str(self.judge_spec) if self.judge_spec else None,
             "judge2": str(self.judge2_spec) if self.judge2_spec else None,
             "extractor": str(self.extractor_spec) if self.extractor_spec else None,
@@ -407,6 +415,7 @@ class MLBSession:
             "started": self.started, "ended": _now(),
             "python": platform.python_version(),
             "generation": self.generation_stats(),
+            "usage": combine_usage(items, self.usage_roles()),
             "plugin_version": __version__,
         }
         report = build_report(run, items, agg, gates)
@@ -423,6 +432,16 @@ class MLBSession:
         self._write_markdown(report)
         self._write_html(report)
         return report
+
+    def prompt_style(self) -> str | None:
+        """How items were put to the model: chat or completion (``auto`` decided), None when it answered nothing.
+
+        Adapters without prompt styles (python:, replay:, mock:) get the item's messages: chat.
+        """
+        if self.model is None:  # the xdist controller (the workers know), or nothing was asked
+            return self.worker_prompt_styles[0] if self.worker_prompt_styles else None
+        style = getattr(self.model, "prompt_style", "chat")
+        return style or self.settings.prompt_style  # "auto" only if no request was ever made
 
     def revision_info(self) -> dict[str, Any]:
         """Which revision answered (model and judges), and where that revision came from."""
@@ -550,6 +569,47 @@ class MLBSession:
             p = Path(self.settings.html)
             write_html(p if p.is_absolute() else Path.cwd() / p, report,
                        self.baseline.data if self.baseline is not None else None)
+
+    def usage_roles(self) -> dict[str, tuple[str, str]]:
+        """The token ledger's roles: role -> (spec as shown, spec kind)."""
+        roles = {"model": self.spec, "judge": self.judge_spec, "judge2": self.judge2_spec,
+                 "extractor": self.extractor_spec}
+        return {role: (str(spec), spec.kind) for role, spec in roles.items() if spec is not None}
+
+    def item_usage(self, item: Item, gens: Sequence[Any]) -> dict[str, Any]:
+        """What this item's answers cost, per role (travels in the item's result, so -n changes nothing)."""
+        parts: dict[str, Any] = {"model": tally(gens)}
+        if self.judges is not None and item.needs_judge:
+            for i, engine in enumerate(self.judges.engines):
+                parts["judge" if i == 0 else f"judge{i + 1}"] = tally(
+                    engine.peek(r.key, k) for k, g in enumerate(gens) for r in JudgePanel.requests(item, k, g.text))
+        if self.extractor is not None and item.task is Task.choice:
+            engine = self.extractor.engine
+            parts["extractor"] = tally(engine.peek(ExtractorPanel.request(item, k, g.text).key, k)
+                                       for k, g in enumerate(gens) if needs_model(item, g.text))
+        return {role: part for role, part in parts.items() if part is not None}
+
+    def dry_run(self, items: Sequence[Item]) -> list[str]:
+        """``--mlb-dry-run``: per dataset, what this run would send; nothing is sent."""
+        from .dryrun import plan_lines, plan_run
+
+        assert self.spec is not None
+        self.model = self._build(self.spec)
+        try:
+            judges = (1 + (self.judge2_spec is not None)) if self.judge_spec is not None else 0
+            plan = plan_run(items, self.spec, self.model, params_for=self.params_for, samples=self.settings.samples,
+                            judges=judges, extractor=str(self.extractor_spec) if self.extractor_spec else None,
+                            stated_revision=self.settings.model_revision,
+                            cache_path=None if self.settings.no_cache else self.store_path(),
+                            max_age_s=self.settings.cache_max_age_s)
+        finally:
+            try:
+                asyncio.run(self.model.aclose())
+            except Exception:
+                pass
+            self.model = None
+        self.dry_run_plan = plan.to_json()
+        return plan_lines(plan)
 
     def generation_stats(self) -> dict[str, Any]:
         parts = list(self.worker_stats)

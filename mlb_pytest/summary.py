@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from .usage import usage_lines
+
 VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 
 
@@ -74,6 +76,7 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"generation: {gen.get('requests', 0)} requests sent ({gen.get('sent', 0)} attempts), "
                      f"{gen.get('cached', 0)} from cache, {gen.get('errors', 0)} errors"
                      + (f"; model loaded in {gen['model_load_s']:.1f} s" if gen.get("model_load_s") else ""))
+    lines += usage_lines(report["run"].get("usage"))
     lines += _trust_lines(report["run"])
     judges = report["run"].get("judges")
     if judges and judges.get("questions"):

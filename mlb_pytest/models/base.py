@@ -42,6 +42,7 @@ class Generation:
     attempts: int = 1
     usage: dict[str, Any] | None = None
     origin: str = "request"  # request | cache | peer | mock | replay
+    sent_at: float | None = None  # epoch seconds when the request was sent (the token ledger's wall time)
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "raw": self.raw, "latency_s": self.latency_s, "attempts": self.attempts,

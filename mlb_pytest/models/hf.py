@@ -7,8 +7,11 @@ regular bf16 folder under ``~/.cache/mlb-pytest/`` (``MLB_CACHE_DIR`` overrides)
 load in seconds.
 
 Requests from the engine are gathered into batches (left padding, sorted by length) by one
-worker thread that owns the model; greedy decoding unless a temperature is given; the chat
-template is used when the tokenizer has one, the plain prompt otherwise.
+worker thread that owns the model; greedy decoding unless a temperature is given. Prompt styles
+(``prompting.py``): ``chat`` uses the chat template when the tokenizer has one, the plain messages
+otherwise; ``completion`` sends a one-shot plain-text prompt ending with an answer cue; ``auto``
+picks completion for a tokenizer without a chat template and for the packaged base model
+``gemma3-270m``, chat otherwise. Judge questions (``request.prompt``) always go as chat.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 from ..catalog import Task
 from .base import Generation, GenerationRequest, ModelError
+from .prompting import check_style, completion_prompt, completion_stops
 from .reasoning import strip_reasoning
 from .revision import DigestCache, files_revision, model_files
 
@@ -128,6 +132,7 @@ class _Job:
     future: asyncio.Future[Generation]
     loop: asyncio.AbstractEventLoop
     started: float
+    completion: bool = False  # a plain-text completion prompt (else the chat template / plain messages)
 
 
 class HFModel:
@@ -137,9 +142,14 @@ class HFModel:
     default_max_tokens = HF_MAX_NEW_TOKENS
 
     def __init__(self, target: str, batch_size: int = 8, device: str | None = None, max_new_tokens: int | None = None,
-                 gather_s: float = 0.05) -> None:
+                 gather_s: float = 0.05, prompt_style: str = "chat") -> None:
         _require()
         self.target = target
+        self.requested_prompt_style = check_style(prompt_style)
+        # what items get: "chat" or "completion"; None until "auto" is decided (settle_prompt_style)
+        self.prompt_style: str | None = None if prompt_style == "auto" else prompt_style
+        self._style_lock = threading.Lock()
+        self._loaded_tok: Any = None
         self.identity = f"hf:{target}"
         self.batch_size = max(1, batch_size)
         self.device = device
@@ -161,13 +171,43 @@ class HFModel:
         """A digest of the weight files (hashed once per file version, then remembered)."""
         return await asyncio.to_thread(hf_revision, self.target)
 
+    async def settle_prompt_style(self) -> str:
+        """The style items get, deciding ``auto`` once (this may load the tokenizer)."""
+        if self.prompt_style is None:
+            await asyncio.to_thread(self._decide_style)
+        assert self.prompt_style is not None
+        return self.prompt_style
+
+    def _decide_style(self) -> None:
+        with self._style_lock:
+            if self.prompt_style is not None:
+                return
+            if self.target == DEFAULT_MODEL:  # a base model: no instruction tuning, whatever its tokenizer says
+                self.prompt_style = "completion"
+                return
+            try:
+                tok = self._tokenizer()
+            except Exception:  # the model cannot load: its items error with the reason when it is loaded
+                self.prompt_style = "chat"
+                return
+            self.prompt_style = "chat" if getattr(tok, "chat_template", None) else "completion"
+
+    def _tokenizer(self) -> Any:
+        """The tokenizer, loaded once (for deciding ``auto`` or by ``load``)."""
+        if self._loaded_tok is None:
+            _, tf = _require()
+            self._loaded_tok = tf.AutoTokenizer.from_pretrained(resolve_target(self.target))
+        return self._loaded_tok
+
     async def generate(self, request: GenerationRequest) -> Generation:
         self._ensure_worker()
         task = request.item.task
         limit = int(request.params.get("max_tokens") or self.max_new_tokens or HF_MAX_NEW_TOKENS[task])
+        completion = request.prompt is None and await self.settle_prompt_style() == "completion"
+        stops = tuple(completion_stops(request.item) if completion else STOP_STRINGS[task])
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Generation] = loop.create_future()
-        self._queue.put(_Job(request, limit, tuple(STOP_STRINGS[task]), fut, loop, time.perf_counter()))
+        self._queue.put(_Job(request, limit, stops, fut, loop, time.perf_counter(), completion))
         return await fut
 
     async def aclose(self) -> None:
@@ -187,7 +227,8 @@ class HFModel:
         torch, tf = _require()
         started = time.perf_counter()
         folder = resolve_target(self.target)
-        tok = tf.AutoTokenizer.from_pretrained(folder)
+        with self._style_lock:
+            tok = self._tokenizer()
         tok.padding_side = "left"
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token or tok.unk_token
@@ -196,6 +237,12 @@ class HFModel:
         model = tf.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device).eval()
         self._tok, self._model, self.device = tok, model, device
         self.load_seconds = time.perf_counter() - started
+
+    def render(self, job: _Job) -> str:
+        """The text of one request: a completion prompt, or its messages as chat."""
+        if job.completion:
+            return completion_prompt(job.request.item, job.request.messages)
+        return self.prompt(job.request.messages)
 
     def prompt(self, messages: list[dict[str, str]]) -> str:
         tok = self._tok
@@ -231,13 +278,14 @@ class HFModel:
                     self._settle(j, None, self._load_error)
                 continue
             # same decoding settings batch together; similar lengths reduce padding
-            jobs.sort(key=lambda j: (j.max_new_tokens, j.stops, len(j.request.item.messages[-1]["content"])))
+            jobs.sort(key=lambda j: (j.max_new_tokens, j.stops, j.completion, len(j.request.item.messages[-1]["content"])))
             i = 0
             while i < len(jobs):
                 head = jobs[i]
                 group = [head]
                 while (i + len(group) < len(jobs) and len(group) < self.batch_size
-                       and (jobs[i + len(group)].max_new_tokens, jobs[i + len(group)].stops) == (head.max_new_tokens, head.stops)):
+                       and (jobs[i + len(group)].max_new_tokens, jobs[i + len(group)].stops, jobs[i + len(group)].completion)
+                       == (head.max_new_tokens, head.stops, head.completion)):
                     group.append(jobs[i + len(group)])
                 self._run_batch(group)
                 i += len(group)
@@ -245,9 +293,11 @@ class HFModel:
     def _run_batch(self, jobs: list[_Job]) -> None:
         torch, _ = _require()
         try:
-            prompts = [self.prompt(j.request.messages) for j in jobs]
-            enc = self._tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not bool(
-                getattr(self._tok, "chat_template", None)), return_token_type_ids=False).to(self.device)
+            prompts = [self.render(j) for j in jobs]
+            # a chat template writes its own special tokens; plain text (and completion prompts) get BOS
+            special = jobs[0].completion or not getattr(self._tok, "chat_template", None)
+            enc = self._tok(prompts, return_tensors="pt", padding=True, add_special_tokens=bool(special),
+                            return_token_type_ids=False).to(self.device)
             temperature = float(jobs[0].request.params.get("temperature") or 0.0)
             kwargs: dict[str, Any] = {"max_new_tokens": jobs[0].max_new_tokens, "pad_token_id": self._tok.pad_token_id}
             if temperature > 0:
@@ -269,17 +319,21 @@ class HFModel:
                     out = self._model.generate(**enc, **kwargs)
             new = out[:, enc["input_ids"].shape[1]:]
             texts = self._tok.batch_decode(new, skip_special_tokens=True)
+            # the token ledger: prompt tokens without padding, generated tokens without the padding after the end
+            prompt_n = [int(x) for x in enc["attention_mask"].sum(dim=1).tolist()]
+            made_n = [int(x) for x in (new != self._tok.pad_token_id).sum(dim=1).tolist()]
             self.batches.append(len(jobs))
         except Exception as exc:  # one failed batch: its items are errors with the reason
             err = ModelError("adapter", f"hf:{self.target} generation failed: {type(exc).__name__}: {exc}")
             for j in jobs:
                 self._settle(j, None, err)
             return
-        for j, text in zip(jobs, texts):
+        for j, text, p_n, c_n in zip(jobs, texts, prompt_n, made_n):
             for stop in j.stops:
                 if stop and stop in text:
                     text = text[: text.index(stop)]
-            self._settle(j, Generation(strip_reasoning(text), text, time.perf_counter() - j.started), None)
+            self._settle(j, Generation(strip_reasoning(text), text, time.perf_counter() - j.started,
+                                       usage={"prompt_tokens": p_n, "completion_tokens": c_n}), None)
 
     @staticmethod
     def _settle(job: _Job, gen: Generation | None, err: ModelError | None) -> None:

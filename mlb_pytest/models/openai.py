@@ -1,5 +1,9 @@
 """``openai:MODEL@BASE_URL``: any OpenAI-compatible chat endpoint (vLLM, SGLang, TGI, llama.cpp, APIs).
 
+Items go to ``/v1/chat/completions`` (prompt style chat or auto); with ``--mlb-prompt-style=completion``
+they go to ``/v1/completions`` as a one-shot plain-text prompt with stop strings (``prompting.py``),
+for base models served without a chat template. Judge questions always go as chat.
+
 httpx's interface on the aiohttp transport: httpx's own pool costs several ms of CPU per request
 at high concurrency (encode/httpx#3215), the aiohttp transport about 1 ms, which keeps the
 client off the critical path. Retries are bounded, back off with full jitter and honour
@@ -22,6 +26,7 @@ import httpx
 
 from .base import Generation, GenerationRequest, ModelError
 from .credentials import redact, redact_url, strip_userinfo
+from .prompting import check_style, completion_prompt, completion_stops
 from .reasoning import strip_reasoning
 from .revision import openai_revision
 
@@ -107,8 +112,11 @@ class OpenAIChatModel:
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
         seed: int = 0,
+        prompt_style: str = "chat",
     ) -> None:
         self.model = model
+        self.requested_prompt_style = check_style(prompt_style)
+        self.prompt_style = "completion" if prompt_style == "completion" else "chat"  # auto: the chat endpoint
         self._url = base_url.rstrip("/")  # may hold user:password@ (httpx sends it as basic auth)
         self.base_url = redact_url(self._url)  # what messages show
         self.identity = f"openai:{model}@{strip_userinfo(self._url)}"
@@ -143,14 +151,20 @@ class OpenAIChatModel:
             return None
 
     async def generate(self, request: GenerationRequest) -> Generation:
-        body: dict[str, Any] = {"model": self.model, "messages": request.messages, **request.params}
+        completion = self.prompt_style == "completion" and request.prompt is None
+        stops = completion_stops(request.item) if completion else []
+        if completion:
+            body: dict[str, Any] = {"model": self.model, "prompt": completion_prompt(request.item, request.messages),
+                                    "stop": stops, **request.params}
+        else:
+            body = {"model": self.model, "messages": request.messages, **request.params}
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         started = time.perf_counter()
         attempt = 0
         while True:
             attempt += 1
             try:
-                text, usage = await self._once(payload)
+                text, usage = await self._once(payload, "completions" if completion else "chat/completions")
             except ModelError as err:
                 err.attempts = attempt
                 if not err.retryable or attempt > self.retry.max_retries:
@@ -163,16 +177,19 @@ class OpenAIChatModel:
                     raise
                 await asyncio.sleep(wait)
                 continue
+            for stop in stops:  # servers that ignore "stop" still get their answer cut
+                if stop in text:
+                    text = text[: text.index(stop)]
             return Generation(
                 text=strip_reasoning(text), raw=text, latency_s=time.perf_counter() - started,
                 attempts=attempt, usage=usage,
             )
 
-    async def _once(self, payload: bytes) -> tuple[str, dict[str, Any] | None]:
+    async def _once(self, payload: bytes, route: str = "chat/completions") -> tuple[str, dict[str, Any] | None]:
         try:
             async with asyncio.timeout(self.timeout_s):
                 resp = await self._client.post(
-                    "chat/completions", content=payload, headers={"Content-Type": "application/json"}
+                    route, content=payload, headers={"Content-Type": "application/json"}
                 )
         except TimeoutError:
             raise ModelError("timeout", f"no answer within {self.timeout_s:.0f} s from {self.base_url}",
@@ -199,8 +216,9 @@ class OpenAIChatModel:
             raise ModelError("protocol", f"HTTP {resp.status_code} with a non-JSON body ({ctype or 'no type'}): "
                              f"{_excerpt(resp.text, 80)}", retryable=True) from None
         try:
-            message = data["choices"][0]["message"]
-            content = message.get("content")
+            choice = data["choices"][0]
+            # /v1/completions answers choices[0].text, /v1/chat/completions choices[0].message.content
+            content = choice["text"] if "text" in choice and "message" not in choice else choice["message"].get("content")
         except (KeyError, IndexError, TypeError, AttributeError):
             raise ModelError("protocol", f"response has no choices[0].message: {_excerpt(resp.text, 120)}",
                              retryable=True) from None

@@ -55,18 +55,23 @@ def parse_spec(spec: str) -> ModelSpec:
 
 
 def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int = 4, concurrency: int = 32,
-                seed: int = 0, hf_batch: int = 8, api_key: str | None = None) -> ModelAdapter:
+                seed: int = 0, hf_batch: int = 8, api_key: str | None = None, prompt_style: str = "chat") -> ModelAdapter:
     """Create the adapter for a spec; import errors and missing files raise SpecError.
 
     ``api_key`` is the key for this spec's host only (see ``credentials``); the caller picks it.
+    ``prompt_style`` (chat | completion | auto, see ``prompting``) applies to hf: and openai: models;
+    judges and extractors keep the default, chat.
     """
+    if prompt_style == "completion" and spec.kind not in ("hf", "openai"):
+        raise SpecError(f"--mlb-prompt-style=completion applies to hf: and openai: models; {spec.kind}: models get "
+                        "the item's messages (use chat or auto)")
     if spec.kind == "openai":
         from .openai import OpenAIChatModel, RetryPolicy
 
         assert spec.base_url is not None
         return OpenAIChatModel(spec.target, spec.base_url, api_key, timeout_s=timeout_s,
                                retry=RetryPolicy(max_retries=max_retries), max_connections=max(concurrency, 1),
-                               seed=seed)
+                               seed=seed, prompt_style=prompt_style)
     if spec.kind == "mock":
         from .mock import MockModel
 
@@ -93,7 +98,7 @@ def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int =
         from .hf import HFModel
 
         try:
-            return HFModel(spec.target, batch_size=hf_batch)
+            return HFModel(spec.target, batch_size=hf_batch, prompt_style=prompt_style)
         except ModelError as exc:
             raise SpecError(exc.message) from None
     if spec.kind == "builtin":

@@ -1,12 +1,13 @@
 """Options named by their text instead of their letter ("EB病毒", "Oral corticosteroids", "第三项").
 
 Matching goes from exact to loose, and stops at the first step that names options without
-ambiguity: the whole reply is one option's text; every listed part is one option's text (or
-contains exactly one); exactly one option's text appears in the reply; the reply is a piece of
-exactly one option; finally a paraphrase close to one option (overlap of character n-grams,
-where a feature shared by several options counts less). A loose match must beat the runner-up
-clearly, otherwise nothing is returned: a wrong letter is worse than none, and the model
-fallback (``extractor_prompt``) reads what the rules cannot.
+ambiguity: the whole reply is one option's text; then, with negated mentions cut out ("不是X",
+"rather than X"), every listed part is one option's text, contains exactly one, or paraphrases
+one; exactly one option's text appears in the reply; the reply is a piece of exactly one option;
+finally a paraphrase close to one option (``choice_paraphrase``: shared words, character n-grams,
+quantities and medical concepts, where a feature shared by several options counts less). A loose
+match must beat the runner-up clearly, otherwise nothing is returned: a wrong letter is worse than
+none, and the model fallback (``extractor_prompt``) reads what the rules cannot.
 """
 
 from __future__ import annotations
@@ -16,24 +17,16 @@ import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 
+from .choice_paraphrase import MAX_CHARS, affirmed, closest
+
 _DROP = re.compile(r"[\W_]+")
 _DECIMAL = re.compile(r"(\d)\.(\d)")
-_PARTS = re.compile(r"[,，、;；\n/]+|\s+(?:and|plus|as\s+well\s+as)\s+|以及|及其|及|并且|加上")
+_PARTS = re.compile(r"([,，、;；\n/&]+|\s+(?:and|plus|as\s+well\s+as)\s+|以及|及其|及|并且|加上)")
+_JOINED = re.compile(r"\s+(?:and|plus)\s+|及")  # joins words inside one item too ("swelling of the lips and tongue")
 _ENUMERATION = re.compile(r"、[^、\n]{1,40}、|,[^,\n]{1,60},\s*(?:and|or)\s")
 _AND = re.compile(r"和|与|\s+and\s+")
-_LATIN_WORD = re.compile(r"[a-z]{3,}")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_STOP = frozenset(
-    "the and with that this from into only have will should would could your their there than then when what "
-    "which also been being more most very much such some each other about after before while patient patients "
-    "option options answer choice".split()
-)
 
-FUZZY_MAX_CHARS = 400  # longer replies discuss several options; their paraphrase is not an answer
-MIN_SHARED = 2.0  # e.g. two features no other option has
 MIN_PART_COVERAGE = 0.25  # a part of a list must cover a good share of the option it is read as
-MARGIN = 2.0
 
 _ORDINAL_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "七": 6, "八": 7}
 _ORDINAL_EN = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "1st": 0, "2nd": 1,
@@ -77,6 +70,10 @@ def text_choice(text: str, options: Mapping[str, str], fuzzy: bool = True) -> tu
     exact = _exact(whole, normed)
     if exact:
         return (exact,)
+    text = affirmed(text, options)
+    whole = norm(text)
+    if not whole:
+        return None
     listed = _listed(text, options, normed, fuzzy)
     if listed:
         return listed
@@ -86,8 +83,8 @@ def text_choice(text: str, options: Mapping[str, str], fuzzy: bool = True) -> tu
     inside = _contained(whole, normed)
     if inside:
         return inside
-    if fuzzy and len(text) <= FUZZY_MAX_CHARS:
-        close = _closest(text, options)
+    if fuzzy and len(text) <= MAX_CHARS:
+        close = closest(text, options)
         if close:
             return (close,)
     return None
@@ -113,7 +110,13 @@ def _contained(whole: str, normed: Mapping[str, str]) -> tuple[str, ...] | None:
 
 
 def _parts(text: str) -> list[str]:
-    return [p for p in _PARTS.split(unicodedata.normalize("NFKC", text)) if norm(p)]
+    return [p for p in _PARTS.split(unicodedata.normalize("NFKC", text))[::2] if norm(p)]
+
+
+def _joined_parts(text: str) -> list[tuple[str, str]]:
+    """(the separator before it, part) for each part of a list."""
+    pieces = _PARTS.split(unicodedata.normalize("NFKC", text))
+    return [(pieces[i - 1] if i else "", pieces[i]) for i in range(0, len(pieces), 2) if norm(pieces[i])]
 
 
 def _one_part(parts: list[str], options: Mapping[str, str], normed: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -122,68 +125,44 @@ def _one_part(parts: list[str], options: Mapping[str, str], normed: Mapping[str,
     outright means a list the rules only half read ("dry cough, swelling of the lips, …"): none."""
     if any(_exact(norm(p), normed) or _single(_contained(norm(p), normed)) for p in parts):
         return None
-    hits = {hit for p in parts if (hit := _closest(p, options)) is not None}
+    hits = {hit for p in parts if (hit := closest(p, options)) is not None}
     return (hits.pop(),) if len(hits) == 1 else None
 
 
 def _listed(text: str, options: Mapping[str, str], normed: Mapping[str, str], fuzzy: bool) -> tuple[str, ...] | None:
-    """A list of option texts ("胆石症、大量饮酒", "MMR, varicella, and …"): every part must name one."""
-    parts = _parts(text)
+    """A list of option texts ("胆石症、大量饮酒", "MMR, varicella, and …"): every part must name one.
+    A part that names none after "and" belongs to the part before it ("swelling of the lips and
+    tongue"), when the two together still name one."""
+    parts = _joined_parts(text)
     if len(parts) < 2:
-        parts = [p for p in _AND.split(unicodedata.normalize("NFKC", text)) if norm(p)]
+        parts = [("", p) for p in _AND.split(unicodedata.normalize("NFKC", text)) if norm(p)]
         fuzzy = False  # "和" joins words inside one option too often to split on it loosely
     if len(parts) < 2:
         return None
-    letters: set[str] = set()
-    for part in parts:
-        p = norm(part)
-        hit = _exact(p, normed) or _single(_contained(p, normed))
-        if hit is None and fuzzy:
-            hit = _closest(part, options, MIN_PART_COVERAGE)
+    named: list[tuple[str, str]] = []  # (part, letter)
+    for sep, part in parts:
+        hit = _part_hit(part, options, normed, fuzzy)
+        if hit is None and fuzzy and named and _JOINED.fullmatch(sep):
+            merged = named[-1][0] + sep + part
+            hit = _part_hit(merged, options, normed, fuzzy)
+            if hit is not None:
+                named[-1] = (merged, hit)
+                continue
         if hit is None:
             return None
-        letters.add(hit)
+        named.append((part, hit))
+    letters = {letter for _, letter in named}
     return tuple(sorted(letters)) if len(letters) >= 2 else None
+
+
+def _part_hit(part: str, options: Mapping[str, str], normed: Mapping[str, str], fuzzy: bool) -> str | None:
+    """The one option a part of a list names: its text, an option inside it, or (fuzzy) a paraphrase."""
+    p = norm(part)
+    hit = _exact(p, normed) or _single(_contained(p, normed))
+    if hit is None and fuzzy:
+        hit = closest(part, options, MIN_PART_COVERAGE)
+    return hit
 
 
 def _single(found: tuple[str, ...] | None) -> str | None:
     return found[0] if found and len(found) == 1 else None
-
-
-def _features(text: str) -> set[str]:
-    """Character bigrams of Chinese runs, 4-grams of Latin words, and numbers."""
-    t = unicodedata.normalize("NFKC", text).casefold()
-    feats: set[str] = set()
-    for run in _CJK_RUN.findall(t):
-        feats.update(run[i:i + 2] for i in range(len(run) - 1))
-        if len(run) == 1:
-            feats.add(run)
-    for word in _LATIN_WORD.findall(t):
-        if word in _STOP:
-            continue
-        padded = f"^{word}$"
-        feats.update(padded[i:i + 4] for i in range(len(padded) - 3))
-    feats.update(_NUMBER.findall(t))
-    return feats
-
-
-def _closest(text: str, options: Mapping[str, str], min_coverage: float = 0.1) -> str | None:
-    """The option a paraphrase is clearly closest to: most shared features, each weighted by how
-    few options have it, at least ``MIN_SHARED`` of them and ``MARGIN`` times the runner-up."""
-    feats = {k: _features(v) for k, v in options.items()}
-    df: dict[str, int] = {}
-    for fs in feats.values():
-        for f in fs:
-            df[f] = df.get(f, 0) + 1
-    reply = _features(text)
-    scores: list[tuple[float, float, str]] = []
-    for k, fs in feats.items():
-        total = sum(1 / df[f] for f in fs)
-        shared = sum(1 / df[f] for f in fs & reply)
-        scores.append((shared, shared / total if total else 0.0, k))
-    scores.sort(reverse=True)
-    if not scores or scores[0][0] < MIN_SHARED or scores[0][1] < min_coverage:
-        return None
-    if len(scores) > 1 and scores[0][0] < MARGIN * scores[1][0]:
-        return None
-    return scores[0][2]

@@ -14,6 +14,10 @@ or as a process (benchmarks), which prints exactly one line on stdout once it ac
 
 Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /stats``, ``POST /stats/reset``.
 
+Every answer carries ``usage`` (about four UTF-8 bytes per token); text inside ``<think>…</think>`` in
+an answer is also reported as ``completion_tokens_details.reasoning_tokens``, as reasoning models do.
+``stats()["usage"]`` sums what was sent; ``stats()["models"]`` counts ``GET /v1/models``.
+
 Injected failure kinds (``ServerConfig.fail_kinds``):
 
 * ``"500"``: HTTP 500 with an OpenAI-style JSON error body;
@@ -38,6 +42,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import signal
 import sys
 import threading
@@ -114,6 +119,9 @@ def _text(content: Any) -> str:
     return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
 
 
+_THINK = re.compile(r"<think>(.*?)</think>", re.S)
+
+
 def _tokens(text: str) -> int:
     """A rough token count: about four UTF-8 bytes per token (one per CJK character is close to three)."""
     return (len(text.encode("utf-8")) + 3) // 4
@@ -159,11 +167,14 @@ class _Stats:
         self.rejected: Counter[str] = Counter()
         self.per_prompt: Counter[str] = Counter()
         self.max_in_flight = self.in_flight  # requests still in flight keep counting after a reset
+        self.models = 0  # GET /v1/models
+        self.usage: Counter[str] = Counter()  # the token counts this server sent in its answers' usage
 
     def to_json(self) -> dict[str, Any]:
         return {"requests": self.requests, "ok": self.ok, "failed": dict(self.failed),
                 "rejected": dict(self.rejected), "per_prompt": dict(self.per_prompt),
-                "in_flight": self.in_flight, "max_in_flight": self.max_in_flight}
+                "in_flight": self.in_flight, "max_in_flight": self.max_in_flight, "models": self.models,
+                "usage": {k: self.usage[k] for k in ("prompt_tokens", "completion_tokens", "reasoning_tokens")}}
 
 
 class _ChatApp:
@@ -206,6 +217,8 @@ class _ChatApp:
 
     async def models(self, request: web.Request) -> web.Response:
         cfg = self.config
+        with self.lock:
+            self.stats.models += 1
         if not self._authorized(request, cfg):
             return self._unauthorized()
         entry: dict[str, Any] = {"id": cfg.model, "object": "model", "created": int(time.time()), "owned_by": "mlb-pytest"}
@@ -276,16 +289,22 @@ class _ChatApp:
             return _error(500, f"responder failed: {exc!r}", "server_error")
         prompt_tokens = sum(_tokens(_text(m.get("content"))) + 4 for m in messages)
         completion_tokens = _tokens(text)
+        usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                                 "total_tokens": prompt_tokens + completion_tokens}
+        reasoning_tokens = sum(_tokens(t) for t in _THINK.findall(text))
+        if reasoning_tokens:  # as reasoning models report it: part of completion_tokens, detailed
+            usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
         with self.lock:
             self.stats.ok += 1
+            self.stats.usage.update(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                                    reasoning_tokens=reasoning_tokens)
         return web.json_response({
             "id": f"chatcmpl-fake{n:010d}", "object": "chat.completion", "created": int(time.time()),
             "model": cfg.model,
             **({"system_fingerprint": f"fp_{cfg.revision}"} if cfg.revision is not None else {}),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
                          "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "usage": usage,
         }, dumps=_dumps)
 
     def _draw_failure(self, cfg: ServerConfig, seen: int) -> str | None:
