@@ -2,11 +2,12 @@
 
     python benchmarks/bench_extraction.py [--show N] [--min 0.98]
 
-Reads ``data/choice_replies.jsonl`` (the main corpus) and ``data/choice_replies_heldout.jsonl``
-(kept apart to measure generalisation), scores every reply with ``score_choice`` and prints
+Reads ``data/choice_replies.jsonl`` (the main corpus), ``data/choice_replies_heldout.jsonl`` and
+``data/choice_paraphrase_heldout.jsonl`` (kept apart to measure generalisation, the second of
+replies that name their option only by a paraphrase), scores every reply with ``score_choice`` and prints
 agreement overall, per style and per language for each file. A reply agrees when the extracted
 letter set equals the labelled one (an empty label means no answer may be extracted). Examples of
-disagreements are shown for the main file only (``--show N``), so the held-out file is never
+disagreements are shown for the main file only (``--show N``), so the held-out files are never
 read by a person tuning the rules. Disagreements are split into wrong letters and replies left
 unread (no letters where the label has some: what the model fallback, ``--mlb-extractor``, is
 asked about). Exit status is 0 (it is a report) unless ``--min`` is given and the main file's
@@ -32,6 +33,7 @@ from mlb_pytest.suites.build import DatasetInfo, build_item
 DATA = Path(__file__).resolve().parent / "data"
 MAIN = DATA / "choice_replies.jsonl"
 HELDOUT = DATA / "choice_replies_heldout.jsonl"
+PARAPHRASE_HELDOUT = DATA / "choice_paraphrase_heldout.jsonl"
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     print_report("main", main_out)
     if args.show:
         print_examples(main_out, args.show)
-    if HELDOUT.exists():
-        print_report("held-out", evaluate(load_rows(HELDOUT)))
+    for title, path in (("held-out", HELDOUT), ("paraphrase held-out", PARAPHRASE_HELDOUT)):
+        if path.exists():
+            print_report(title, evaluate(load_rows(path)))
     if args.min is not None and share(agreement(main_out)["overall"]) < args.min:
         print(f"below target {args.min:.1%}")
         return 1

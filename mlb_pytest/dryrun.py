@@ -4,7 +4,7 @@ Per dataset: items, requests that would be sent (items x samples, minus the answ
 cache for this model revision), judge questions (the items' reference points, risks and quality
 items; their number does not depend on the answer), an estimate of prompt tokens and the ceiling
 of completion tokens (``max_tokens`` per task). Prompt tokens are counted by the model's own
-tokenizer for ``hf:`` models, else estimated: characters / 3 for Chinese-heavy text, words x 1.3
+tokenizer for ``hf:`` models, else estimated: one token per character for Chinese-heavy text, words x 1.3
 otherwise, plus 4 per message. Nothing reaches a server: an ``openai:`` model's revision is not
 asked of it (``/v1/models``); the revision stated with ``--mlb-model-revision`` is used, else the
 newest revision of that model found in the cache, and the lines say which.
@@ -28,7 +28,7 @@ from .models import ModelAdapter
 from .models.spec import ModelSpec
 from .schema import Item
 
-CHARS_PER_TOKEN_ZH = 3.0  # the brief's rule of thumb for Chinese-heavy text
+CHARS_PER_TOKEN_ZH = 1.0  # Qwen/Llama-3 style BPE vocabularies give about 0.6-1 token per Chinese character: err high
 TOKENS_PER_WORD_EN = 1.3
 TOKENS_PER_MESSAGE = 4  # role and separators of the chat template
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -37,7 +37,7 @@ Counter = Callable[[Sequence[Mapping[str, str]], str | None], int]  # (messages,
 
 
 def estimate_text(text: str) -> int:
-    """Tokens of a text, estimated: characters / 3 when at least a third of it is CJK, else words x 1.3."""
+    """Tokens of a text, estimated: one per character when at least a third of it is CJK, else words x 1.3."""
     chars = [c for c in text if not c.isspace()]
     if not chars:
         return 0
@@ -169,7 +169,7 @@ def plan_run(items: Sequence[Item], spec: ModelSpec, model: ModelAdapter, *, par
         counter, count_note = hf_counter(spec.target) if spec.kind == "hf" else (None, "")
         if counter is None:
             why = f" ({count_note})" if count_note else ""
-            count_note = (f"prompt tokens are estimates{why}: characters / {CHARS_PER_TOKEN_ZH:g} for Chinese-heavy "
+            count_note = (f"prompt tokens are estimates{why}: one token per character for Chinese-heavy "
                           f"text, words x {TOKENS_PER_WORD_EN:g} otherwise, +{TOKENS_PER_MESSAGE} per message")
         else:
             count_note = "prompt tokens counted by the model's tokenizer (hf:)"

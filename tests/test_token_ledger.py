@@ -186,9 +186,9 @@ def test_an_hf_model_counts_with_its_tokenizer(tiny_model: Path, tmp_path: Path)
 # --- dry run ---------------------------------------------------------------------------------------
 
 def test_estimates_follow_the_script() -> None:
-    assert estimate_text("哪一项是正确的选项") == 3  # 9 characters / 3
+    assert estimate_text("哪一项是正确的选项") == 9  # one token per character
     assert estimate_text("Which option is correct here?") == 7  # 5 words x 1.3, rounded up
-    assert estimate_messages([{"role": "user", "content": "哪一项是正确的选项"}]) == 3 + 4
+    assert estimate_messages([{"role": "user", "content": "哪一项是正确的选项"}]) == 9 + 4
 
 
 def test_dry_run_sends_nothing_and_prints_each_dataset(pytester: pytest.Pytester) -> None:
@@ -209,7 +209,7 @@ def test_dry_run_sends_nothing_and_prints_each_dataset(pytester: pytest.Pytester
             "total*17*34*0*",
             "would send 34 model requests (0 answers already in the cache): ~* prompt tokens (estimate), "
             "at most 17,408 completion tokens",
-            "prompt tokens are estimates*characters / 3*words x 1.3*",
+            "prompt tokens are estimates*one token per character*words x 1.3*",
         ])
         assert not (pytester.path / "r.json").exists()  # a dry run writes no report
 

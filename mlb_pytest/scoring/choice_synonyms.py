@@ -27,7 +27,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "sublingual": ("sublingual*", "under the tongue", "舌下"),
     "inhaled": ("inhal*", "nebuli*", "puffer", "吸入", "雾化", "气雾剂"),
     "intranasal": ("intranasal*", "nasal", "nose spray", "鼻喷", "经鼻", "鼻内"),
-    "immediately": ("immediate*", "right away", "at once", "straight away", "without delay", "promptly", "urgent*",
+    "immediately": ("immediate*", "right away", "right now", "at once", "straight away", "without delay", "promptly", "urgent*",
                     "as soon as possible", "立即", "立刻", "马上", "即刻", "尽快", "紧急"),
     "fasting": ("empty stomach", "fasting", "before eating", "before breakfast", "before meals", "before food",
                 "空腹", "饭前", "餐前", "早餐前"),
@@ -42,6 +42,11 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "ccb": ("calcium channel blocker*", "ccb", "ccbs", "verapamil", "diltiazem", "地平", "钙通道阻滞剂", "钙拮抗剂",
             "维拉帕米", "地尔硫卓"),
     "statin": ("statin*", "他汀"),
+    "biguanide": ("metformin", "glucophage", "biguanide*", "二甲双胍", "双胍"),
+    "warfarin": ("warfarin", "coumadin", "华法林"),
+    "phenytoin": ("phenytoin", "dilantin", "苯妥英"),
+    "contraceptive": ("oral contraceptive*", "the pill", "birth control pill*", "hormonal contraception", "口服避孕药",
+                      "避孕药"),
     "ppi": ("proton pump inhibitor*", "ppi", "ppis", "质子泵抑制剂", "拉唑"),
     "h2ra": ("h2 blocker*", "h2 receptor antagonist*", "h2受体拮抗剂", "h2受体阻滞剂", "替丁"),
     "glucocorticoid": ("glucocorticoid*", "corticosteroid*", "steroid*", "prednis*", "methylprednisolone",
@@ -68,7 +73,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "naloxone": ("naloxone", "narcan", "纳洛酮"),
     "pralidoxime": ("pralidoxime", "2 pam", "pam", "oxime*", "cholinesterase reactivator*", "解磷定", "氯解磷定",
                     "碘解磷定", "肟类", "胆碱酯酶复活剂", "胆碱酯酶复能剂"),
-    "saline": ("normal saline", "isotonic saline", "0.9% saline", "0.9% sodium chloride", "0.9% nacl", "生理盐水",
+    "saline": ("normal saline", "isotonic saline", "isotonic fluid*", "crystalloid*", "0.9% saline", "0.9% sodium chloride", "0.9% nacl", "生理盐水",
                "0.9%氯化钠", "等渗盐水"),
     "blood_glucose": ("blood sugar", "blood glucose", "glycemia", "glycaemia", "血糖"),
     "blood_pressure": ("blood pressure", "血压"),
@@ -116,6 +121,16 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
                  "白内障", "晶状体…混浊", "晶状体…浑浊"),
     "mi": ("myocardial infarction", "heart attack", "mi", "stemi", "nstemi", "心肌梗死", "心梗", "心肌梗塞"),
     "stroke": ("stroke", "cerebrovascular accident", "cva", "脑卒中", "中风", "卒中"),
+    "hyperparathyroidism": ("hyperparathyroid*", "overactive parathyroid*", "parathyroid adenoma", "甲状旁腺功能亢进",
+                            "甲旁亢"),
+    "hyperthyroidism": ("hyperthyroid*", "overactive thyroid", "thyrotoxicosis", "甲状腺功能亢进", "甲亢"),
+    "hypothyroidism": ("hypothyroid*", "underactive thyroid", "甲状腺功能减退", "甲减"),
+    "gallstones": ("gallstone*", "cholelithiasis", "biliary stones", "胆石症", "胆结石", "胆囊结石", "胆道结石"),
+    "alcohol": ("alcohol*", "heavy drinking", "binge drinking", "饮酒", "酗酒", "喝酒", "嗜酒"),
+    "needle_decompression": ("needle decompression", "needle thoracostomy", "needle thoracocentesis", "穿刺减压",
+                             "针刺减压"),
+    "inr": ("inr", "prothrombin time", "凝血酶原时间", "国际标准化比值"),
+    "aptt": ("aptt", "ptt", "partial thromboplastin time", "活化部分凝血活酶时间"),
     "moribund": ("moribund", "near death", "about to die", "imminent death", "濒危", "濒死", "濒临死亡", "生命垂危",
                  "随时…死亡"),
     "deficiency": ("deficien*", "lack of", "lacking", "shortage of", "insufficient", "缺乏", "缺少", "不足"),
@@ -145,11 +160,13 @@ _LEVELS = (
     ("lipidemia", ("cholesterol", "lipids"), ("血脂", "胆固醇")),
     ("uricemia", ("uric acid",), ("尿酸",)),
     ("thermia", ("body temperature",), ("体温",)),
+    ("triglyceridemia", ("triglyceride*",), ("甘油三酯",)),
+    ("albuminemia", ("albumin",), ("白蛋白", "血清白蛋白")),
 )
 _UP_EN = ("high", "raised", "elevated", "increased", "excess", "excessive", "rising")
 _DOWN_EN = ("low", "lowered", "decreased", "reduced", "depleted", "falling", "dropping")
-_UP_ZH = ("升高", "增高", "过高", "偏高", "上升", "增加")
-_DOWN_ZH = ("降低", "下降", "过低", "偏低", "减低", "减少")
+_UP_ZH = ("升高", "增高", "过高", "偏高", "太高", "上升", "增加")
+_DOWN_ZH = ("降低", "下降", "过低", "偏低", "太低", "减低", "减少")
 
 
 def _levels() -> dict[str, tuple[str, ...]]:
@@ -166,7 +183,8 @@ def _levels() -> dict[str, tuple[str, ...]]:
 
 _LEVEL_TERMS_ZH = {"hyperkalemia": ("高钾血症",), "hypokalemia": ("低钾血症",), "hypernatremia": ("高钠血症",),
                    "hyponatremia": ("低钠血症",), "hypercalcemia": ("高钙血症",), "hypocalcemia": ("低钙血症",),
-                   "hyperlipidemia": ("高脂血症",), "hyperuricemia": ("高尿酸血症",)}
+                   "hyperlipidemia": ("高脂血症",), "hyperuricemia": ("高尿酸血症",),
+                   "hypoalbuminemia": ("低蛋白血症", "低白蛋白血症")}
 
 _GAP_EN = r"(?:[\s-]+(?!(?:and|or|but|then|plus|with)\b)[a-z0-9'’]+){0,4}?[\s-]+"  # not across "and"
 _GAP_ZH = r"[^\s,，。.;；、:：!！?？和与及或]{0,4}?"
