@@ -28,8 +28,10 @@ install: $(BIN)/mlb
 # should); anything else (usage error, crash) fails the job.
 run: $(BIN)/mlb
 	$(BIN)/mlb validate $(SUITES)
-	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) $(if $(JUDGE),--mlb-judge=$(JUDGE),) $(if $(LIMIT),--mlb-limit=$(LIMIT),) --mlb-report=mlb-report.json -q $(ARGS); \
-	status=$$?; [ $$status -le 1 ] || exit $$status
+	$(BIN)/pytest $(SUITES) --mlb-model=$(MODEL) $(if $(JUDGE),--mlb-judge=$(JUDGE),) $(if $(LIMIT),--mlb-limit=$(LIMIT),) --mlb-report=mlb-report.json --mlb-html=mlb-report.html -q $(ARGS); \
+	status=$$?; \
+	echo "reports: $(CURDIR)/mlb-report.json (JSON), $(CURDIR)/mlb-report.html (open in a browser)"; \
+	[ $$status -le 1 ] || exit $$status
 
 test: $(BIN)/mlb
 	$(BIN)/pytest tests -q $(ARGS)
