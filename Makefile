@@ -36,11 +36,23 @@ run: $(BIN)/mlb
 test: $(BIN)/mlb
 	$(BIN)/pytest tests -q $(ARGS)
 
-# The bundled judge: retrain the adapter (about 70 min on 2 cores), and re-measure it on the test split.
+# The bundled judge, in two resumable stages (each saves a checkpoint under build/judge/ after every epoch;
+# rerunning the same command continues from it). Stage 1 learns entailment from the human-labelled public
+# sets in ../shared/judge_data (about 40 min on 2 cores; its adapter is committed in judge/pretrained/);
+# stage 2 fine-tunes from it on judge/data/annotations (about 45 min). judge-report re-measures the
+# adapter on the in-house test split, the held-out hard cases and the held-out public sets.
+JUDGE_DATA ?= ../shared/judge_data
+judge-pretrain: $(BIN)/mlb
+	$(BIN)/python judge/pretrain_nli.py --judge-data $(JUDGE_DATA)
+
 judge: $(BIN)/mlb
 	$(BIN)/python judge/train_builtin.py
 
 judge-report: $(BIN)/mlb
 	$(BIN)/mlb judge eval --annotations judge/data/annotations --judge builtin --split test --json judge/eval_test.json
+	$(BIN)/mlb judge eval --annotations judge/data/heldout --judge builtin --json judge/eval_heldout.json
+	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/check_covid --split test --judge builtin --json judge/eval_check_covid.json
+	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/healthver --split test --limit 400 --judge builtin --json judge/eval_healthver.json
+	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/ocnli --split dev --limit 400 --judge builtin --json judge/eval_ocnli.json
 
-.PHONY: install run test judge judge-report
+.PHONY: install run test judge-pretrain judge judge-report
