@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any
 
+from .errors import UsageError
+
 MAX_DEPTH = 100  # nesting levels; MLB items need about 6, our reports about 10
 BOM = "\ufeff"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -20,7 +22,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 SURROGATE_MESSAGE = "holds a lone UTF-16 surrogate (a \\udxxx escape), which is not text"
 
 
-class JSONInputError(ValueError):
+class JSONInputError(UsageError, ValueError):
     """Text that is not bounded, strict JSON; ``line``/``column`` point at the fault when known."""
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:

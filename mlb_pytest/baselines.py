@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import write_json_atomic
+from .errors import UsageError
 
 FORMAT = 1
 _ITEM_FIELDS = ("dataset", "dimension", "metric", "score", "passed", "outcome", "weight", "content_hash", "critical",
                 "expected", "response")
 
 
-class BaselineError(Exception):
+class BaselineError(UsageError):
     """A baseline file that cannot be used; the message names it."""
 
 

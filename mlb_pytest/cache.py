@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import InfrastructureError
+
 SCHEMA_VERSION = 1
 _CHUNK = 400
 
 
-class CacheError(Exception):
+class CacheError(InfrastructureError):
     """The cache file cannot be used (corrupt, not a cache, unwritable, locked); names the file."""
 
 

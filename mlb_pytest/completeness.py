@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .report import COMPLETENESS_GATE as GATE_NAME, Gate
+from .gates import Gate
+from .report import COMPLETENESS_GATE as GATE_NAME
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import UsageError
 from .models.credentials import redact
 
 REVISION_ENV = "MLB_MODEL_REVISION"
@@ -17,7 +18,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A setting that cannot be used; the message names the file or option."""
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .catalog import Task
 from .engine import Engine
+from .errors import InfrastructureError
 from .models import GenerationRequest, ModelAdapter, ModelError
 from .models.spec import ModelSpec
 from .schema import Item
@@ -25,7 +26,7 @@ EXTRACTOR_PARAMS = {"temperature": 0.0, "max_tokens": 64}
 TAG = "extract"
 
 
-class ExtractorError(Exception):
+class ExtractorError(InfrastructureError):
     """The extractor failed or answered garbage: the item is an error, never a lucky letter."""
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from .catalog import DIMENSIONS
 from .comparison import Difference, align, compare
-from .report import Gate
+from .errors import UsageError
 from .statistics import holm_adjust
 
 if sys.version_info >= (3, 11):
@@ -30,8 +30,32 @@ DEFAULT_RULES = ("MedSE>=0.90", "*:drop<=0.02", "overall:drop<=0.02")
 _RULE = re.compile(r"^\s*(?P<target>[A-Za-z0-9_.\-*]+)(?P<drop>:drop)?\s*(?P<op>>=|<=)\s*(?P<value>\d+(?:\.\d+)?)\s*$")
 
 
-class GateError(ValueError):
+class GateError(UsageError, ValueError):
     """A gate rule or policy that cannot be used; names the rule or file."""
+
+
+@dataclass
+class Gate:
+    name: str
+    passed: bool
+    reason: str
+    observed: float | None = None
+    threshold: float | None = None
+    baseline: float | None = None
+    p_value: float | None = None
+    status: str = ""  # pass | fail | n/a | no-baseline | insufficient
+    delta: float | None = None  # current - baseline on shared items
+    ci: list[float] | None = None  # 95% interval of delta
+    n_shared: int | None = None
+    test: str | None = None
+    p_adjusted: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "pass" if self.passed else "fail"
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ._atomic import write_text_atomic
 from .engine import Engine
+from .errors import InfrastructureError
 from .judges import JudgeParseError, Verdict, judge_prompt, parse_verdict, questions_for
 from .judges.dual import combine, load_decisions
 from .models import GenerationRequest, ModelAdapter, ModelError
@@ -25,7 +26,7 @@ from .statistics import cohen_kappa
 JUDGE_PARAMS = {"temperature": 0.0, "max_tokens": 256}
 
 
-class JudgeError(Exception):
+class JudgeError(InfrastructureError):
     """A judge failed or answered garbage: the item is an error, never a pass."""
 
 

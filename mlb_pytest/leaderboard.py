@@ -22,6 +22,7 @@ from typing import Any
 from . import _jsonsafe
 from .catalog import DIMENSIONS
 from .comparison import PAIRED_RESAMPLES
+from .errors import UsageError
 from .gates import Policy, _group_compare
 from .report import SCHEMA_VERSION
 from .statistics import holm_adjust
@@ -31,7 +32,7 @@ MIN_SHARED = Policy([]).min_shared  # the same threshold drop gates use before t
 MARK = "*"
 
 
-class LeaderboardError(ValueError):
+class LeaderboardError(UsageError, ValueError):
     """A report that cannot be ranked; the message names the file."""
 
 

@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from ._atomic import write_json_atomic
 from .aggregation import Aggregate
+from .gates import Gate
 
 SCHEMA_VERSION = 1
 INFRA_GATE = "infrastructure errors"
 COMPLETENESS_GATE = "run completeness"
-
-
-@dataclass
-class Gate:
-    name: str
-    passed: bool
-    reason: str
-    observed: float | None = None
-    threshold: float | None = None
-    baseline: float | None = None
-    p_value: float | None = None
-    status: str = ""  # pass | fail | n/a | no-baseline | insufficient
-    delta: float | None = None  # current - baseline on shared items
-    ci: list[float] | None = None  # 95% interval of delta
-    n_shared: int | None = None
-    test: str | None = None
-    p_adjusted: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.status:
-            self.status = "pass" if self.passed else "fail"
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> list[Gate]:

@@ -487,13 +487,13 @@ class MLBSession:
                 regressions=regressed_items(items, base),
             )
             if self.settings.strict_regressions and comparison["regressions"]:
-                from .report import Gate
+                from .gates import Gate
 
                 n = len(comparison["regressions"])
                 result.gates.append(Gate("regressed items", False, f"{n} item(s) right in the baseline are wrong now",
                                          observed=float(n), threshold=0.0))
         all_gates = [*report["gates"], *(g.to_json() for g in result.gates)]
-        from .report import Gate as _Gate
+        from .gates import Gate as _Gate
 
         v, why = verdict([_Gate(**g) for g in all_gates])
         report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)

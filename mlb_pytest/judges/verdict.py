@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..errors import InfrastructureError
 from ..models.reasoning import answer_spans, strip_reasoning
 
 _YES = {"是", "yes", "y", "true", "满足", "存在", "met", "符合"}
@@ -57,7 +58,7 @@ MAX_JSON_TRIES = 8  # verdict-bearing JSON objects parsed, last first (bounded w
 MAX_LITERAL_CHARS = 20_000  # Python-style dicts read with ast only up to this size
 
 
-class JudgeParseError(ValueError):
+class JudgeParseError(InfrastructureError, ValueError):
     """The judge's output has no readable verdict."""
 
 

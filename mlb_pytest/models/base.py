@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import InfrastructureError
 from ..schema import Item
 
 
@@ -50,7 +51,7 @@ class Generation:
 
 
 @dataclass
-class ModelError(Exception):
+class ModelError(InfrastructureError):
     """A transport, protocol or adapter failure: the item is an error, never a wrong answer."""
 
     kind: str  # timeout | transport | rate_limit | http | protocol | adapter | replay_missing

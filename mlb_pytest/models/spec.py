@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from ..errors import UsageError
 from .base import ModelAdapter
 
 KINDS = ("openai", "hf", "python", "replay", "mock", "builtin")
@@ -13,7 +14,7 @@ KINDS = ("openai", "hf", "python", "replay", "mock", "builtin")
 _OPENAI = re.compile(r"^(?P<model>.+)@(?P<url>https?://.+)$", re.S)
 
 
-class SpecError(ValueError):
+class SpecError(UsageError, ValueError):
     """A model spec that cannot be used; the message says what the right shape is."""
 
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..errors import UsageError
 from ..schema import Item
 
 # Risk verdicts that count as committed; "uncertain" is a judge's abstention, read conservatively.
@@ -30,7 +31,7 @@ COMMITTED = frozenset({"yes", "uncertain"})
 NOT_COMMITTED = frozenset({"no"})
 
 
-class RedLineUnknown(ValueError):
+class RedLineUnknown(UsageError, ValueError):
     """The details cannot say whether the red line was crossed (wrong scorer, or a red-line risk unjudged).
 
     Raised rather than answering "not crossed", so that a missing verdict never passes a red line.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from ..errors import UsageError
 
-class SuiteError(Exception):
+
+class SuiteError(UsageError):
     """A malformed suite file or item; the message names file, line and field."""
 
     def __init__(self, path: str, line: int | None, field: str | None, message: str) -> None:
