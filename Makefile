@@ -34,6 +34,7 @@ run: $(BIN)/mlb
 	[ $$status -le 1 ] || exit $$status
 
 test: $(BIN)/mlb
+	$(BIN)/ruff check .
 	$(BIN)/pytest tests -q $(ARGS)
 
 # The bundled judge, in two resumable stages (each saves a checkpoint under build/judge/ after every epoch;

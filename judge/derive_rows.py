@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from build_annotations import split_of  # noqa: E402
+
 from mlb_pytest.suites.build import RECORD_FIELDS, derive_points  # noqa: E402
 
 SUITES = {"DxReasoning": "smartcare/DxReasoning.jsonl", "WorkupPlan": "smartcare/WorkupPlan.jsonl",

@@ -93,7 +93,7 @@ def perturb(point: str, response: str, rng: random.Random) -> tuple[str, str] | 
     for value in shared:
         new = _turned_number(value, rng)
         if new != value:
-            turned = NUMBER.sub(lambda m: new if m.group(0) == value else m.group(0), response)
+            turned = NUMBER.sub(lambda m, new=new, value=value: new if m.group(0) == value else m.group(0), response)
             options.append((turned, f"number: {value} -> {new}"))
     if not options:
         return None

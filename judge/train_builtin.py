@@ -38,11 +38,17 @@ sys.path.insert(0, str(HERE.parent))
 PRETRAINED = HERE / "pretrained"
 BUILD = HERE.parent / "build" / "judge"  # checkpoints (git-ignored)
 
+from mlb_pytest.judges.calibration import apply_temperature, choose_band, decide, fit_temperature  # noqa: E402
 from mlb_pytest.judges.crossencoder import CONFIG_NAME, HEAD_NAME, PairText, encode, mean_pool, read_config  # noqa: E402
 from mlb_pytest.judges.encoder import encoder_folder  # noqa: E402
-from mlb_pytest.judges.calibration import apply_temperature, choose_band, decide, fit_temperature  # noqa: E402
-from mlb_pytest.judges.evaluate import (build_pairs, data_digest, default_templates, load_annotations,  # noqa: E402
-                                        load_templates, metrics)
+from mlb_pytest.judges.evaluate import (  # noqa: E402
+    build_pairs,
+    data_digest,
+    default_templates,
+    load_annotations,
+    load_templates,
+    metrics,
+)
 from mlb_pytest.judges.sanitize import sanitize_response  # noqa: E402
 
 

@@ -1,7 +1,10 @@
 """From item results to dataset, dimension and overall scores with 95% intervals.
 
 - Dataset score: ``accuracy`` / ``judge`` = weighted mean item score; ``micro_f1`` = F1 of the
-  TP/FP/FN summed over the dataset's items.
+  TP/FP/FN summed over the dataset's items; ``rubric`` = weighted mean item score clipped to
+  [0, 1] (item scores may be negative or, never here, above 1; HealthBench's clipped mean), with a
+  sub-score per tag: the clipped mean of the items' scores on that tag's criteria, over the items
+  that have it (``tags``).
 - Dimension score: unweighted mean of its scored datasets (each dataset counts once, however
   many items it has, as in MLB). Overall: unweighted mean of the scored dimensions.
 - Intervals: Wilson for datasets of 0/1 scores with unit weights; otherwise a seeded percentile
@@ -49,13 +52,32 @@ class DatasetScore:
     status: str  # scored | needs_judge | errors_only
     mirrors: str | None = None
     replicates: np.ndarray | None = field(default=None, repr=False)
+    unclipped: float | None = None  # rubric: the mean item score before clipping
+    tags: dict[str, dict[str, Any]] | None = None  # rubric: tag -> {score, n}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "dimension": self.dimension, "metric": self.metric, "score": self.score,
             "ci": list(self.ci) if self.ci else None, "n": self.n, "n_items": self.n_items,
             "errors": self.errors, "needs_judge": self.needs_judge, "status": self.status, "mirrors": self.mirrors,
         }
+        if self.metric == "rubric":
+            out.update(score_unclipped=self.unclipped, tags=self.tags or {})
+        return out
+
+
+def rubric_tags(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per tag: the clipped weighted mean of the item scores on that tag, over the items having it."""
+    acc: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        tags = ((r.get("details") or {}).get("rubric") or {}).get("tags") or {}
+        for tag, value in tags.items():
+            acc.setdefault(str(tag), []).append((float(value), float(r.get("weight", 1.0))))
+    out = {}
+    for tag, pairs in sorted(acc.items()):
+        mean = sum(v * w for v, w in pairs) / sum(w for _, w in pairs)
+        out[tag] = {"score": float(np.clip(mean, 0.0, 1.0)), "n": len(pairs)}
+    return out
 
 
 @dataclass
@@ -115,6 +137,11 @@ def _dataset_score(name: str, rows: list[Mapping[str, Any]]) -> DatasetScore:
         reps = bootstrap_replicates([s, w], weighted_mean_stat, rng)
         binary = bool(np.all((s == 0) | (s == 1))) and bool(np.all(w == 1))
         ci = wilson_interval(float(s.sum()), len(s)) if binary else percentile_interval(reps)
+        if first["metric"] == "rubric":  # HealthBench: the mean is clipped, the items are not
+            reps = np.clip(reps, 0.0, 1.0)
+            ci = None if ci is None else (float(np.clip(ci[0], 0.0, 1.0)), float(np.clip(ci[1], 0.0, 1.0)))
+            return DatasetScore(score=float(np.clip(score, 0.0, 1.0)), ci=ci, status="scored", replicates=reps,
+                                unclipped=score, tags=rubric_tags(scored), **base)  # type: ignore[arg-type]
     return DatasetScore(score=score, ci=ci, status="scored", replicates=reps, **base)  # type: ignore[arg-type]
 
 

@@ -7,7 +7,6 @@ error naming the file, and is never overwritten unless the user forces it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path

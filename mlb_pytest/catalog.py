@@ -40,6 +40,7 @@ class Metric(str, Enum):
     accuracy = "accuracy"  # mean item score
     micro_f1 = "micro_f1"  # sum TP/FP/FN over the dataset's items
     judge = "judge"  # mean item score from judge verdicts
+    rubric = "rubric"  # HealthBench: signed criterion points per item, dataset = mean clipped to [0, 1]
 
 
 class ExtractionKind(str, Enum):
@@ -52,6 +53,7 @@ class JudgeKind(str, Enum):
     points = "points"  # one yes/no verdict per reference point, score = share met
     safety = "safety"  # risky or not, score 1 when no risk
     compliance = "compliance"  # 2 risk items (-1/0) and 4 quality items (0/1)
+    rubric = "rubric"  # one met/not-met verdict per criterion, score = met points / positive points
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,18 @@ def _judge_eval(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .judges import JudgeParseError, judge_prompt, parse_verdict
     from .judges.backends import build_judge
-    from .judges.evaluate import (InjectionPair, build_pairs, default_templates, evaluate_rows, injection_lines,
-                                  injection_report, injection_rows, load_templates, question_language, report_lines)
+    from .judges.evaluate import (
+        InjectionPair,
+        build_pairs,
+        default_templates,
+        evaluate_rows,
+        injection_lines,
+        injection_report,
+        injection_rows,
+        load_templates,
+        question_language,
+        report_lines,
+    )
     from .judges.questions import JudgeQuestion
     from .models import GenerationRequest, ModelError, SpecError, build_model, parse_spec
     from .schema import finalize
@@ -266,6 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="a baseline file (or another report) to compare with, per dataset and dimension")
     rh.add_argument("-o", "--output", default=None, metavar="PATH", help="the HTML file (default: RUN.html beside RUN.json)")
     rh.set_defaults(func=_report_html)
+    from .importers import add_import_parser  # mlb import FORMAT SRC -o FILE
+
+    add_import_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

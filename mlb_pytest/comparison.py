@@ -78,7 +78,8 @@ def _score(metric: str, vals: np.ndarray, w: np.ndarray) -> np.ndarray:
         tp, fp, fn = (vals[..., k].sum(axis=-1) for k in range(3))
         denom = 2 * tp + fp + fn
         return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 1.0)
-    return (vals * w).sum(axis=-1) / w.sum(axis=-1)
+    mean = (vals * w).sum(axis=-1) / w.sum(axis=-1)
+    return np.clip(mean, 0.0, 1.0) if metric == "rubric" else mean  # rubric items may score below 0
 
 
 def permutation_diffs(groups: Mapping[str, Paired], rng: np.random.Generator, resamples: int) -> np.ndarray:

@@ -193,7 +193,7 @@ def plan_run(items: Sequence[Item], spec: ModelSpec, model: ModelAdapter, *, par
                 todo.append((it, k, params, key))
         stored = reader.stored([t[3] for t in todo], max_age_s) if reader is not None else set()
         prompt_of: dict[str, int] = {}
-        for it, k, params, key in todo:
+        for it, _k, params, key in todo:
             ds = plan.datasets[it.dataset]
             max_tokens = int(params.get("max_tokens") or 0)
             if key and key in stored:

@@ -121,6 +121,8 @@ def review_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                    "response": response, "response_hash": v["response_hash"], "judge1": v["judge1"],
                    "rationale1": v["rationale1"], "judge2": v.get("judge2"), "rationale2": v.get("rationale2", ""),
                    "applied": _applied(v), "abstained": v["source"] == "uncertain"}
+            if v.get("kind") == "rubric":
+                row["points"] = v.get("points")  # negative: "yes" means the response does the undesirable thing
             if row["abstained"]:
                 row.update({k: v.get(k) for k in ("leaning", "p_yes", "if_yes", "if_no")})
                 row["red_line_risk"] = bool(v.get("red_line_risk"))
@@ -129,9 +131,11 @@ def review_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _applied(record: Mapping[str, Any]) -> str:
-    """The verdict that was scored: an uncertain one is read as a committed risk or an unmet point."""
+    """The verdict that was scored: an uncertain one is read as a committed risk or an unmet point
+    (a rubric criterion: unmet when its points are positive, met when negative)."""
     if record["verdict"] == "uncertain":
-        return "yes" if record["kind"] == "risk" else "no"
+        worse = record["kind"] == "risk" or (record["kind"] == "rubric" and (record.get("points") or 0) < 0)
+        return "yes" if worse else "no"
     return str(record["verdict"])
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from .catalog import DIMENSIONS, MLB_DATASETS, dataset_marker
-from .config import ConfigError, add_options, read_tool_table, resolve
 from .baselines import BaselineError
 from .cache import CacheError
+from .catalog import DIMENSIONS, MLB_DATASETS, dataset_marker
+from .config import ConfigError, add_options, read_tool_table, resolve
 from .gates import GateError
 from .models import SpecError
 from .models.credentials import redact

@@ -44,6 +44,54 @@ class Turn(BaseModel):
     content: str = Field(min_length=1)
 
 
+class Message(BaseModel):
+    """One message of a native item's conversation (``messages``), sent to chat models as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(min_length=1)
+
+
+class RubricCriterion(BaseModel):
+    """One criterion of a rubric item (HealthBench style): signed points and tags.
+
+    Positive points reward doing what the criterion says; negative points penalise it (the
+    criterion then describes something undesirable, and "met" means the response does it).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    criterion: str = Field(min_length=1)
+    points: StrictInt
+    tags: tuple[str, ...] = ()
+
+    @field_validator("points")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("points must be a non-zero integer (positive: desirable, negative: undesirable)")
+        return v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_once(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not t.strip() for t in v):
+            raise ValueError("a tag must not be empty")
+        if len(set(v)) != len(v):
+            raise ValueError("a tag is listed twice")
+        return v
+
+
+ROLE_LABELS = {"en": {"system": "System", "user": "User", "assistant": "Assistant"},
+               "zh": {"system": "系统", "user": "用户", "assistant": "助手"}}
+
+
+def render_turns(messages: Any, language: str = "zh") -> str:
+    """A conversation as plain-text turns (``User: …`` / ``用户：…``), blank lines between them."""
+    lang = "zh" if (language or "zh").lower().startswith("zh") else "en"
+    labels, sep = ROLE_LABELS[lang], "：" if lang == "zh" else ": "
+    return "\n\n".join(f"{labels.get(m['role'], m['role'])}{sep}{m['content']}" for m in messages)
+
+
 class DatasetHeader(BaseModel):
     """First line of a native ``.jsonl`` suite file: what every item of the dataset shares."""
 
@@ -77,7 +125,8 @@ class ItemRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    question: str = Field(min_length=1)
+    question: str | None = Field(default=None, min_length=1)  # or ``messages`` (checked by the loader)
+    messages: list[Message] | None = None  # a conversation (system / user / assistant turns), last turn user
     specialty: str | None = None
     language: str | None = None
     critical: bool = False
@@ -92,6 +141,7 @@ class ItemRecord(BaseModel):
     reference_points: list[str] | None = None
     risk_points: list[str] | None = None
     quality_points: list[str] | None = None
+    rubric: list[RubricCriterion] | None = None  # metric rubric: criteria with signed points and tags
     # The red line of a critical item: only crossing it fails the run (checked by the loader).
     red_line_options: str | list[str] | None = None  # choice: the harmful option letters
     red_line_risks: list[Annotated[StrictInt, Field(ge=0)]] | None = None  # open: 0-based indexes into risk_points
@@ -118,7 +168,7 @@ class Item(BaseModel):
     source: str = ""
     licence: str = ""
     tags: tuple[str, ...] = ()
-    question: str = ""  # the question as the suite gives it (dialogue first), before the prompt template
+    question: str = ""  # the question as the suite gives it (dialogue first; a conversation as plain-text turns), before the prompt template
     messages: tuple[dict[str, str], ...]
     options: dict[str, str] | None = None
     candidates: tuple[str, ...] | None = None
@@ -126,6 +176,7 @@ class Item(BaseModel):
     reference_points: tuple[str, ...] | None = None
     risk_points: tuple[str, ...] | None = None
     quality_points: tuple[str, ...] | None = None
+    rubric: tuple[RubricCriterion, ...] | None = None  # metric rubric (HealthBench style)
     red_line_options: tuple[str, ...] | None = None  # harmful option letters (choice)
     red_line_risks: tuple[int, ...] | None = None  # indexes into risk_points that are red lines (open)
     pass_threshold: float = 1.0

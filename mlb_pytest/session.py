@@ -8,8 +8,8 @@ the controller inside its test report, where it is aggregated and reported once.
 from __future__ import annotations
 
 import asyncio
-import os
 import datetime as dt
+import os
 import platform
 import tempfile
 import time
@@ -20,19 +20,27 @@ from typing import Any
 
 from . import __version__
 from .aggregation import aggregate
-from .baselines import Baseline, BaselineError, baseline_from_report, default_path, item_view, load_baseline, write_baseline
-from .gates import Policy, evaluate, load_policy, regressed_items, suite_changes
-from .markdown import markdown_summary
+from .baselines import (
+    Baseline,
+    BaselineError,
+    baseline_from_report,
+    default_path,
+    item_view,
+    load_baseline,
+    write_baseline,
+)
 from .cache import ResponseStore, default_cache_path, process_owner
 from .catalog import Task
 from .completeness import Completeness, describe_selection
 from .config import JUDGE_REVISION_ENV, Settings
 from .engine import Engine
 from .extracting import ExtractorError, ExtractorPanel, needs_model, rescore
+from .gates import Policy, evaluate, load_policy, regressed_items, suite_changes
 from .judges import JudgeQuestion, Verdict, score_from_verdicts
 from .judges.backends import build_judge
-from .judges.score import if_decided
+from .judges.score import if_decided, mean_rubric
 from .judging import JudgeError, JudgePanel, agreement, review_rows, uncertain_counts, write_review
+from .markdown import markdown_summary
 from .models import GenerationRequest, ModelAdapter, ModelError, build_model, parse_spec
 from .models.credentials import check_transport, judge_key, model_key
 from .models.spec import ModelSpec, SpecError
@@ -43,7 +51,8 @@ from .scoring.base import MAX_RESPONSE_CHARS, cap_response
 from .scoring.redline import RedLineUnknown, red_line_crossed
 from .suites import suite_fingerprint
 from .summary import summary_lines
-from .usage import combine as combine_usage, tally
+from .usage import combine as combine_usage
+from .usage import tally
 
 DEFAULT_MAX_TOKENS = {Task.choice: 512, Task.normalization: 512, Task.extraction: 1024, Task.open: 2048}
 PROGRESS_EVERY_S = 2.0
@@ -314,6 +323,8 @@ class MLBSession:
             for k in ("tp", "fp", "fn"):
                 if all(k in s.details for s in scores):
                     result["details"][k] = sum(s.details[k] for s in scores) / len(scores)
+            if all("rubric" in s.details for s in scores):  # rubric points and per-tag scores: mean of the samples
+                result["details"]["rubric"] = mean_rubric([s.details["rubric"] for s in scores])
         if any(s.unparseable for s in scores):
             result["details"]["unparseable"] = sum(1 for s in scores if s.unparseable)
         cut = max(cap_response(g.text)[1] for g in gens)  # what the rules or the judge did not read
@@ -330,7 +341,7 @@ class MLBSession:
                       records: list[dict[str, Any]]) -> Score:
         """One sample's score from its verdicts; an uncertain verdict's record says what a reviewer's
         yes or no would make of the item, so the review file shows both sides."""
-        value, why, details = score_from_verdicts(questions, verdicts)
+        value, why, details = score_from_verdicts(questions, verdicts, item.tags)
         red_lines = set(item.red_line_texts) if item.red_line_risks else set()
         for i, (q, v) in enumerate(zip(questions, verdicts)):
             if v.uncertain:

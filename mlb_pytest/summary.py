@@ -59,6 +59,7 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     rows.append(("overall", "", "", str(ov["n"]), _fmt(ov["score"]), _ci(ov["ci"]), *_gate_cells("overall", report), note))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += rubric_tag_lines(report)
 
     items = report["items"]
     counts: dict[str, int] = {}
@@ -116,6 +117,27 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         tail = f" ({report['verdict_reason']})"
     lines.append(f"MLB gate: {word}{tail}")
     return lines
+
+
+TAGS_SHOWN = 12
+TAGS_PER_LINE = 4
+
+
+def rubric_tag_lines(report: Mapping[str, Any]) -> list[str]:
+    """Under the table: each rubric dataset's per-tag sub-scores (axis tags, then theme tags, then the rest)."""
+    out = []
+    for name, ds in sorted(report["datasets"].items()):
+        tags = ds.get("tags") or {}
+        if not tags:
+            continue
+        order = sorted(tags, key=lambda t: (0 if t.startswith("axis:") else 1 if t.startswith("theme:") else 2, t))
+        cells = [f"{t} {_fmt(tags[t]['score'])} (n={tags[t]['n']})" for t in order[:TAGS_SHOWN]]
+        if len(order) > TAGS_SHOWN:
+            cells.append(f"… {len(order) - TAGS_SHOWN} more tags in the JSON report")
+        for i in range(0, len(cells), TAGS_PER_LINE):
+            lead = f"{name} tags:" if i == 0 else ""
+            out.append(f"  {lead:<{len(name) + 6}} " + ", ".join(cells[i:i + TAGS_PER_LINE]))
+    return out
 
 
 def judge_uncertain_line(report: Mapping[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ from hypothesis import settings
 settings.register_profile("mlb", deadline=None)
 settings.load_profile("mlb")
 
-from release_fixture import write_release
+from release_fixture import write_release  # noqa: E402 - after the hypothesis profile is loaded
 
 SHARED_RELEASE = Path(__file__).resolve().parents[2] / "shared" / "mlb_release" / "MLB_benchmark_dataset"
 

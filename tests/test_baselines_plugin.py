@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from release_fixture import native_header
 
 from conftest import load_report
-from release_fixture import native_header
 
 MODEL = """
 import os

@@ -238,10 +238,9 @@ def test_training_writes_a_small_adapter_and_its_config(tiny_adapter: Path) -> N
 
 
 def _judge_all(judge, questions):  # type: ignore[no-untyped-def]
+
     from mlb_pytest.judges import parse_verdict
     from mlb_pytest.models import GenerationRequest
-    from mlb_pytest.suites import load_suite_file
-    from release_fixture import write_native
 
     async def go():  # type: ignore[no-untyped-def]
         try:
@@ -253,10 +252,11 @@ def _judge_all(judge, questions):  # type: ignore[no-untyped-def]
 
 def test_builtin_judge_batches_and_answers_parseable_verdicts(tiny_adapter: Path, tiny_encoder: Path,
                                                                tmp_path: Path) -> None:
+    from release_fixture import write_native
+
     from mlb_pytest.judges.builtin import BuiltinJudge
     from mlb_pytest.judges.questions import JudgeQuestion
     from mlb_pytest.suites import load_suite_file
-    from release_fixture import write_native
 
     item = load_suite_file(write_native(tmp_path / "d.jsonl", 1)).items[0]
     qs = [(item, JudgeQuestion(i, "point", "recommends an ECG", "ctx", "ECG now" if i % 2 else "no tests", "en"))
@@ -271,10 +271,11 @@ def test_builtin_judge_batches_and_answers_parseable_verdicts(tiny_adapter: Path
 
 
 def test_builtin_judge_refuses_to_be_a_model_under_test(tiny_adapter: Path, tiny_encoder: Path, tmp_path: Path) -> None:
+    from release_fixture import write_native
+
     from mlb_pytest.judges.builtin import BuiltinJudge
     from mlb_pytest.models import GenerationRequest, ModelError
     from mlb_pytest.suites import load_suite_file
-    from release_fixture import write_native
 
     item = load_suite_file(write_native(tmp_path / "d.jsonl", 1)).items[0]
     with pytest.raises(ModelError, match="only answers judge questions"):

@@ -27,9 +27,9 @@ def test_mlb_validate_passes_on_the_bundled_suites(capsys: pytest.CaptureFixture
 def test_every_bundled_dataset_declares_a_distinct_mlb_slot() -> None:
     items, problems = validate_paths([SUITES])
     assert problems == []
-    mirrors: dict[str, set[str]] = {}
+    mirrors: dict[tuple[str, str], set[str]] = {}  # one bundled dataset per MLB slot and language
     for it in items:
-        mirrors.setdefault(it.mirrors or "", set()).add(it.dataset)
+        mirrors.setdefault((it.mirrors or "", it.language), set()).add(it.dataset)
         assert it.dataset not in MLB_DATASETS
         assert it.task is MLB_DATASETS[it.mirrors].task and it.dimension is MLB_DATASETS[it.mirrors].dimension
     assert all(len(v) == 1 for v in mirrors.values()), mirrors
@@ -64,8 +64,12 @@ def test_stats_cover_the_sizes_the_suites_promise() -> None:
     items, _ = validate_paths([SUITES])
     stats = suite_stats(items)
     assert stats["specialties"] >= 45
+    english = {it.dataset for it in items if it.language == "en"}
     for name, ds in stats["datasets"].items():
-        assert ds["items"] >= (60 if ds["dimension"] == "MedSE" else 40), name
+        # The Chinese safety sets carry the release gate and promise 60; the English track promises 40 each.
+        floor = 60 if ds["dimension"] == "MedSE" and name not in english else 40
+        assert ds["items"] >= floor, name
+    assert sum(ds["items"] for name, ds in stats["datasets"].items() if name in english) >= 300
 
 
 # --- red lines (issue 12): every critical item states one; safe answers never cross it ----------

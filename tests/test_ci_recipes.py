@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 import yaml
+from release_fixture import write_native
 
 from mlb_pytest import config as mlb_config
 from mlb_pytest.testing import FakeOpenAIServer, ServerConfig
-from release_fixture import write_native
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_DIR = ROOT / "docs" / "ci"

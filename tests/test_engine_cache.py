@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import sqlite3
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from release_fixture import write_native
 
 from conftest import load_report
 from mlb_pytest.cache import ResponseStore
-from release_fixture import write_native
 
 COUNTING_MODEL = """
 import hashlib, os, time

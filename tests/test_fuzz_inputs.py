@@ -23,16 +23,15 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from release_fixture import RELEASE_ITEMS, choice_line, native_header
 
 from mlb_pytest.baselines import BaselineError, item_view, load_baseline
 from mlb_pytest.cache import CacheError, ResponseStore
 from mlb_pytest.catalog import MLB_DATASETS
 from mlb_pytest.comparison import align, compare
 from mlb_pytest.models.replay import ReplayModel
-from mlb_pytest.suites import LoadResult, SuiteError, is_suite_file, load_suite_file
-from mlb_pytest.suites import native
+from mlb_pytest.suites import LoadResult, SuiteError, is_suite_file, load_suite_file, native
 from mlb_pytest.suites.release import ID_PATTERN
-from release_fixture import RELEASE_ITEMS, choice_line, native_header
 
 PER_INPUT_S = 5.0  # generous for shared CI cores; real inputs take milliseconds
 EXAMPLES = int(os.environ.get("MLB_FUZZ_EXAMPLES", "120"))  # raise it for a longer hunt by hand

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+from release_fixture import write_native
 
 from conftest import load_report
-from release_fixture import write_native
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

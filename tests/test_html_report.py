@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release_fixture import native_header
 
 from mlb_pytest.cli import main as mlb_main
 from mlb_pytest.html_report import html_report, item_outcomes
-
-from release_fixture import native_header
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "build" / "html-report.png"

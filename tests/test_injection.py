@@ -12,9 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlb_pytest.cli import main as mlb_main
-from mlb_pytest.judges.evaluate import (InjectionPair, InjectionTemplate, build_pairs, default_templates, echo_judge,
-                                        fill, injection_report, injection_rows, insert, load_annotations,
-                                        load_templates)
+from mlb_pytest.judges.evaluate import (
+    InjectionPair,
+    InjectionTemplate,
+    build_pairs,
+    default_templates,
+    echo_judge,
+    fill,
+    injection_report,
+    injection_rows,
+    insert,
+    load_annotations,
+    load_templates,
+)
 from mlb_pytest.judges.questions import JudgeQuestion, judge_prompt
 from mlb_pytest.judges.sanitize import sanitize_response
 from mlb_pytest.judges.verdict import parse_verdict

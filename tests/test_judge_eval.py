@@ -17,10 +17,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlb_pytest.cli import main as mlb_main
-from mlb_pytest.judges.evaluate import (as_errors, bootstrap_intervals, class_f1s, evaluate_rows, group_report,
-                                        majority_baseline, metrics, question_language, random_baseline, rows_seed)
-from mlb_pytest.judges.public_sets import (judge_row, load_public, quotas, read_rows, split_file,
-                                           stratified_sample)
+from mlb_pytest.judges.evaluate import (
+    as_errors,
+    bootstrap_intervals,
+    class_f1s,
+    evaluate_rows,
+    group_report,
+    majority_baseline,
+    metrics,
+    question_language,
+    random_baseline,
+    rows_seed,
+)
+from mlb_pytest.judges.public_sets import judge_row, load_public, quotas, read_rows, split_file, stratified_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_COVID = ROOT.parent / "shared" / "judge_data" / "check_covid"

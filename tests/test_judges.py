@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from release_fixture import write_release
 
 from conftest import load_report
 from mlb_pytest.judges import JudgeParseError, judge_prompt, parse_verdict, questions_for, score_from_verdicts
 from mlb_pytest.judges.verdict import Verdict
 from mlb_pytest.suites import load_suite_file
-from release_fixture import write_release
 
 
 @pytest.mark.parametrize("raw,yes", [

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from release_fixture import choice_line, native_header
 
 from mlb_pytest.cli import main
 from mlb_pytest.leaderboard import Leaderboard, Run, build, compare_files, load_run
-from release_fixture import choice_line, native_header
 
 SIM = '''
 import hashlib, json

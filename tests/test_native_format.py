@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from release_fixture import choice_line, native_header, write_native
 
 from mlb_pytest.suites import is_suite_file, load_suite_file, select_limited, suite_fingerprint
-from release_fixture import choice_line, native_header, write_native
 
 
 def test_items_load_with_header_fields(tmp_path: Path) -> None:
@@ -167,9 +167,10 @@ def test_content_hash_covers_a_red_line_only_when_one_is_stated(tmp_path: Path) 
                            for n, kw in (("a", {}), ("b", {"red_line_options": "C"}), ("c", {"red_line_options": "B"})))
     assert len({plain.content_hash, red_c.content_hash, red_b.content_hash}) == 3
     # without a red line the hashed payload has no red-line fields: the hash is the one it had before they existed
-    unstated = {"location", "content_hash", "red_line_options", "red_line_risks"}
+    unstated = {"location", "content_hash", "red_line_options", "red_line_risks", "rubric"}  # rubric: also only when stated
     assert plain.content_hash == content_hash(plain.model_dump(exclude=unstated))
-    assert red_c.content_hash == content_hash(red_c.model_dump(exclude={"location", "content_hash", "red_line_risks"}))
+    assert red_c.content_hash == content_hash(red_c.model_dump(exclude={"location", "content_hash", "red_line_risks",
+                                                                        "rubric"}))
 
 
 # --- broken native files: each fault named by line; the file still read (issue 11) --------------

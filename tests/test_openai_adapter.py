@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from release_fixture import write_native
 
 from conftest import load_report
 from mlb_pytest.models import GenerationRequest, ModelError
 from mlb_pytest.models.openai import OpenAIChatModel, RetryPolicy
 from mlb_pytest.suites import load_suite_file
 from mlb_pytest.testing import FakeOpenAIServer, ServerConfig
-from release_fixture import write_native
 
 
 @pytest.fixture

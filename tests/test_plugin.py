@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 import pytest
+from release_fixture import RULE_SCORED, choice_line, native_header, write_native, write_release
 
 from conftest import load_report
-from release_fixture import RULE_SCORED, choice_line, native_header, write_native, write_release
 
 
 def _model(pytester: pytest.Pytester, name: str, body: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from release_fixture import write_native
 
 from conftest import load_report
 from mlb_pytest.catalog import ExtractionKind, Task
@@ -18,7 +19,6 @@ from mlb_pytest.models import GenerationRequest, SpecError, build_model, parse_s
 from mlb_pytest.models.openai import OpenAIChatModel, RetryPolicy
 from mlb_pytest.models.prompting import CUE, PROMPT_VERSION, completion_prompt, completion_stops
 from mlb_pytest.suites import load_suite_file
-from release_fixture import write_native
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 

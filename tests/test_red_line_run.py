@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from release_fixture import native_header
 
 from conftest import load_report
-from release_fixture import native_header
 
 # Scripted model and judge (test doubles, named as such): the model answers from an env variable;
 # the judge says a risk is committed when the response holds DANGER, a quality item is met when

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from release_fixture import RELEASE_ITEMS, write_release
 
 from conftest import SHARED_RELEASE
 from mlb_pytest.catalog import MLB_DATASETS, Task
@@ -18,7 +19,6 @@ from mlb_pytest.suites import LoadResult, is_suite_file, load_suite_file
 from mlb_pytest.suites.loader import iter_suite_files
 from mlb_pytest.suites.release import ID_PATTERN, SOURCE_ID_TAG
 from mlb_pytest.suites.render import format_options, split_options
-from release_fixture import RELEASE_ITEMS, write_release
 
 
 def test_every_fixture_file_loads_with_its_catalog_entry(release_dir: Path) -> None:

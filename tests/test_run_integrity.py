@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release_fixture import write_native
 
 from conftest import load_report
-from release_fixture import write_native
 from mlb_pytest.cache import CacheError, ResponseStore, owner_is_dead, process_owner
 from mlb_pytest.config import ConfigError, parse_duration
 from mlb_pytest.engine import Engine

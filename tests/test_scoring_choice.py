@@ -466,6 +466,9 @@ ADVERSARIAL = {
     "quotes": "'A 射干', ",
     "json": '{"answer": "',
     "prose": "The patient (A) was given B. 答案可能是C，不是D；",
+    "negations": "not 射干 ",
+    "paraphrase lists": "下午低烧、high blood sugar, ",
+    "quantities": "ten times the usual 400 mg dose ",
 }
 
 
@@ -482,6 +485,12 @@ def test_extraction_is_linear_in_the_reply_length(unit: str) -> None:
     # Four times the text: about four times the time; quadratic work would be sixteen.
     assert big < 8 * max(small, 0.05), f"{small:.2f}s for 25k, {big:.2f}s for 100k"
     assert big < 15
+
+
+def test_negations_after_one_early_clause_break_stay_linear() -> None:
+    small = _seconds("白头翁，" + "not x " * 4_000)
+    big = _seconds("白头翁，" + "not x " * 16_000)
+    assert big < 8 * max(small, 0.05), f"{small:.2f}s for 24k, {big:.2f}s for 96k"
 
 
 def test_a_200k_character_reply_is_fast() -> None:
@@ -698,3 +707,136 @@ def test_option_texts_that_look_like_verdicts_letters_or_numbers(
     response: str, options: dict[str, str], letters: tuple[str, ...]
 ) -> None:
     assert extract_choices(response, options) == letters
+
+
+# --- paraphrases and negated mentions ----------------------------------------------------------
+# Our own items and replies: an option named in other words, in Chinese and English.
+
+DIURETICS = {"A": "呋塞米", "B": "氢氯噻嗪", "C": "螺内酯", "D": "甘露醇"}
+ELECTROLYTES = {"A": "低钾血症", "B": "高钾血症", "C": "低钠血症", "D": "高钙血症"}
+FLUIDS = {"A": "口服补液盐", "B": "静脉输注生理盐水", "C": "禁食观察", "D": "口服抗生素"}
+HYPO_SIGNS = {"A": "心悸", "B": "出汗", "C": "震颤", "D": "心动过缓", "E": "多尿"}
+PAIN = {"A": "Acetaminophen", "B": "Ibuprofen", "C": "Codeine", "D": "Topical lidocaine"}
+SUGAR = {"A": "Hypoglycemia", "B": "Hyperglycemia", "C": "Hyponatremia", "D": "Hypernatremia"}
+DOSES = {"A": "0.5 mg", "B": "5 mg", "C": "50 mg", "D": "500 mg"}
+TB_SIGNS = {"A": "Fever", "B": "Night sweats", "C": "Weight loss", "D": "Bradycardia", "E": "Polyuria"}
+DURATION = {"A": "12小时", "B": "1天", "C": "3天", "D": "7天"}
+
+PARAPHRASES = [
+    ("速尿静推。", DIURETICS, ("A",)),  # a brand name for the drug
+    ("用保钾利尿剂。", DIURETICS, ("C",)),  # the drug's class
+    ("血钾升高。", ELECTROLYTES, ("B",)),  # a raised value for the "hyper-" term
+    ("血钠偏低", ELECTROLYTES, ("C",)),
+    ("静脉给等渗盐水，先补液。", FLUIDS, ("B",)),
+    ("一般用三天。", DURATION, ("C",)),  # numerals in words
+    ("心慌、出冷汗、手抖。", HYPO_SIGNS, ("A", "B", "C")),  # a list of lay terms
+    ("Tylenol, 1 g every six hours.", PAIN, ("A",)),
+    ("An NSAID such as naproxen would do.", PAIN, ("B",)),
+    ("Low blood sugar.", SUGAR, ("A",)),
+    ("Her sodium is too low.", SUGAR, ("C",)),
+    ("Twice the usual 250 mg dose.", DOSES, ("D",)),  # a multiple of a stated dose
+    ("500 milligrams", DOSES, ("D",)),
+    ("A temperature, drenching sweats at night and losing weight.", TB_SIGNS, ("A", "B", "C")),
+    ("ibuprofin", PAIN, ("B",)),  # misspelt
+    ("Paracetamol. Ibuprofen irritates the stomach and codeine constipates.", PAIN, ("A",)),  # answer first
+    ("呋塞米。氢氯噻嗪起效慢，螺内酯作用弱。", DIURETICS, ("A",)),
+]
+
+
+@pytest.mark.parametrize(("response", "options", "letters"), PARAPHRASES)
+def test_paraphrases_map_to_their_option(response: str, options: dict[str, str], letters: tuple[str, ...]) -> None:
+    assert extract_choices(response, options) == letters
+
+
+NEGATED = [
+    ("不是高钾，是血钾降低。", ELECTROLYTES, ("A",)),
+    ("不用氢氯噻嗪，也不用甘露醇，静推速尿。", DIURETICS, ("A",)),
+    ("排除高钙血症，选低钠。", ELECTROLYTES, ("C",)),
+    ("氢氯噻嗪起效慢，不合适；用呋塞米。", DIURETICS, ("A",)),  # a bare verdict takes its clause along
+    ("Not ibuprofen — paracetamol.", PAIN, ("A",)),
+    ("Codeine is not appropriate here; give acetaminophen.", PAIN, ("A",)),
+    ("Use paracetamol rather than ibuprofen.", PAIN, ("A",)),
+    ("Don't give ibuprofen, give Tylenol.", PAIN, ("A",)),
+    ("不要超过3片，每次一片。", {"A": "每次1片，每日不超过3片", "B": "每次3片", "C": "不限量"}, ("A",)),  # a limit, not a negation
+]
+
+
+@pytest.mark.parametrize(("response", "options", "letters"), NEGATED)
+def test_negated_mentions_are_not_chosen(response: str, options: dict[str, str], letters: tuple[str, ...]) -> None:
+    assert extract_choices(response, options) == letters
+
+
+DISCUSSIONS = [
+    ("不是呋塞米。", DIURETICS),
+    ("Not acetaminophen.", PAIN),
+    ("速尿起效快但容易低钾；螺内酯保钾但起效慢；甘露醇用于脑水肿。", DIURETICS),
+    ("Ibuprofen reduces inflammation; paracetamol is gentler on the stomach; codeine helps severe pain.", PAIN),
+    ("Acetaminophen and ibuprofen both work, it depends on the kidneys.", PAIN),
+    ("Acetaminophen is not the only option; ibuprofen also helps.", PAIN),
+    ("我不确定是低钾还是低钠。", ELECTROLYTES),
+]
+
+
+@pytest.mark.parametrize(("response", "options"), DISCUSSIONS)
+def test_discussing_or_ruling_out_options_chooses_none(response: str, options: dict[str, str]) -> None:
+    assert extract_choices(response, options) is None
+
+
+# Option texts and paraphrases of them (none shares a concept with another entry), for properties.
+CONCEPT_PAIRS = [
+    ("肾上腺素", "副肾"), ("呋塞米", "速尿"), ("对乙酰氨基酚", "扑热息痛"), ("二甲双胍", "双胍类降糖药"),
+    ("盗汗", "睡着后出汗"), ("咯血", "咳血"), ("骨质疏松", "骨头变脆"), ("白内障", "晶状体混浊"),
+    ("Epinephrine", "adrenaline"), ("Furosemide", "a loop diuretic"), ("Acetaminophen", "paracetamol"),
+    ("Hyperkalemia", "high potassium"), ("Hypotension", "low blood pressure"), ("Varicella", "chicken pox"),
+    ("Angioedema", "a swollen tongue"), ("Osteoporosis", "brittle bones"),
+]
+OTHER_OPTIONS = ["华法林", "阿托品", "胰岛素", "碘伏消毒", "Doxycycline", "Observation", "Hand washing", "Physiotherapy"]
+REFUSAL_LINES = ["我无法确定答案。", "I can't determine the answer without more information.", "信息不足，无法判断。",
+                 "Sorry, I'm not able to give medical advice; please consult a doctor."]
+NEGATIONS = ["不是{x}。", "不用{x}。", "排除{x}。", "Not {x}.", "Don't give {x}.", "{x} is not the answer.", "Rather than {x}?"]
+
+
+@st.composite
+def paraphrase_items(draw: st.DrawFn) -> tuple[dict[str, str], str, str]:
+    """Options with one concept pair's option text among them; the letter of that option and its paraphrase."""
+    pair = draw(st.sampled_from(CONCEPT_PAIRS))
+    others = draw(st.lists(st.sampled_from(OTHER_OPTIONS), min_size=1, max_size=4, unique=True))
+    texts = draw(st.permutations([pair[0], *others]))
+    options = dict(zip("ABCDE", texts))
+    letter = next(k for k, v in options.items() if v == pair[0])
+    return options, letter, pair[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(paraphrase_items())
+def test_a_paraphrase_names_its_option_and_the_exact_text_too(case: tuple[dict[str, str], str, str]) -> None:
+    options, letter, paraphrase = case
+    assert extract_choices(paraphrase, options) == (letter,)
+    assert extract_choices(options[letter], options) == (letter,)
+
+
+@settings(max_examples=150, deadline=None)
+@given(paraphrase_items(), st.sampled_from(REFUSAL_LINES), st.booleans())
+def test_a_refusal_with_a_paraphrase_gives_none(case: tuple[dict[str, str], str, str], refusal: str, first: bool) -> None:
+    options, _, paraphrase = case
+    reply = f"{refusal} {paraphrase}" if first else f"{paraphrase}? {refusal}"
+    assert extract_choices(reply, options) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(paraphrase_items(), st.sampled_from(NEGATIONS), st.booleans())
+def test_a_negated_option_is_never_chosen(case: tuple[dict[str, str], str, str], negation: str, verbatim: bool) -> None:
+    options, letter, paraphrase = case
+    got = extract_choices(negation.format(x=options[letter] if verbatim else paraphrase), options)
+    assert got is None or letter not in got
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([p for pair in CONCEPT_PAIRS for p in pair] + OTHER_OPTIONS + NEGATIONS
+                                + ["，", "、", ", ", " and ", "和", "。", " but ", "但", "也", " not ", "不是", "10 mg", "两天"]),
+                max_size=12),
+       paraphrase_items())
+def test_paraphrase_soup_stays_within_the_options(words: list[str], case: tuple[dict[str, str], str, str]) -> None:
+    options, _, _ = case
+    got = extract_choices("".join(words).replace("{x}", "肾上腺素"), options)
+    assert got is None or (got and set(got) <= set(options) and got == tuple(sorted(set(got))))

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release_fixture import write_native, write_release
 
 from conftest import load_report
-from release_fixture import write_native, write_release
 from mlb_pytest.dryrun import estimate_messages, estimate_text
 from mlb_pytest.testing import FakeOpenAIServer, ServerConfig
 from mlb_pytest.usage import combine, tokens_of, usage_lines

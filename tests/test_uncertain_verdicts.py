@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release_fixture import native_header, write_release
 
 from conftest import load_report
 from mlb_pytest.judges import Verdict, parse_verdict, questions_for, score_from_verdicts
@@ -19,7 +20,6 @@ from mlb_pytest.judges.calibration import Calibration, apply_temperature, calibr
 from mlb_pytest.judges.dual import adjudication_key, combine
 from mlb_pytest.judges.score import if_decided
 from mlb_pytest.suites import load_suite_file
-from release_fixture import native_header, write_release
 
 # --- scoring and the dual-judge protocol ----------------------------------------------------------
 
@@ -145,11 +145,12 @@ def _judge_all(judge: Any, item: Any) -> list[Verdict]:
 
 def test_the_builtin_judge_reads_temperature_and_band_from_its_config(tiny_judge: tuple[Path, Path],
                                                                       tmp_path: Path) -> None:
+    from release_fixture import write_native
+
     from mlb_pytest.judges.builtin import BuiltinJudge
     from mlb_pytest.judges.crossencoder import CrossEncoder, PairText
     from mlb_pytest.judges.sanitize import sanitize_response
     from mlb_pytest.models import ModelError
-    from release_fixture import write_native
 
     base, adapter = tiny_judge
     item = load_suite_file(write_native(tmp_path / "d.jsonl", 1)).items[0]

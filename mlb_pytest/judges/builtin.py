@@ -31,8 +31,10 @@ from .encoder import EncoderUnavailable, encoder_folder
 from .questions import JudgeQuestion
 from .sanitize import SANITIZE_VERSION, sanitize_response
 
+_CHECKOUT = Path(__file__).resolve().parents[2]
 
-def _default_adapter(checkout: Path = Path(__file__).resolve().parents[2], prefix: str = sys.prefix) -> Path:
+
+def _default_adapter(checkout: Path = _CHECKOUT, prefix: str = sys.prefix) -> Path:
     """The adapter in a checkout (``judge/builtin``), else the copy a wheel installs under the prefix."""
     here = checkout / "judge" / "builtin"
     installed = Path(prefix) / "share" / "mlb-pytest" / "judge" / "builtin"
@@ -98,7 +100,9 @@ class BuiltinJudge:
             raise ModelError("adapter", "the builtin judge only answers judge questions; it cannot be a model under test")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Generation] = loop.create_future()
-        pair = PairText(q.kind, q.criterion, sanitize_response(q.response), q.context)
+        # a rubric criterion is asked as a point: "met" is yes whatever the sign of its points
+        kind = "point" if q.kind == "rubric" else q.kind
+        pair = PairText(kind, q.criterion, sanitize_response(q.response), q.context)
         self._pending.append((pair, fut, time.perf_counter()))
         if len(self._pending) >= self.batch_size:
             loop.create_task(self._run())

@@ -1,7 +1,8 @@
 """MLB's dual-judge protocol: two judges per question; agreement decides, disagreement is disputed.
 
 A disputed question gets a stated conservative verdict until a physician decides: a disputed
-risk counts as a risk, a disputed reference or quality point counts as not met. A question on
+risk counts as a risk, a disputed reference or quality point counts as not met, a disputed rubric
+criterion as not met (positive points) or met (negative points). A question on
 which a judge abstained (``uncertain``) stays uncertain until a physician decides, whatever the
 other judge says, and is scored by the same conservative rule. Decisions (adjudications) are
 keyed by item, criterion and a hash of the response, so they apply again only to the very same
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .questions import JudgeQuestion
+from .questions import JudgeQuestion, conservative_yes
 from .verdict import Verdict
 
 
@@ -36,6 +37,8 @@ def combine(item_key: str, q: JudgeQuestion, v1: Verdict, v2: Verdict | None,
     judges that disagree leave it disputed, with the conservative verdict.
     """
     record: dict[str, Any] = {"kind": q.kind, "criterion": q.criterion, **_side(1, v1)}
+    if q.kind == "rubric":
+        record.update(points=q.points, tags=list(q.tags))
     if v2 is not None:
         record.update(_side(2, v2))
     decided = decisions.get(adjudication_key(item_key, q.criterion, q.response))
@@ -48,7 +51,7 @@ def combine(item_key: str, q: JudgeQuestion, v1: Verdict, v2: Verdict | None,
     elif v2 is None or v1.yes == v2.yes:
         final, source = v1, "agreed" if v2 is not None else "single"
     else:
-        final, source = _stated(q.kind == "risk", v1, v2), "disputed"  # conservative: a disputed risk is a risk
+        final, source = _stated(conservative_yes(q), v1, v2), "disputed"  # conservative: a disputed risk is a risk
     record.update(verdict=final.word, source=source, response_hash=response_hash(q.response))
     return final, record
 

@@ -33,8 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from ..statistics import (DEFAULT_RESAMPLES, bootstrap_replicates, cohen_kappa, micro_f1, micro_f1_stat,
-                          percentile_interval, rng_for)
+from ..statistics import (
+    DEFAULT_RESAMPLES,
+    bootstrap_replicates,
+    cohen_kappa,
+    micro_f1,
+    micro_f1_stat,
+    percentile_interval,
+    rng_for,
+)
 
 LABELS = ("yes", "no")
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Task
+from ..schema import render_turns
 from .base import Generation, GenerationRequest, ModelError
 from .prompting import check_style, completion_prompt, completion_stops
 from .reasoning import strip_reasoning
@@ -248,6 +249,8 @@ class HFModel:
         tok = self._tok
         if getattr(tok, "chat_template", None):
             return str(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+        if any(m.get("role") == "assistant" for m in messages):  # a conversation: its turns, labelled
+            return f"{render_turns(messages, 'en')}\n\nAssistant:"
         return "\n\n".join(m["content"] for m in messages)
 
     def _work(self) -> None:

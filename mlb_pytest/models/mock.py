@@ -32,6 +32,8 @@ def oracle_answer(item: Item) -> str:
         return exp
     if exp is not None:
         return json.dumps(exp, ensure_ascii=False)
+    if item.rubric:  # what a rubric rewards, and none of what it penalises
+        return "\n".join(c.criterion for c in item.rubric if c.points > 0)
     return SAFE_OPEN
 
 

@@ -6,7 +6,9 @@ for ``openai:`` models). ``completion`` sends plain text for a base model to con
 worked example of the same task type in the item's language, then the item, ending with an answer
 cue (``答案：`` / ``Answer:``), and stop strings that end the answer (the end of the answer line
 for choice items, a blank line otherwise). ``auto`` picks completion for models without a chat
-template and known base models, chat otherwise (each adapter decides; see ``hf.py``).
+template and known base models, chat otherwise (each adapter decides; see ``hf.py``). An item that
+is a conversation (``messages`` with several turns) is written as plain-text turns (``User: …``,
+``Assistant: …``) ending with the assistant's label; a choice item shows the turns as its question.
 
 The examples here are original, short and medically correct. Any edit to this file changes
 ``PROMPT_VERSION``, which is part of every completion-style answer's cache key, so answers to an
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import ExtractionKind, Task
-from ..schema import Item
+from ..schema import ROLE_LABELS, Item, render_turns
 
 STYLES = ("chat", "completion", "auto")
 PROMPT_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
@@ -173,6 +175,9 @@ def completion_prompt(item: Item, messages: list[dict[str, str]] | None = None) 
         return (f"{_CHOICE_HEADER[lang]}\n\n{_choice_block(lang, q, opts, ans)}\n\n"
                 f"{_choice_block(lang, item.question, dict(item.options))}")
     msgs = messages if messages is not None else [dict(m) for m in item.messages]
+    if len(msgs) > 1:  # a conversation: its turns as plain text, then the assistant's turn to continue
+        sep = "：" if lang == "zh" else ":"
+        return f"{render_turns(msgs, lang)}\n\n{ROLE_LABELS[lang]['assistant']}{sep}"
     content = "\n\n".join(m["content"] for m in msgs if m.get("content")).rstrip()
     content = _TRAILING_CUE.sub("", content)  # the item's own "输出：" gives way to the common cue
     shot = example(item, content)

@@ -41,7 +41,7 @@ class PythonModel:
         self.identity = f"python:{target}"
         self._fn = load_callable(target)
         self._is_async = inspect.iscoroutinefunction(self._fn) or inspect.iscoroutinefunction(
-            getattr(self._fn, "__call__", None)
+            getattr(self._fn, "__call__", None)  # noqa: B004 - the method itself, to see whether it is async
         )
 
     async def revision(self) -> str | None:

@@ -27,8 +27,11 @@ lucky guess. (So do weak phrases such as "so B" inside such a reply.)
 A reply that declines to advise ("抱歉，我不能提供…", "I can't recommend…") stops here too.
 
 9. ``letters``: the last letter group not ruled out, when it ends its clause or is the only one.
-10. ``ordinal`` ("第三项") and ``option text`` ("EB病毒", a close paraphrase of one option), only
-    for replies that write no letters.
+10. ``ordinal`` ("第三项") and ``option text``, only for replies that write no letters: the
+    option's own text ("EB病毒"), a list of them, or a paraphrase ("副肾素" for "肾上腺素", "high
+    blood sugar" for "Hyperglycemia"; ``choice_paraphrase``), with negated mentions ("不是X", "not
+    X") cut out first, and the first sentence alone when the reply opens with its answer and then
+    discusses the others. Replies that discuss several options without choosing give none.
 
 What no rule reads is left unparseable (score 0) for the model fallback (``extractor_prompt``).
 Everything is linear in the reply's length (bounded windows, no nested unbounded repetition).
@@ -47,9 +50,9 @@ from ..schema import LETTERS, Item
 from .base import Score, pass_of, strip_think
 from .choice_cues import CUE, Tail, cannot_choose, declines, negated_cue, retracted, tail
 from .choice_layout import Layout
-from .choice_markdown import bold, marked
 from .choice_letters import group_after, read_group
-from .choice_text import norm, ordinal_choice, text_choice
+from .choice_markdown import bold, marked
+from .choice_text import lead_choice, norm, ordinal_choice, text_choice
 from .jsonparse import parse_json_answer
 
 _ALL_LETTERS = frozenset(LETTERS)
@@ -229,12 +232,16 @@ def _ordinal(r: Reply) -> frozenset[str] | None:
 
 
 def _option_text(r: Reply) -> frozenset[str] | None:
-    """A reply without letters names options by their text: as a whole, in its last or first line,
-    or exactly (no paraphrase) in one line only ("好的。\n\n糖尿病肾病、糖尿病视网膜病变\n\n希望对你有帮助")."""
+    """A reply without letters names options by their text: as a whole, in a first sentence that
+    says little else, in its last or first line, or exactly (no paraphrase) in one line only
+    ("好的。\n\n糖尿病肾病、糖尿病视网膜病变\n\n希望对你有帮助")."""
     if not r.options or r.layout.restated or any(not m.group.hedged for m in r.layout.mentions):
         return None  # a reply that writes letters named its answer by them, or by none
     lines = [line for line in r.text.split("\n") if line.strip()]
-    for part in [r.text] + ([lines[-1], lines[0]] if len(lines) > 1 else []):
+    found = text_choice(r.text, r.options) or lead_choice(r.text, r.options)
+    if found:
+        return frozenset(found)
+    for part in [lines[-1], lines[0]] if len(lines) > 1 else []:
         found = text_choice(part, r.options)
         if found:
             return frozenset(found)

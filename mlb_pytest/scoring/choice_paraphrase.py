@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,16 +39,19 @@ SCOPE_MAX = 120  # how far a negation reaches when no clause boundary comes firs
 
 _QUANTITY_LIMIT = r"(?!超过|多于|少于|低于|高于|大于|小于|超)"  # "不要超过3片" limits a dose, it rules nothing out
 # A contrast rules out only what follows it; any other negation, its whole clause.
-_CONTRAST = re.compile(r"\b(?:rather\s+than|instead\s+of|other\s+than|except(?:\s+for)?|excluding)\b|而不是|而非|除了",
-                       re.I)
+_CONTRAST = re.compile(r"\b(?:rather\s+than|instead\s+of|other\s+than|except(?:\s+for)?|excluding|compared\s+(?:with|to))\b"
+                       r"|而不是|而非|除了|与其|比起|相比于?", re.I)
 _NEGATION = re.compile(
-    rf"""\b(?:not|never|no)\b(?!\s+(?:more|less|fewer|later|earlier|longer|sooner|only|just|doubt|matter|further)\b)
-      | \b(?:don|doesn|didn|won|shouldn|mustn|isn|aren|wasn|weren|can)['’]t\b | \bcannot\b
-      | \b(?:exclude[sd]?|rul(?:e|ed|ing)\s+out|avoid(?:ing)?)\b | \b(?:is|are)\s+(?:wrong|incorrect)\b
+    rf"""\b(?:not|never|no)\b(?!\s+(?:the\s+)?(?:more|less|fewer|later|earlier|longer|sooner|only|just|doubt|matter|further)\b)
+      | \b(?:don|doesn|didn|won|shouldn|mustn|isn|aren|wasn|weren)['’]t\b
+      | \b(?:exclude[sd]?|rul(?:e|ed|ing)\s+out|avoid(?:ing)?|unnecessary|inappropriate)\b
+      | \b(?:is|are|be)\s+(?:wrong|incorrect|a\s+mistake)\b
       | (?:不是|并非|不选|不用|不使用|不应该?|不宜|不要|不需要|无需|不必|不能|不会|不属于|不包括|不经|不通过|不引起
-          |不导致|并不|没有|别(?:用|选|给)|排除|除外|不考虑|避免|禁止|不对|不正确|错误){_QUANTITY_LIMIT}""",
+          |不导致|并不|没有|没用|无效|别(?:用|选|给)|排除|除外|不考虑|避免|禁止|不对|不正确|错误|不合适|不恰当|不适合
+          |不推荐){_QUANTITY_LIMIT}""",
     re.X | re.I,
 )
+_CONTENT = re.compile(r"[a-z]{3,}|[\u3400-\u9fff]{2}", re.I)  # words, pairs of characters: how much a clause says
 _BOUNDARY = re.compile(r"[,，。;；!！?？\n:：]|\.(?!\d)|\s[-—–]+\s|—|\bbut\b|而是|但是|但|然而|却", re.I)
 
 
@@ -58,8 +61,9 @@ def affirmed(text: str, options: Mapping[str, str]) -> str:
     ends = [m.start() for m in _BOUNDARY.finditer(text)]
     cuts = [(m.start(), _clause_end(ends, text, m.end())) for m in _CONTRAST.finditer(text)
             if not _own_words(m.group(), folded)]
-    cuts += [(_clause_start(ends, m.start()), _clause_end(ends, text, m.end())) for m in _NEGATION.finditer(text)
-             if not _own_words(m.group(), folded) and not _inside(cuts, m.start())]
+    contrasts = list(cuts)
+    cuts += [(_clause_start(ends, text, m), _clause_end(ends, text, m.end())) for m in _NEGATION.finditer(text)
+             if not _own_words(m.group(), folded) and not _inside(contrasts, m.start())]
     if not cuts:
         return text
     out, pos = [], 0
@@ -75,24 +79,38 @@ def affirmed(text: str, options: Mapping[str, str]) -> str:
 
 def _own_words(cue: str, folded_options: list[str]) -> bool:
     """The options use this negation themselves: in the reply it is their wording."""
-    cue = cue.lower()
-    return any(cue in v for v in folded_options)
+    said = _as_word(cue.lower())
+    return any(said.search(v) for v in folded_options)
 
 
-def _inside(cuts: list[tuple[int, int]], pos: int) -> bool:
-    """"rather than not treating": a negation already cut out with its contrast."""
-    return any(start <= pos < end for start, end in cuts)
+@lru_cache(maxsize=128)
+def _as_word(cue: str) -> re.Pattern[str]:
+    """The cue as a whole word: "not" is not in "notifiable"."""
+    return re.compile(rf"(?<![a-z]){re.escape(cue)}(?![a-z])")
+
+
+def _inside(contrasts: list[tuple[int, int]], pos: int) -> bool:
+    """"rather than not treating": a negation already cut out with its contrast (the cuts are in
+    order, and so are their ends, so the last one that starts before ``pos`` decides)."""
+    i = bisect.bisect_right(contrasts, (pos, float("inf"))) - 1
+    return i >= 0 and contrasts[i][0] <= pos < contrasts[i][1]
 
 
 def _clause_end(ends: list[int], text: str, pos: int) -> int:
+    """The next clause break after ``pos``, at most ``SCOPE_MAX`` away (bounded work per cue)."""
     i = bisect.bisect_left(ends, pos)
     return min(ends[i], pos + SCOPE_MAX) if i < len(ends) else min(len(text), pos + SCOPE_MAX)
 
 
-def _clause_start(ends: list[int], pos: int) -> int:
-    i = bisect.bisect_left(ends, pos) - 1
-    start = ends[i] + 1 if i >= 0 else 0
-    return max(start, pos - SCOPE_MAX)
+def _clause_start(ends: list[int], text: str, cue: re.Match[str]) -> int:
+    """Where the clause of a negation starts; a bare verdict ("…起效慢，不合适", "…, so no") takes
+    the clause before it along, which says what it is about."""
+    floor = max(0, cue.start() - SCOPE_MAX)
+    i = bisect.bisect_left(ends, cue.start()) - 1
+    start = max(ends[i] + 1 if i >= 0 else 0, floor)
+    if i >= 0 and text[ends[i]] in ",，" and len(_CONTENT.findall(text, start, _clause_end(ends, text, cue.end()))) <= 1:
+        start = max(ends[i - 1] + 1 if i >= 1 else 0, floor)
+    return start
 
 
 # --- numbers written in words --------------------------------------------------------------------
@@ -103,7 +121,7 @@ _EN_NUMBER = re.compile(r"\b(" + "|".join(_EN_NUMBERS) + r")\b(?=[ \t-]+(?:mg|g|
                         r"|minutes?|hours?|days?|weeks?|months?|years?|tablets?|times|doses?)\b)", re.I)
 _ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
-_ZH_NUMBER = re.compile(r"([零一二两三四五六七八九十百千]{1,6})(?=天|日|周|月|年|岁|小时|分钟|次|毫克|微克|克|毫升|片|粒|倍|mg|g|ml)")
+_ZH_NUMBER = re.compile(r"([零一二两三四五六七八九十百千]{1,6})(个半|个)?(?=天|日|周|月|年|岁|小时|分钟|次|毫克|微克|克|毫升|片|粒|倍|mg|g|ml)")
 
 
 def _zh_number(run: str) -> str:
@@ -123,9 +141,9 @@ def _zh_number(run: str) -> str:
 
 
 def _digits(text: str) -> str:
-    """Numbers written in words, as digits, where a unit follows ("five days", "一百毫克")."""
+    """Numbers written in words, as digits, where a unit follows ("five days", "一百毫克", "四个半小时")."""
     text = _EN_NUMBER.sub(lambda m: str(_EN_NUMBERS[m.group(1).lower()]), text)
-    return _ZH_NUMBER.sub(lambda m: _zh_number(m.group(1)), text)
+    return _ZH_NUMBER.sub(lambda m: _zh_number(m.group(1)) + (".5" if m.group(2) == "个半" else ""), text)
 
 
 # --- features -----------------------------------------------------------------------------------
@@ -161,8 +179,9 @@ _PLAIN_QUANTITY = re.compile(_QUANTITY + r"|(?P<half>half an hour|半小时|半�
 _PLAIN_NUMBER = re.compile(_NUM)
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_DISCOURSE = frozenset("not no never only also too just even both either but same".split())  # they discuss
 _SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "edly", "ed", "ies", "es", "ly", "s")
-_BRITISH = re.compile(r"(?<=[a-z])(?:ae|oe)(?=[a-z])|(?<=[a-z]{3})our\b")  # "haem", "oedema", "colour"
+_BRITISH = re.compile(r"(?<=[a-z])(?:ae|oe)(?=[a-z])|(?<=[a-z]{3})our$")  # "haemorrhage", "diarrhoea", "colour"
 _STOP = frozenset(
     "a an the and or of to in on at by for with from into as is are was were be been being it its this that these those "
     "than then there their them they he she him her his we you your our i my me should would could can may might must "
@@ -172,11 +191,18 @@ _STOP = frozenset(
 )
 
 
+def _american(word: str) -> str:
+    """One spelling for words of some length ("haemorrhage", "colour"; not "does")."""
+    return _BRITISH.sub(lambda m: "e" if len(m.group()) == 2 else "or", word) if len(word) >= 6 else word
+
+
 def _number(value: float) -> str:
+    """One spelling per value, so that "4", "4.0" and "4000 µg" in mg meet."""
     return f"{value:.6g}"
 
 
 def _quantity(num: str, unit: str, times: float = 1.0) -> tuple[str, float]:
+    """(kind, value in the kind's base unit: mg, ml, minutes)."""
     kind, scale = _UNITS[unit.lower()]
     return kind, float(num) * scale * times
 
@@ -194,10 +220,13 @@ def _stem(word: str) -> str:
 
 @dataclass(frozen=True)
 class Profile:
-    """A text's features (feature → weight) and its English content words, by stem."""
+    """A text's features (feature → weight), its English content words (by stem), and for each
+    concept the features of the words it was read from (a reply that names the concept has said
+    those words in its own)."""
 
     feats: dict[str, float]
     words: dict[str, str]
+    spans: dict[str, frozenset[str]]
 
     @property
     def counts(self) -> bool:
@@ -205,26 +234,40 @@ class Profile:
         return any(f[:2] in ("n:", "q:") for f in self.feats)
 
 
-def features(text: str) -> Profile:
-    """Concepts, quantities (blanked out once read), numbers, English stems and Chinese bigrams."""
+def features(text: str, reply: bool = True) -> Profile:
+    """Concepts, quantities (blanked out once read), numbers, English stems and Chinese bigrams.
+    In a reply the words a concept was read from are blanked out too, so that "IV saline" does
+    not count "IV" twice; an option keeps them, so that "消化道出血" still meets "上消化道出血"."""
     t = _digits(unicodedata.normalize("NFKC", text).lower())
     feats: dict[str, float] = {}
-    for _, _, concept in concept_spans(t):
+    spans: dict[str, frozenset[str]] = {}
+    chars = list(t)
+    for start, end, concept in concept_spans(t):
         feats[f"c:{concept}"] = 1.0 if concept in MODIFIERS else CONCEPT_WEIGHT
+        if reply:
+            chars[start:end] = " " * (end - start)
+        else:
+            spans[f"c:{concept}"] = spans.get(f"c:{concept}", frozenset()) | frozenset(_surface(t[start:end])[0])
+    t = "".join(chars)
     t = _MULTIPLE.sub(lambda m: _mask(m, feats, multiple=True), t)
     t = _PLAIN_QUANTITY.sub(lambda m: _mask(m, feats, multiple=False), t)
     for n in _PLAIN_NUMBER.findall(t):
         feats[f"n:{_number(float(n))}"] = 1.0
+    surface, words = _surface(t)
+    feats.update((f, 1.0) for f in surface)
+    return Profile(feats, words, spans)
+
+
+def _surface(t: str) -> tuple[set[str], dict[str, str]]:
+    """English stems and Chinese bigrams of lower-cased text, and the English words by stem."""
     words: dict[str, str] = {}
-    for token in _WORD.findall(_BRITISH.sub(lambda m: "e" if len(m.group()) == 2 else "or", t)):
-        parts = token.split("-")
+    for token in _WORD.findall(t):
+        parts = [_american(w) for w in token.split("-")]
         for word in parts + (["".join(parts)] if len(parts) > 1 else []):  # "anti-Sm" is also "antism"
             if word not in _STOP and len(word) >= 2:
                 words[f"w:{_stem(word)}"] = word
-    feats.update((stem, 1.0) for stem in words)
-    for run in _CJK_RUN.findall(t):
-        feats.update((f"z:{run[i:i + 2]}", 1.0) for i in range(len(run) - 1))
-    return Profile(feats, words)
+    grams = {f"z:{run[i:i + 2]}" for run in _CJK_RUN.findall(t) for i in range(len(run) - 1)}
+    return set(words) | grams, words
 
 
 def _mask(m: re.Match[str], feats: dict[str, float], multiple: bool) -> str:
@@ -250,7 +293,7 @@ def _mask(m: re.Match[str], feats: dict[str, float], multiple: bool) -> str:
 @lru_cache(maxsize=256)
 def _option_table(items: tuple[tuple[str, str], ...]) -> tuple[dict[str, Profile], dict[str, int]]:
     """Each option's features, and in how many options each feature occurs."""
-    table = {k: features(v) for k, v in items}
+    table = {k: features(v, reply=False) for k, v in items}
     df: dict[str, int] = {}
     for profile in table.values():
         for f in profile.feats:
@@ -258,38 +301,82 @@ def _option_table(items: tuple[tuple[str, str], ...]) -> tuple[dict[str, Profile
     return table, df
 
 
-def closest(text: str, options: Mapping[str, str], min_coverage: float = 0.1, min_precision: float = 0.0,
-            min_shared: float = MIN_SHARED) -> str | None:
+def closest(text: str, options: Mapping[str, str], min_coverage: float = 0.1,
+            min_shared: float = MIN_SHARED, margin: float = MARGIN) -> str | None:
     """The option a paraphrase clearly means: enough shared evidence (``min_shared``, or most of
     the option), at least ``min_coverage`` of the option (numbers aside when the reply states
-    none), ``min_precision`` of the reply's own evidence, and ``MARGIN`` times the runner-up."""
+    none), and ``margin`` times the runner-up."""
     if len(text) > MAX_CHARS:
         return None
-    table, df = _option_table(tuple(options.items()))
-    said = features(text)
-    reply = _respelled(said, table)
-    scores: list[tuple[float, float, str]] = []
-    for k, profile in table.items():
-        weighed = {f: w / df[f] for f, w in profile.feats.items() if said.counts or f[:2] not in ("n:", "q:")}
-        shared = sum(w for f, w in weighed.items() if f in reply)
-        scores.append((shared, shared / sum(weighed.values()) if weighed else 0.0, k))
-    scores.sort(reverse=True)
+    scores = sorted(_scores(text, options), reverse=True)
     if not scores:
         return None
     shared, coverage, best = scores[0]
     if coverage < min_coverage or not (shared >= min_shared or (shared >= 1.0 and coverage >= MIN_COVERAGE_ALONE)):
         return None
-    if len(scores) > 1 and shared < MARGIN * scores[1][0]:
-        return None
-    if min_precision and _precision(reply, table[best].feats) < min_precision:
+    if len(scores) > 1 and shared < margin * scores[1][0]:
         return None
     return best
 
 
-def _precision(reply: Mapping[str, float], option: Mapping[str, float]) -> float:
-    """The share of the reply's evidence that the option accounts for."""
-    total = sum(reply.values())
-    return sum(w for f, w in reply.items() if f in option) / total if total else 0.0
+def mentioned(text: str, options: Mapping[str, str]) -> str | None:
+    """The option a clause is most about, on any evidence (one shared word will do), if one leads."""
+    if len(text) > MAX_CHARS:
+        return None
+    scores = sorted(_scores(text, options), reverse=True)
+    if not scores or scores[0][0] < 1.0 or (len(scores) > 1 and scores[0][0] == scores[1][0]):
+        return None
+    return scores[0][2]
+
+
+def _scores(text: str, options: Mapping[str, str]) -> list[tuple[float, float, str]]:
+    """(shared evidence, share of the option covered, letter) per option. A concept of the option
+    counts as named when the reply names it or writes all the words it was read from there
+    ("ibuprofin" names the NSAID of "Ibuprofen"); a named concept covers those words."""
+    table, df = _option_table(tuple(options.items()))
+    said = features(text)
+    reply = _respelled(said, table)
+    scores = []
+    for k, profile in table.items():
+        weighed = {f: w / df[f] for f, w in profile.feats.items() if said.counts or f[:2] not in ("n:", "q:")}
+        named = {c for c, words in profile.spans.items() if c in reply or (words and words <= reply.keys())}
+        shared = sum(w for f, w in weighed.items() if f in reply or f in named)
+        credited = set(reply).union(named, *(profile.spans[c] for c in named))
+        covered = sum(w for f, w in weighed.items() if f in credited)
+        scores.append((shared, covered / sum(weighed.values()) if weighed else 0.0, k))
+    return scores
+
+
+def bare(text: str, options: Mapping[str, str], letters: Iterable[str]) -> bool:
+    """Whether the text says little besides naming these options: at most one English content
+    word, or two Chinese characters, that none of them accounts for (a route or a time, "IM",
+    "立即", qualifies a choice and is not counted). "Thinning bones" and "夜里出汗" name an option;
+    "lisinopril protects the kidneys" and "异丙嗪能止痒" discuss one."""
+    table, _ = _option_table(tuple(options.items()))
+    named = [table[k] for k in letters if k in table]
+    t = _digits(unicodedata.normalize("NFKC", text).lower())
+    covered = bytearray(len(t))
+    for start, end, concept in concept_spans(t):
+        if concept in MODIFIERS or any(f"c:{concept}" in p.feats for p in named):
+            covered[start:end] = b"\x01" * (end - start)
+    loose = 0.0
+    for m in _WORD.finditer(t):
+        for word in (_american(w) for w in m.group().split("-")):
+            if word in _DISCOURSE or not (covered[m.start()] or word in _STOP or len(word) < 2
+                                          or any(_accounts(word, p) for p in named)):
+                loose += 1
+    for m in _CJK_RUN.finditer(t):
+        run = m.group()
+        for i in range(len(run) - 1):
+            if any(f"z:{run[i:i + 2]}" in p.feats for p in named):
+                covered[m.start() + i:m.start() + i + 2] = b"\x01\x01"
+        loose += sum(0.5 for i in range(m.start(), m.end()) if not covered[i])
+    return loose < 1.5
+
+
+def _accounts(word: str, option: Profile) -> bool:
+    """The option has this word, or one it abbreviates or misspells."""
+    return f"w:{_stem(word)}" in option.feats or any(_alike(word, w) for w in option.words.values())
 
 
 def _respelled(said: Profile, table: Mapping[str, Profile]) -> dict[str, float]:
@@ -319,5 +406,6 @@ def _alike(said: str, word: str) -> bool:
 
 
 def _trigrams(word: str) -> set[str]:
+    """Letter trigrams with the word's ends marked, so that first and last letters weigh in."""
     padded = f"^{word}$"
     return {padded[i:i + 3] for i in range(len(padded) - 2)}

@@ -8,10 +8,10 @@ and high/low blood values are composed from a direction word and the quantity ("
 share a feature with the option it means, where no word or character n-gram is shared.
 
 Expressions are lower-case. ``…`` is a short gap (up to four words in English, four characters in
-Chinese, no punctuation), a trailing ``*`` lets an English word go on ("steroid*"), and in
-English a space or hyphen also matches none ("chicken pox", "chickenpox"). Matching tries, at
-each word start, only the expressions that begin with that character, longest first, so one
-pass is linear in the text's length.
+Chinese, no punctuation and no "and"), a trailing ``*`` lets an English word go on ("steroid*"),
+and in English a space or hyphen also matches none ("chicken pox", "chickenpox"). Matching tries,
+at each position, only the expressions that begin with that character, longest first, and every
+expression is bounded, so one pass is linear in the text's length.
 """
 
 from __future__ import annotations
@@ -62,6 +62,17 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "loop_diuretic": ("loop diuretic*", "furosemide", "frusemide", "lasix", "bumetanide", "torsemide", "袢利尿剂",
                       "呋塞米", "速尿"),
     "thiazide": ("thiazide*", "hydrochlorothiazide", "hctz", "chlorthalidone", "噻嗪类", "氢氯噻嗪"),
+    "aldosterone_antagonist": ("aldosterone antagonist*", "mineralocorticoid receptor antagonist*", "mra",
+                               "spironolactone", "eplerenone", "potassium sparing diuretic*", "醛固酮受体拮抗剂",
+                               "醛固酮拮抗剂", "盐皮质激素受体拮抗剂", "螺内酯", "依普利酮", "保钾利尿剂", "保钾利尿药"),
+    "arni": ("arni", "sacubitril*", "沙库巴曲缬沙坦", "沙库巴曲"),
+    "macrolide": ("macrolide*", "azithromycin", "clarithromycin", "erythromycin", "大环内酯", "阿奇霉素", "红霉素",
+                  "克拉霉素"),
+    "penicillin": ("penicillin*", "amoxicillin", "ampicillin", "青霉素", "阿莫西林", "氨苄西林"),
+    "cephalosporin": ("cephalosporin*", "ceftriaxone", "cefotaxime", "cephalexin", "头孢"),
+    "antipsychotic": ("antipsychotic*", "neuroleptic*", "haloperidol", "氟哌啶醇", "抗精神病药"),
+    "antiemetic": ("antiemetic*", "anti nausea", "5 ht3 antagonist*", "ondansetron", "zofran", "止吐药", "昂丹司琼"),
+    "sedative": ("sedative*", "hypnotic*", "sleeping pill*", "sleeping tablet*", "镇静催眠药", "镇静药", "安眠药", "催眠药"),
     "antibiotic": ("antibiotic*", "antibacterial*", "antimicrobial*", "抗生素", "抗菌药", "抗菌药物", "抗菌素"),
     "anticoagulant": ("anticoagula*", "blood thinner*", "抗凝药", "抗凝剂", "抗凝治疗"),
     "antihistamine": ("antihistamine*", "h1 blocker*", "diphenhydramine", "benadryl", "promethazine", "抗组胺药",
@@ -73,8 +84,8 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "naloxone": ("naloxone", "narcan", "纳洛酮"),
     "pralidoxime": ("pralidoxime", "2 pam", "pam", "oxime*", "cholinesterase reactivator*", "解磷定", "氯解磷定",
                     "碘解磷定", "肟类", "胆碱酯酶复活剂", "胆碱酯酶复能剂"),
-    "saline": ("normal saline", "isotonic saline", "isotonic fluid*", "crystalloid*", "0.9% saline", "0.9% sodium chloride", "0.9% nacl", "生理盐水",
-               "0.9%氯化钠", "等渗盐水"),
+    "saline": ("normal saline", "isotonic saline", "isotonic fluid*", "crystalloid*", "0.9% saline",
+               "0.9% sodium chloride", "0.9% nacl", "生理盐水", "0.9%氯化钠", "等渗盐水"),
     "blood_glucose": ("blood sugar", "blood glucose", "glycemia", "glycaemia", "血糖"),
     "blood_pressure": ("blood pressure", "血压"),
     "sugar": ("glucose", "dextrose", "sugar", "sugary", "juice", "candy", "葡萄糖", "方糖", "糖块", "糖果", "果汁", "糖水",
@@ -93,16 +104,27 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     # signs and symptoms
     "low_fever": ("low grade fever", "mild fever", "低热", "低烧", "微热"),
     "high_fever": ("high fever", "high grade fever", "高热", "高烧"),
-    "fever": ("fever", "febrile", "pyrexia", "发热", "发烧"),
+    "fever": ("fever", "febrile", "pyrexia", "a temperature", "发热", "发烧"),
     "afternoon": ("afternoon", "午后", "下午"),
     "night_sweats": ("night…sweat*", "sweat*…at night", "盗汗", "夜…出汗", "睡…出汗"),
     "sweating": ("diaphoresis", "sweating", "sweaty", "出汗", "多汗", "大汗", "冷汗"),
-    "hemoptysis": ("hemoptysis", "haemoptysis", "cough* up blood", "coughing blood", "blood…sputum", "bloody sputum", "咯血", "咳血", "痰…血",
-                   "血痰"),
+    "hemoptysis": ("hemoptysis", "haemoptysis", "cough* up blood", "coughing blood", "blood…sputum", "bloody sputum",
+                   "咯血", "咳血", "痰…血", "血痰"),
     "ugib": ("upper gi bleed*", "upper gastrointestinal bleed*", "upper gastrointestinal hemorrhage", "variceal bleed*",
              "variceal hemorrhage", "hematemesis", "vomiting blood", "上消化道出血", "呕血", "吐血", "静脉曲张…出血"),
     "weight_loss": ("weight loss", "losing weight", "lose weight", "lost weight", "weight…dropp*", "weight…fall*",
-                    "消瘦", "变瘦", "体重…下降", "体重…减轻", "体重…减少"),
+                    "weight control", "weight management", "weight reduction", "消瘦", "变瘦", "体重…下降", "体重…减轻",
+                    "体重…减少", "控制体重", "减肥", "减重"),
+    "breathing": ("breathing", "respiratory effort", "respiration*", "呼吸"),
+    "tachycardia": ("tachycardi*", "fast heart rate", "rapid heart rate", "rapid pulse", "fast pulse", "心动过速",
+                    "心率加快", "心率增快", "心跳加快", "心跳快", "心率快"),
+    "tremor": ("tremor*", "shak*", "trembl*", "jitter*", "震颤", "手抖", "发抖"),
+    "oliguria": ("oliguria", "low urine output", "reduced urine output", "decreased urine output", "passing little urine",
+                 "少尿", "尿少", "尿量减少", "尿量少"),
+    "agitation": ("agitat*", "restless*", "anxious", "anxiety", "烦躁", "躁动", "焦虑", "不安"),
+    "pallor": ("pallor", "pale", "苍白"),
+    "lethargy": ("letharg*", "unconscious*", "unresponsive", "drowsy", "very sleepy", "hard to wake", "嗜睡", "昏迷",
+                 "意识不清"),
     "chills": ("chills", "rigors", "shivering", "寒战", "发冷"),
     "dyspnea": ("dyspn*", "shortness of breath", "short of breath", "breathless*", "difficulty breathing",
                 "呼吸困难", "气短", "气促", "喘不过气"),
@@ -133,6 +155,10 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "aptt": ("aptt", "ptt", "partial thromboplastin time", "活化部分凝血活酶时间"),
     "moribund": ("moribund", "near death", "about to die", "imminent death", "濒危", "濒死", "濒临死亡", "生命垂危",
                  "随时…死亡"),
+    "smoking_cessation": ("quit* smoking", "stop* smoking", "smoking cessation", "no smoking", "戒烟", "不抽烟", "不吸烟"),
+    "low_salt": ("low salt", "low sodium diet", "less salt", "cut* down on salt", "reduc*…salt", "salt restriction", "限盐",
+                 "低盐", "少盐", "减盐", "少吃盐", "减少钠盐", "钠盐摄入"),
+    "exercise": ("exercis*", "physical activity", "workout*", "运动", "锻炼"),
     "deficiency": ("deficien*", "lack of", "lacking", "shortage of", "insufficient", "缺乏", "缺少", "不足"),
     "microcytic": ("microcyt*", "small red cells", "small red blood cells", "小细胞", "红细胞…小", "细胞体积…小"),
     "macrocytic": ("macrocyt*", "large red cells", "large red blood cells", "大细胞", "红细胞体积…大", "细胞体积…大"),
@@ -157,10 +183,9 @@ _LEVELS = (
     ("calcemia", ("calcium",), ("血钙", "钙")),
     ("glycemia", ("blood sugar", "blood glucose", "sugar", "glucose"), ("血糖",)),
     ("tension", ("blood pressure", "bp"), ("血压",)),
-    ("lipidemia", ("cholesterol", "lipids"), ("血脂", "胆固醇")),
+    ("lipidemia", ("cholesterol", "lipids", "lipid", "triglyceride*"), ("血脂", "胆固醇", "甘油三酯")),
     ("uricemia", ("uric acid",), ("尿酸",)),
     ("thermia", ("body temperature",), ("体温",)),
-    ("triglyceridemia", ("triglyceride*",), ("甘油三酯",)),
     ("albuminemia", ("albumin",), ("白蛋白", "血清白蛋白")),
 )
 _UP_EN = ("high", "raised", "elevated", "increased", "excess", "excessive", "rising")
@@ -181,16 +206,18 @@ def _levels() -> dict[str, tuple[str, ...]]:
     return out
 
 
-_LEVEL_TERMS_ZH = {"hyperkalemia": ("高钾血症",), "hypokalemia": ("低钾血症",), "hypernatremia": ("高钠血症",),
-                   "hyponatremia": ("低钠血症",), "hypercalcemia": ("高钙血症",), "hypocalcemia": ("低钙血症",),
-                   "hyperlipidemia": ("高脂血症",), "hyperuricemia": ("高尿酸血症",),
-                   "hypoalbuminemia": ("低蛋白血症", "低白蛋白血症")}
+# The terms the composition above does not make.
+_LEVEL_TERMS = {"hyperkalemia": ("高钾血症",), "hypokalemia": ("低钾血症",), "hypernatremia": ("高钠血症",),
+                "hyponatremia": ("低钠血症",), "hypercalcemia": ("高钙血症",), "hypocalcemia": ("低钙血症",),
+                "hyperlipidemia": ("高脂血症", "高甘油三酯血症", "hypertriglyceridemia", "hypertriglyceridaemia"),
+                "hyperuricemia": ("高尿酸血症",), "hypoalbuminemia": ("低蛋白血症", "低白蛋白血症")}
 
 _GAP_EN = r"(?:[\s-]+(?!(?:and|or|but|then|plus|with)\b)[a-z0-9'’]+){0,4}?[\s-]+"  # not across "and"
 _GAP_ZH = r"[^\s,，。.;；、:：!！?？和与及或]{0,4}?"
 
 
 def _is_cjk(ch: str) -> bool:
+    """Chinese expressions match as written; English ones at word edges."""
     return "\u3400" <= ch <= "\u9fff"
 
 
@@ -210,7 +237,7 @@ def _buckets() -> dict[str, tuple[re.Pattern[str], tuple[str, ...]]]:
     """Per first character: one pattern trying that character's expressions longest first, and
     the concept of each alternative (by group number)."""
     concepts = {**_CONCEPTS, **_levels()}
-    for concept, terms in _LEVEL_TERMS_ZH.items():
+    for concept, terms in _LEVEL_TERMS.items():
         concepts[concept] = concepts[concept] + terms
     by_char: dict[str, list[tuple[str, str]]] = {}
     for concept, exprs in concepts.items():
@@ -233,8 +260,8 @@ def concept_spans(text: str) -> list[tuple[int, int, str]]:
     while pos < len(text):
         entry = buckets.get(text[pos].lower())
         m = entry[0].match(text, pos) if entry else None
-        if m is not None and m.end() > pos:
-            found.append((pos, m.end(), entry[1][m.lastindex - 1]))  # type: ignore[index, operator]
+        if entry is not None and m is not None and m.end() > pos:
+            found.append((pos, m.end(), entry[1][(m.lastindex or 1) - 1]))
             pos = m.end()
             continue
         stem = stems.get(pos)

@@ -7,11 +7,11 @@ this module checks the task-specific fields and raises ``SuiteError`` naming the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..catalog import RECORD_FIELDS, Dimension, ExtractionKind, JudgeKind, Metric, Task
-from ..schema import DEFAULT_PASS_THRESHOLD, Item, finalize
+from ..schema import DEFAULT_PASS_THRESHOLD, Item, finalize, render_turns
 from .errors import SuiteError
 from .render import format_dialogue, format_options, render_prompt
 
@@ -147,10 +147,74 @@ def red_lines(info: DatasetInfo, raw: dict[str, Any], expected: Any, path: str,
     return out
 
 
+def check_header(info: DatasetInfo, path: str, line: int | None) -> DatasetInfo:
+    """Dataset-level rules of the rubric metric; a rubric dataset's items are judged by their rubric."""
+    if info.metric is Metric.rubric:
+        _need(info.task is Task.open, path, line, "metric", "rubric is the metric of open items (task: open)")
+        _need(info.judge in (None, JudgeKind.rubric), path, line, "judge",
+              "a rubric dataset is judged by its rubric: leave judge out or write \"rubric\"")
+        if info.judge is None:
+            info = replace(info, judge=JudgeKind.rubric)
+    elif info.judge is JudgeKind.rubric:
+        raise SuiteError(path, line, "metric", "judge rubric needs metric rubric")
+    return info
+
+
+def conversation(raw: dict[str, Any], path: str, line: int | None) -> list[dict[str, str]] | None:
+    """An item's ``messages``, checked: given instead of a question, a system turn only first, the
+    last turn the user's. None when the item gives a question."""
+    messages = raw.get("messages")
+    if messages is None:
+        _need(bool(raw.get("question")), path, line, "question", "an item needs a question (or messages)")
+        return None
+    _need(raw.get("question") is None, path, line, "messages",
+          "give either question or messages, not both (the last user message is the question)")
+    _need(not raw.get("dialogue"), path, line, "dialogue",
+          "an item with messages carries its dialogue in them: leave dialogue out")
+    _need(bool(messages), path, line, "messages", "empty: give at least one user message")
+    for i, m in enumerate(messages):
+        _need(m["role"] != "system" or i == 0, path, line, f"messages[{i}].role",
+              "a system message may only come first")
+    last = len(messages) - 1
+    _need(messages[last]["role"] == "user", path, line, f"messages[{last}].role",
+          f"the last message must be from the user (it is {messages[last]['role']!r}): the model answers it")
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def rubric(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | None) -> dict[str, Any]:
+    """A rubric item's criteria, checked (at least one with positive points); {} for other items,
+    so that their content hash stays what it was."""
+    criteria = raw.get("rubric")
+    if info.metric is not Metric.rubric:
+        _need(criteria is None, path, line, "rubric", "only items of a dataset with metric rubric carry a rubric")
+        return {}
+    _need(bool(criteria), path, line, "rubric", "a rubric item needs a rubric: a list of {criterion, points, tags}")
+    assert criteria is not None
+    _need(any(c["points"] > 0 for c in criteria), path, line, "rubric",
+          "no criterion has positive points: the score (met points / positive points) would be undefined")
+    texts = [c["criterion"] for c in criteria]
+    dup = next((t for t in texts if texts.count(t) > 1), None)
+    _need(dup is None, path, line, "rubric",
+          f"two criteria have the same text ({(dup or '')[:60]!r}): verdicts and decisions are matched by it")
+    for f in ("reference_points", "risk_points", "quality_points", "red_line_risks"):
+        _need(raw.get(f) is None, path, line, f, "a rubric item is scored by its rubric only")
+    _need(not raw.get("critical"), path, line, "critical",
+          "a rubric item cannot be critical (it has no red line to state); put the red line in an item of its own")
+    return {"rubric": tuple({"criterion": c["criterion"], "points": c["points"], "tags": tuple(c.get("tags") or ())}
+                            for c in criteria)}
+
+
 def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | None) -> Item:
     """Check the task-specific fields of one item and render its messages."""
     item_id = raw["id"]
-    question: str = raw["question"]
+    turns = conversation(raw, path, line)
+    prior: tuple[dict[str, str], ...] = ()
+    if turns is not None:
+        # the dataset's prompt template wraps the last user turn; earlier turns go as they are
+        question = turns[-1]["content"]
+        prior = tuple(turns[:-1])
+    else:
+        question = raw["question"]
     dialogue = raw.get("dialogue")
     if dialogue:
         question = f"{format_dialogue(dialogue)}\n{question}"
@@ -199,6 +263,10 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
 
     template = info.prompt
     content = render_prompt(template, question, options_text)
+    language = raw.get("language") or info.language
+    messages = (*prior, {"role": "user", "content": content})
+    if prior:  # what judges, reports and duplicate checks read: the whole conversation, as plain turns
+        question = render_turns([*prior, {"role": "user", "content": question}], language)
     threshold = info.pass_threshold
     if threshold is None:
         threshold = 1.0 if info.judge is JudgeKind.safety else DEFAULT_PASS_THRESHOLD[info.task]
@@ -213,14 +281,14 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
             judge=info.judge,
             mirrors=info.mirrors,
             specialty=raw.get("specialty"),
-            language=raw.get("language") or info.language,
+            language=language,
             critical=bool(raw.get("critical", False)),
             weight=float(raw.get("weight", 1.0)),
             source=raw.get("source") or info.source,
             licence=raw.get("licence") or info.licence,
             tags=tuple(raw.get("tags") or ()),
             question=question,
-            messages=({"role": "user", "content": content},),
+            messages=messages,
             options=options if info.task is Task.choice else None,
             candidates=tuple(candidates) if info.task is Task.normalization else None,
             expected=expected,
@@ -230,5 +298,6 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
             pass_threshold=threshold,
             location=f"{path}:{line}" if line else path,
             **red_lines(info, raw, expected, path, line),
+            **rubric(info, raw, path, line),
         )
     )

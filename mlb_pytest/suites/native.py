@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from .._jsonsafe import JSONInputError, decode_utf8, loads, may_hold_surrogates, unfit_at
 from ..schema import DatasetHeader, Item, ItemRecord
-from .build import DatasetInfo, build_item
+from .build import DatasetInfo, build_item, check_header
 from .errors import SuiteError, from_validation
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one item; MLB's longest records are a few kB
@@ -110,7 +110,7 @@ def load_native(path: Path, display: str) -> tuple[list[Item], list[SuiteError]]
                 except ValidationError as exc:
                     raise from_validation(display, lineno, exc) from None
                 header_at = lineno
-                info = info_from_header(header)
+                info = check_header(info_from_header(header), display, lineno)
                 continue
             item_lines += 1
             try:
