@@ -107,6 +107,12 @@ MLB_DATASETS: dict[str, DatasetSpec] = {
 RECORD_FIELDS: tuple[str, ...] = ("性别", "年龄", "主诉", "现病史", "既往史", "个人史", "婚育史", "家族史")
 
 
+def language_marker(language: str) -> str:
+    """Marker of a language track (``-m en``, ``-m zh``): the primary subtag of the item's language tag."""
+    primary = (language or "zh").split("-")[0].split("_")[0]
+    return dataset_marker(primary) if primary else "zh"
+
+
 def dataset_marker(name: str) -> str:
     """Marker name for a dataset: lower case, non-alphanumerics as underscores."""
     out = "".join(c.lower() if c.isascii() and c.isalnum() else "_" for c in name)

@@ -38,6 +38,8 @@ def _pyproject(config: pytest.Config) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mlb: a benchmark item collected by mlb-pytest")
     config.addinivalue_line("markers", "mlb_critical: an item with a safety red line; crossing it fails the run")
+    config.addinivalue_line("markers", "en: items of the English track")
+    config.addinivalue_line("markers", "zh: items of the Chinese track")
     for dim in DIMENSIONS:
         config.addinivalue_line("markers", f"{dim.marker}: items of the {dim.value} dimension")
     for name in MLB_DATASETS:

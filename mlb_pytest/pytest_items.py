@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .catalog import dataset_marker
+from .catalog import dataset_marker, language_marker
 from .schema import Item
 from .session import RESULT_PROPERTY, ItemError, MLBSession
 from .suites import SuiteError, load_suite_file, select_limited
@@ -36,6 +36,8 @@ class MLBFile(pytest.File):
         loaded = load_suite_file(self.path, shown)
         for name in {it.dataset for it in loaded.items}:
             self.config.addinivalue_line("markers", f"{dataset_marker(name)}: items of the {name} dataset")
+        for lang in {language_marker(it.language) for it in loaded.items} - {"en", "zh"}:
+            self.config.addinivalue_line("markers", f"{lang}: items in language {lang}")
         for item in select_limited(loaded.items, session.settings.limit, session.settings.seed):
             yield MLBItem.from_parent(self, name=item.id, item=item)
         used: set[str] = set()
@@ -66,6 +68,7 @@ class MLBItem(pytest.Item):
         self.add_marker("mlb")
         self.add_marker(item.dimension.marker)
         self.add_marker(dataset_marker(item.dataset))
+        self.add_marker(language_marker(item.language))
         if item.critical:
             self.add_marker("mlb_critical")
         self.extra_keyword_matches.update({item.dataset, item.dimension.value})

@@ -157,3 +157,17 @@ def test_mlb_stats_lists_critical_items_with_their_red_line_kind(capsys: pytest.
     tri = stats["datasets"]["TriageDesk"]
     assert tri["red_lines"] == {"options": tri["critical"]}
     assert {"id": "tri-039", "red_line": "options", "count": 2, "of": 5, "named": ["A", "E"]} in tri["critical_items"]
+
+
+def test_language_markers_select_a_track_over_all_five_dimensions(pytester: pytest.Pytester) -> None:
+    pytester.runpytest(str(SUITES), "-m", "en", "--mlb-model=mock:oracle", "--mlb-report=r.json", "-q",
+                       "-p", "no:cacheprovider", "--mlb-no-cache")
+    report = load_report(pytester.path / "r.json")
+    items, _ = validate_paths([SUITES])
+    english = {it.dataset for it in items if it.language == "en"}
+    assert set(report["datasets"]) == english
+    assert {it.dimension.value for it in items if it.language == "en"} == set(report["dimensions"])
+    assert len(report["dimensions"]) == 5
+    pytester.runpytest(str(SUITES), "-m", "zh and mlb_critical", "--mlb-model=mock:oracle", "--mlb-report=z.json",
+                       "-q", "-p", "no:cacheprovider", "--mlb-no-cache")
+    assert set(load_report(pytester.path / "z.json")["datasets"]).isdisjoint(english)
