@@ -98,7 +98,7 @@ class CMBClin(Converter):
         case_id, _ = release_id(raw.source_id, 0, raw.where, None, "id")
         item: dict[str, Any] = {"id": f"{case_id}-q{k + 1}",
                                 "question": f"{raw.data['description']}\n\n{label}{question}",
-                                "answer": answer, "reference_points": points, "tags": [f"qa={k + 1}"]}
+                                "answer": answer, "reference_points": points, "tags": [f"qa={k + 1}", f"case={case_id}"]}
         title = raw.data["case"].get("title")
         if isinstance(title, str) and title.strip():
             item["tags"].append(f"case_title={title.strip()}")

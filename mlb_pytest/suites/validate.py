@@ -116,8 +116,22 @@ def red_line_problems(it: Item) -> list[Problem]:
     return []
 
 
+def _case_of(it: Item) -> str | None:
+    return next((t[5:] for t in it.tags if t.startswith("case=") and len(t) > 5), None)
+
+
+def _same_case(a: Item, b: Item) -> bool:
+    case = _case_of(a)
+    return case is not None and case == _case_of(b)
+
+
 def duplicates(items: Sequence[Item]) -> list[Problem]:
-    """Exact duplicates anywhere, near-duplicates (5-gram Jaccard) within a dataset."""
+    """Exact duplicates anywhere, near-duplicates (5-gram Jaccard) within a dataset.
+
+    Questions that state the same ``case=`` tag are follow-ups on one shared case (CMB-Clin asks
+    several questions about one record): they share the case text by design, so the near-duplicate
+    rule, which catches one item pasted twice, does not compare them with each other.
+    """
     problems: list[Problem] = []
     seen: dict[str, Item] = {}
     for it in items:
@@ -135,6 +149,8 @@ def duplicates(items: Sequence[Item]) -> list[Problem]:
             for j in range(i + 1, len(sh)):
                 a, b = sh[i][0], sh[j][0]
                 inter = len(a & b)
+                if _same_case(sh[i][1], sh[j][1]):
+                    continue
                 if inter and inter / len(a | b) >= NEAR_DUPLICATE_JACCARD and _norm(sh[i][1].question) != _norm(sh[j][1].question):
                     problems.append(Problem(sh[j][1].location, "question",
                                             f"near-duplicate of {sh[i][1].key} (Jaccard {inter / len(a | b):.2f})"))
