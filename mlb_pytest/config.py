@@ -56,6 +56,7 @@ class Settings:
     html: str | None = None  # the run as one self-contained HTML page
     hf_batch: int = 8
     dry_run: bool = False  # print what would be sent, per dataset, and send nothing
+    circular: bool = False  # also ask every choice item with its options rotated (see circular.py)
     prompt_style: str = "auto"  # chat | completion | auto (see models/prompting.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -125,6 +126,10 @@ FLAGS: list[tuple[str, str]] = [
     ("update-baseline", "write this run as the new baseline (atomic, once, from the controller under xdist)"),
     ("force-baseline", "with --mlb-update-baseline: write even with errors above the allowed share, or over an unreadable file"),
     ("strict-regressions", "items right in the baseline and wrong now fail their tests"),
+    ("circular", "option rotation (OpenCompass CircularEval): also ask every choice item with its options rotated, "
+                 "n rotations for n options; the report adds per dataset and dimension the share of items right in "
+                 "every rotation ('circular', gate it with NAME:circular>=FLOOR) and the share whose answer follows "
+                 "the position"),
     ("dry-run", "collect, then print per dataset the items, the requests that would be sent (minus answers already "
                 "in the cache), judge questions, estimated prompt tokens and the max completion tokens; send nothing "
                 "(the tests are skipped, reason 'dry run')"),

@@ -3,7 +3,9 @@
 It runs an asyncio loop in a background thread, so pytest's main thread only ever waits for
 the one result its current test needs while the rest are already in flight. Responses go
 through the SQLite store when the model is cacheable; under xdist the store's claims make each
-request happen once per run, whichever process needs it.
+request happen once per run, whichever process needs it. The semaphore here bounds the requests a
+process works on (``concurrency``); an HTTP adapter's ``limiter`` (``models/concurrency.py``) lets
+fewer of their attempts out at once while the server times out or answers 429.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from .cache import CacheError, ResponseStore, owner_is_dead, request_key
 from .models.base import Generation, GenerationRequest, ModelAdapter, ModelError
+from .models.concurrency import AdaptiveLimiter
 from .models.prompting import PROMPT_VERSION
 from .models.reasoning import strip_reasoning
 
@@ -35,6 +38,8 @@ class EngineStats:
     cached_newest: float | None = None
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
+    # the engine's concurrency_stats, read when the stats are: the limit keeps moving during the run
+    concurrency: Callable[[], dict[str, Any]] | None = field(default=None, repr=False)
 
     def saw_cached(self, stored_at: Any, n: int) -> None:
         self.cached += n
@@ -56,7 +61,8 @@ class EngineStats:
     def to_json(self) -> dict[str, Any]:
         return {"total": self.total, "done": self.done, "errors": self.errors, "cached": self.cached,
                 "from_peers": self.from_peers, "sent": self.sent, "requests": self.requests,
-                "cached_oldest": self.cached_oldest, "cached_newest": self.cached_newest}
+                "cached_oldest": self.cached_oldest, "cached_newest": self.cached_newest,
+                **({"concurrency": self.concurrency()} if self.concurrency is not None else {})}
 
 
 RequestId = tuple[str, int]  # (item key, sample index)
@@ -90,7 +96,7 @@ class Engine:
         self._store_factory = store_factory if model.cacheable else None
         self.lease_s = lease_s
         self.poll_s = poll_s
-        self.stats = EngineStats()
+        self.stats = EngineStats(concurrency=self.concurrency_stats)
         self._futures: dict[RequestId, cf.Future[Generation]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -112,7 +118,7 @@ class Engine:
         self._on_demand = {(r.key, r.sample_index): r for r in requests} if not self.model.cacheable else {}
         for r in requests:
             self._futures.setdefault((r.key, r.sample_index), cf.Future())
-        self.stats = EngineStats(total=len(self._futures))
+        self.stats = EngineStats(total=len(self._futures), concurrency=self.concurrency_stats)
         if self._on_demand:
             requests = []
         ready = threading.Event()
@@ -174,6 +180,15 @@ class Engine:
         if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
             return None
         return fut.result()
+
+    def concurrency_stats(self) -> dict[str, Any]:
+        """``run.concurrency``: the configured bound and, when the adapter adapts (HTTP), where its limit went."""
+        c = self.concurrency
+        limiter = getattr(self.model, "limiter", None)
+        if not isinstance(limiter, AdaptiveLimiter):  # local models: the bound never moves
+            return {"configured": c, "final": c, "lowest": c, "backoffs": 0, "overloads": 0, "adaptive": False}
+        snap = limiter.snapshot()
+        return {**snap, "configured": c, "final": min(snap["final"], c), "lowest": min(snap["lowest"], c)}
 
     def wait(self, item_key: str, sample: int = 0, timeout: float | None = None) -> Generation:
         return self.future(item_key, sample).result(timeout)

@@ -27,7 +27,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_RULES = ("MedSE>=0.90", "*:drop<=0.02", "overall:drop<=0.02")
-_RULE = re.compile(r"^\s*(?P<target>[A-Za-z0-9_.\-*]+)(?P<drop>:drop)?\s*(?P<op>>=|<=)\s*(?P<value>\d+(?:\.\d+)?)\s*$")
+_RULE = re.compile(r"^\s*(?P<target>[A-Za-z0-9_.\-*]+)(?P<circular>:circular)?(?P<drop>:drop)?\s*(?P<op>>=|<=)\s*(?P<value>\d+(?:\.\d+)?)\s*$")
 
 
 class GateError(UsageError, ValueError):
@@ -43,12 +43,13 @@ class Gate:
     threshold: float | None = None
     baseline: float | None = None
     p_value: float | None = None
-    status: str = ""  # pass | fail | n/a | no-baseline | insufficient
+    status: str = ""  # pass | fail | n/a | no-baseline | insufficient | inconclusive
     delta: float | None = None  # current - baseline on shared items
     ci: list[float] | None = None  # 95% interval of delta
     n_shared: int | None = None
     test: str | None = None
     p_adjusted: float | None = None
+    min_detectable: float | None = None  # drop gates: smallest drop the shared items detect (80% power)
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -64,6 +65,7 @@ class Rule:
     kind: str  # floor | drop
     threshold: float
     text: str
+    measure: str = "score"  # score | circular (--mlb-circular: share of items right in every option rotation)
 
     @property
     def name(self) -> str:
@@ -82,14 +84,40 @@ def parse_rule(text: str) -> Rule:
     m = _RULE.match(text)
     if not m:
         raise GateError(f"bad gate {text!r}: use NAME>=FLOOR (MedSE>=0.90, overall>=0.7) or NAME:drop<=MAX "
-                        "(MedRU:drop<=0.02); NAME is a dimension, a dataset, overall or *")
+                        "(MedRU:drop<=0.02) or NAME:circular>=FLOOR (--mlb-circular); NAME is a dimension, a dataset, "
+                        "overall or *")
     kind = "drop" if m.group("drop") else "floor"
     if (kind == "floor") != (m.group("op") == ">="):
         raise GateError(f"bad gate {text!r}: floors use >= and drops use <=")
     value = float(m.group("value"))
     if value > 1:
         raise GateError(f"bad gate {text!r}: scores and drops are between 0 and 1")
-    return Rule(m.group("target"), kind, value, f"{m.group('target')}{m.group('drop') or ''}{m.group('op')}{m.group('value')}")
+    if m.group("circular") and kind == "drop":
+        raise GateError(f"bad gate {text!r}: circular scores take floors only (NAME:circular>=FLOOR)")
+    circ = m.group("circular") or ""
+    return Rule(m.group("target"), kind, value, f"{m.group('target')}{circ}{m.group('drop') or ''}{m.group('op')}{m.group('value')}",
+                measure="circular" if circ else "score")
+
+
+def _circular_floor(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
+    """``NAME:circular>=FLOOR``: the share of NAME's choice items right in every option rotation."""
+    name = f"{target}:circular>={rule.threshold:g}"
+    body = report["overall"] if target == "overall" else \
+        report["dimensions"].get(target) or report["datasets"].get(target)
+    if body is None:
+        return Gate(name, True, f"{target} is not in this run", status="n/a", threshold=rule.threshold)
+    if "circular" not in report["overall"]:
+        return Gate(name, False, "no circular score: no item was asked rotated (run choice items with --mlb-circular)", status="fail",
+                    threshold=rule.threshold)
+    score = body.get("circular")
+    if score is None:
+        if body.get("circular_errors"):
+            return Gate(name, False, f"{target} has no circular score (rotations errored)", status="fail",
+                        threshold=rule.threshold)
+        return Gate(name, True, f"{target} has no rotated choice items", status="n/a", threshold=rule.threshold)
+    ok = score >= rule.threshold
+    return Gate(name, ok, f"{target} circular {score:.3f} {'>=' if ok else '<'} floor {rule.threshold:.2f}",
+                observed=score, threshold=rule.threshold, status="pass" if ok else "fail")
 
 
 def _table_rules(table: Mapping[str, Any], source: str) -> tuple[list[Rule], dict[str, Any]]:
@@ -227,6 +255,9 @@ def evaluate(policy: Policy, report: Mapping[str, Any], baseline_items: Mapping[
     items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
     for rule in policy.rules:
         for target in _targets(rule, report):
+            if rule.measure == "circular":
+                gates.append(_circular_floor(rule, target, report))
+                continue
             name = f"{target}>={rule.threshold:g}" if rule.kind == "floor" else f"{target}:drop<={rule.threshold:g}"
             present, score = _observed(target, report)
             if not present:
@@ -272,7 +303,46 @@ def evaluate(policy: Policy, report: Mapping[str, Any], baseline_items: Mapping[
             gate.reason = f"{what}: larger than allowed but not significant at {policy.alpha:g}"
         else:
             gate.reason = what
+        if not regressed:
+            _power_check(gate, rule, _group_spread(rule, gate, items, baseline_items), policy.alpha / len(pending))
     return GateResult(gates, diffs)
+
+
+def _group_spread(rule: Rule, gate: Gate, items: Sequence[Mapping[str, Any]],
+                  baseline_items: Mapping[str, Any]) -> dict[str, float | None] | None:
+    """Discordance (0/1 scores) or sd of the paired item differences, pooled over the target's shared items."""
+    import numpy as np
+
+    from .sequential import paired_spread
+
+    target = gate.name.split(":drop", 1)[0]
+    groups = align(baseline_items, _scope(target, items))
+    if not groups or any(p.metric == "micro_f1" for p in groups.values()):
+        return None  # micro-F1 has no per-item score difference: no power rule
+    b = np.concatenate([p.b for p in groups.values()])
+    c = np.concatenate([p.c for p in groups.values()])
+    return paired_spread(np.clip(b, 0, 1), np.clip(c, 0, 1))
+
+
+def _power_check(gate: Gate, rule: Rule, spread: dict[str, float | None] | None, alpha: float) -> None:
+    """A passing drop gate whose shared items cannot detect its allowed drop is ``inconclusive``, not ``pass``.
+
+    Smallest detectable drop: the fixed-size paired test at alpha / (number of drop gates tested), what one
+    regression among them must beat under Holm, with 80% power, from the observed discordance or sd
+    (see :func:`mlb_pytest.sequential.min_detectable_drop`). The gate still passes (as ``insufficient``
+    does): it does not fail a run, it says the run could not tell.
+    """
+    from .sequential import underpowered
+
+    if spread is None or gate.n_shared is None:
+        return
+    weak, mde = underpowered(gate.n_shared, rule.threshold, alpha, discordance=spread["discordance"], sd=spread["sd"])
+    gate.min_detectable = None if mde == float("inf") else round(mde, 6)
+    if weak:
+        gate.status = "inconclusive"
+        seen = "no drop" if mde == float("inf") else f"only drops of {mde:.3f} or more"
+        gate.reason += (f"; inconclusive: {gate.n_shared} shared items detect {seen} (80% power at alpha {alpha:.3g}),"
+                        f" not the allowed {rule.threshold:.2f}")
 
 
 def regressed_items(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from .suites import is_suite_file
 
 _CLI_NAMES = ("model", "model_revision", "cache_max_age", "allow_insecure_key", "extractor", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
               "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
-              "gate", "alpha", "strict_regressions", "markdown", "html", "hf_batch", "prompt_style", "dry_run")
+              "gate", "alpha", "strict_regressions", "markdown", "html", "hf_batch", "prompt_style", "dry_run",
+              "circular")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -76,6 +76,7 @@ class MLBItem(pytest.Item):
         self._judged: list[Any] | None = None
         self._extracted: list[list[str] | None] | None = None
         self._result: dict[str, Any] | None = None
+        self._rotations: Any = None  # --mlb-circular
 
     def _publish(self, result: dict[str, Any]) -> None:
         self.user_properties.append((RESULT_PROPERTY, result))
@@ -93,6 +94,7 @@ class MLBItem(pytest.Item):
             if self.item.needs_judge:
                 self._judged = session.wait_verdicts(self.item, self._gens, on_idle=self._progress)
             self._extracted = session.wait_extractions(self.item, self._gens, on_idle=self._progress)
+            self._rotations = session.wait_rotations(self.item, on_idle=self._progress)
         except ItemError as err:
             base.update(outcome="error", error=str(err), explanation=f"no answer: {err}",
                         usage=session.item_usage(self.item, self._gens))  # a judge error still cost the answer
@@ -121,6 +123,7 @@ class MLBItem(pytest.Item):
         session = mlb_session(self.config)
         assert self._result is not None
         result = session.score(self.item, self._gens, self._result, self._judged, self._extracted)
+        session.add_circular(self.item, result, self._rotations)
         self._publish(result)
         if result.get("red_line"):  # only crossing the red line fails the run, whatever the score
             raise WrongAnswer(f"critical item crossed its red line: {result['red_line']['description']} "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from . import circular as rotation
 from .aggregation import aggregate
 from .baselines import (
     Baseline,
@@ -82,6 +83,7 @@ class MLBSession:
         self.judges: JudgePanel | None = None
         self.extractor_spec: ModelSpec | None = parse_spec(settings.extractor) if settings.extractor else None
         self.extractor: ExtractorPanel | None = None
+        self.rotated: dict[str, list[Item] | str] = {}  # --mlb-circular: item key -> rotations 1..n-1 (or why none)
         self.items: dict[str, Item] = {}
         self.engine: Engine | None = None
         self.model: ModelAdapter | None = None
@@ -197,6 +199,9 @@ class MLBSession:
                              revision=self.settings.model_revision, **self._engine_options())
         requests = [GenerationRequest(it, self.params_for(it), k) for it in todo
                     for k in range(self.settings.samples)]
+        if self.settings.circular:  # rotated asks are requests like any other: same engine, same cache
+            requests += [GenerationRequest(rot, self.params_for(rot), k) for rot in self._rotate(todo)
+                         for k in range(self.settings.samples)]
         open_items = [it for it in todo if it.needs_judge]
         if open_items and self.judge_spec is not None:
             specs = [self.judge_spec] + ([self.judge2_spec] if self.judge2_spec else [])
@@ -210,7 +215,7 @@ class MLBSession:
             self.extractor = ExtractorPanel(self.extractor_spec, self._build, self.settings.concurrency, factory,
                                             **self._engine_options())
         self.engine.start(requests)
-        for it in choice_items if self.extractor is not None else ():
+        for it in [*choice_items, *self._rotated_items()] if self.extractor is not None else ():
             for k in range(self.settings.samples):
                 self.engine.on_done(it.key, k, lambda fut, it=it, k=k: self.extractor.ask(it, k, fut))  # type: ignore[union-attr]
         for it in open_items if self.judges is not None else ():
@@ -256,6 +261,51 @@ class MLBSession:
             raise ItemError(str(err)) from None
         except Exception as err:  # an extractor backend or store bug is this item's error, not a crash
             raise ItemError(f"extractor failed: {type(err).__name__}: {err}") from None
+
+    # --- option rotation (--mlb-circular; the logic is in circular.py) ----------------------
+
+    def _rotate(self, items: Sequence[Item]) -> list[Item]:
+        """Rotations 1..n-1 of every choice item, remembered per item (an item that cannot be rotated says why)."""
+        for it in items:
+            if rotation.rotatable(it):
+                try:
+                    self.rotated[it.key] = rotation.rotations(it)
+                except rotation.RotationError as err:
+                    self.rotated[it.key] = f"cannot rotate: {err}"
+        return self._rotated_items()
+
+    def _rotated_items(self) -> list[Item]:
+        return [rot for rots in self.rotated.values() if isinstance(rots, list) for rot in rots]
+
+    def wait_rotations(self, item: Item, on_idle: Any = None) -> list[tuple[Item, list[Any], Any]] | str | None:
+        """Each rotation's answers and extractor readings; a failure is returned as text: it costs the
+        item its circular score, never its plain one. None: the item is not rotated."""
+        rots = self.rotated.get(item.key)
+        if not isinstance(rots, list):
+            return rots
+        out = []
+        for rot in rots:
+            try:
+                gens = self.wait(rot, on_idle)
+                out.append((rot, gens, self.wait_extractions(rot, gens, on_idle)))
+            except ItemError as err:
+                return f"{rot.id}: {err}"
+        return out
+
+    def add_circular(self, item: Item, result: dict[str, Any], waited: list[Any] | str | None) -> None:
+        """Score each rotation as its own item and put the item's ``circular`` entry in its result."""
+        if waited is None or result.get("score") is None:
+            return
+        if isinstance(waited, str):
+            result["circular"] = rotation.error_block(len(item.options or {}), waited)
+            return
+        probes = [result] + [self.score(rot, gens, self.base_result(rot, result["nodeid"]), extracted=ext)
+                             for rot, gens, ext in waited]
+        result["circular"] = rotation.item_block(
+            [bool(p["passed"]) for p in probes], [p["details"].get("extracted") for p in probes],
+            [item.expected, *(rot.expected for rot, _, _ in waited)], [p["response"] for p in probes],
+            [p["score"] for p in probes])
+        result["usage"] = rotation.merge_usage([p.get("usage") or {} for p in probes])
 
     def wait(self, item: Item, on_idle: Any = None) -> list[Any]:
         """The item's generations (one per sample); raises ItemError when any failed."""
@@ -426,6 +476,7 @@ class MLBSession:
             "started": self.started, "ended": _now(),
             "python": platform.python_version(),
             "generation": self.generation_stats(),
+            "concurrency": self.concurrency_stats(),
             "usage": combine_usage(items, self.usage_roles()),
             "plugin_version": __version__,
         }
@@ -433,6 +484,8 @@ class MLBSession:
         for name, (uncertain, total) in uncertain_counts(items).items():
             report["datasets"][name].update(judge_verdicts=total, judge_uncertain=uncertain,
                                             judge_uncertain_share=uncertain / total if total else None)
+        if rotation.add_to_report(report) and (line := rotation.summary_line(report)):  # --mlb-circular
+            self.messages.append(line)
         self._apply_gates(report)
         self.report = report
         if self.settings.update_baseline:
@@ -622,6 +675,21 @@ class MLBSession:
         self.dry_run_plan = plan.to_json()
         return plan_lines(plan)
 
+    def concurrency_stats(self) -> dict[str, Any] | None:
+        """``run.concurrency``: in-flight requests per process, configured and as the adaptive limiter left them.
+
+        Under xdist: the largest final limit, the smallest lowest one, back-offs summed over processes.
+        """
+        parts = [p["concurrency"] for p in self.worker_stats if isinstance(p.get("concurrency"), dict)]
+        if self.engine is not None:
+            parts.append(self.engine.concurrency_stats())
+        if not parts:
+            return None
+        return {"configured": max(p["configured"] for p in parts), "final": max(p["final"] for p in parts),
+                "lowest": min(p["lowest"] for p in parts), "backoffs": sum(p.get("backoffs", 0) for p in parts),
+                "overloads": sum(p.get("overloads", 0) for p in parts),
+                "adaptive": any(p.get("adaptive") for p in parts), "processes": len(parts)}
+
     def generation_stats(self) -> dict[str, Any]:
         parts = list(self.worker_stats)
         load_s = getattr(self.model, "load_seconds", None)
@@ -633,6 +701,8 @@ class MLBSession:
         total: dict[str, Any] = {}
         for p in parts:
             for k, v in p.items():
+                if k == "concurrency":  # run.concurrency, see concurrency_stats
+                    continue
                 if k in ("cached_oldest", "cached_newest"):
                     pick = min if k == "cached_oldest" else max
                     total[k] = v if total.get(k) is None else (total[k] if v is None else pick(total[k], v))

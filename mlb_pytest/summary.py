@@ -77,6 +77,10 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"generation: {gen.get('requests', 0)} requests sent ({gen.get('sent', 0)} attempts), "
                      f"{gen.get('cached', 0)} from cache, {gen.get('errors', 0)} errors"
                      + (f"; model loaded in {gen['model_load_s']:.1f} s" if gen.get("model_load_s") else ""))
+    conc = report["run"].get("concurrency") or {}
+    if conc.get("backoffs"):  # only when the server pushed back: otherwise the configured value held
+        lines.append(f"concurrency: {conc['configured']} in flight configured, ended at {conc['final']} "
+                     f"(lowest {conc['lowest']}) after {conc['backoffs']} back-offs on timeouts or HTTP 429")
     lines += usage_lines(report["run"].get("usage"))
     lines += _trust_lines(report["run"])
     judges = report["run"].get("judges")
@@ -108,7 +112,7 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
     if nobase:
         lines.append(f"drop gates not tested ({', '.join(g['name'] for g in nobase)}): {nobase[0]['reason']}")
     for g in report["gates"]:
-        if g["status"] in ("fail", "insufficient"):
+        if g["status"] in ("fail", "insufficient", "inconclusive"):
             lines.append(f"gate {g['status'].upper() if g['status'] == 'fail' else g['status']}: {g['name']}: {g['reason']}")
     failed = [g for g in report["gates"] if not g["passed"]]
     word = VERDICT_WORD[report["verdict"]]

@@ -7,7 +7,9 @@ for base models served without a chat template. Judge questions always go as cha
 httpx's interface on the aiohttp transport: httpx's own pool costs several ms of CPU per request
 at high concurrency (encode/httpx#3215), the aiohttp transport about 1 ms, which keeps the
 client off the critical path. Retries are bounded, back off with full jitter and honour
-``Retry-After``; 4xx other than 408/429 are not retried and say what to fix.
+``Retry-After``; 4xx other than 408/429 are not retried and say what to fix. Each attempt first
+waits for a slot of the adaptive limiter (``concurrency.py``): timeouts and 429s lower the number of
+attempts in flight, successes raise it again, and the wait for a slot is no part of the timeout.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from .base import Generation, GenerationRequest, ModelError
+from .concurrency import AdaptiveLimiter, Outcome
 from .credentials import redact, redact_url, strip_userinfo
 from .prompting import check_style, completion_prompt, completion_stops
 from .reasoning import strip_reasoning
@@ -113,6 +116,7 @@ class OpenAIChatModel:
         max_connections: int = 64,
         seed: int = 0,
         prompt_style: str = "chat",
+        adaptive: bool = True,
     ) -> None:
         self.model = model
         self.requested_prompt_style = check_style(prompt_style)
@@ -129,6 +133,8 @@ class OpenAIChatModel:
             pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         self.fingerprints: set[str] = set()  # system_fingerprint values the server sent this run
+        # attempts in flight: max_connections at most, fewer while the server times out or answers 429
+        self.limiter = AdaptiveLimiter(max_connections, adaptive=adaptive)
         self._client = httpx.AsyncClient(
             base_url=strip_userinfo(self._url) + "/",
             headers=headers,
@@ -164,7 +170,7 @@ class OpenAIChatModel:
         while True:
             attempt += 1
             try:
-                text, usage = await self._once(payload, "completions" if completion else "chat/completions")
+                text, usage = await self._limited(payload, "completions" if completion else "chat/completions")
             except ModelError as err:
                 err.attempts = attempt
                 if not err.retryable or attempt > self.retry.max_retries:
@@ -184,6 +190,21 @@ class OpenAIChatModel:
                 text=strip_reasoning(text), raw=text, latency_s=time.perf_counter() - started,
                 attempts=attempt, usage=usage,
             )
+
+    async def _limited(self, payload: bytes, route: str) -> tuple[str, dict[str, Any] | None]:
+        """One attempt inside the limiter; a timeout or 429 tells it the server is overloaded."""
+        token = await self.limiter.acquire()  # queued here, not at the server: no timeout runs yet
+        outcome: Outcome = "neutral"
+        try:
+            result = await self._once(payload, route)
+            outcome = "success"
+            return result
+        except ModelError as err:
+            if err.kind == "timeout" or err.status == 429:
+                outcome = "overload"
+            raise
+        finally:
+            self.limiter.release(token, outcome)
 
     async def _once(self, payload: bytes, route: str = "chat/completions") -> tuple[str, dict[str, Any] | None]:
         try:

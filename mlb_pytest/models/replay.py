@@ -54,4 +54,8 @@ def _read_responses(p: Path, shown: str) -> dict[tuple[str, str, int], str]:
             raw = s.get("raw") if isinstance(s, dict) else None
             if isinstance(raw, str):
                 out[(str(entry.get("dataset")), str(entry.get("id")), k)] = raw
+        rotated = entry.get("circular")  # --mlb-circular: rotation r's first answer, under the rotated id
+        for r, text in enumerate((rotated.get("responses") or [])[1:] if isinstance(rotated, dict) else [], 1):
+            if isinstance(text, str):
+                out[(str(entry.get("dataset")), f"{entry.get('id')}@rot{r}", 0)] = text
     return out
