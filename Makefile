@@ -35,6 +35,7 @@ run: $(BIN)/mlb
 
 test: $(BIN)/mlb
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest tests -q $(ARGS)
 
 # The bundled judge, in two resumable stages (each saves a checkpoint under build/judge/ after every epoch;

@@ -56,7 +56,7 @@ class DatasetScore:
     tags: dict[str, dict[str, Any]] | None = None  # rubric: tag -> {score, n}
 
     def to_json(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "dimension": self.dimension, "metric": self.metric, "score": self.score,
             "ci": list(self.ci) if self.ci else None, "n": self.n, "n_items": self.n_items,
             "errors": self.errors, "needs_judge": self.needs_judge, "status": self.status, "mirrors": self.mirrors,

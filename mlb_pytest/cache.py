@@ -118,6 +118,12 @@ class ResponseStore:
             self._close_quietly()
             raise CacheError(f"response cache {path}: {exc.strerror}") from None
 
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The open connection (``__init__`` either opens it or raises, so it is there after)."""
+        assert self._db is not None
+        return self._db
+
     def _close_quietly(self) -> None:
         if self._db is not None:
             try:
@@ -139,7 +145,7 @@ class ResponseStore:
             raise sqlite3.DatabaseError(f"cache schema {row[0]}, this version needs {SCHEMA_VERSION}")
 
     def _init_schema(self) -> None:
-        db = self._db
+        db = self._conn
         db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
         row = db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
         if row is None:
@@ -164,7 +170,7 @@ class ResponseStore:
         oldest = time.time() - max_age_s if max_age_s is not None else None
         for chunk in _chunks(keys):
             q = f"SELECT key, raw, meta, created FROM responses WHERE key IN ({','.join('?' * len(chunk))})"
-            for key, raw, meta, created in self._db.execute(q, list(chunk)):
+            for key, raw, meta, created in self._conn.execute(q, list(chunk)):
                 if oldest is not None and (created is None or created < oldest):
                     continue
                 try:
@@ -180,11 +186,11 @@ class ResponseStore:
     @_guarded("storing an answer")
     def put(self, key: str, model: str, raw: str, meta: dict[str, Any]) -> None:
         with self._tx():
-            self._db.execute(
+            self._conn.execute(
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
                 (key, model, raw, json.dumps(meta, ensure_ascii=False), time.time()),
             )
-            self._db.execute("DELETE FROM claims WHERE key=?", (key,))
+            self._conn.execute("DELETE FROM claims WHERE key=?", (key,))
 
     # --- claims ------------------------------------------------------------------------------
 
@@ -198,10 +204,10 @@ class ResponseStore:
         now = time.time()
         with self._tx():
             oldest = now - max_age_s if max_age_s is not None else float("-inf")
-            if self._db.execute("SELECT 1 FROM responses WHERE key=? AND coalesce(created, 0) >= ?",
+            if self._conn.execute("SELECT 1 FROM responses WHERE key=? AND coalesce(created, 0) >= ?",
                                 (key, oldest)).fetchone():
                 return "done"  # an answer too old for this run does not count: it is asked again
-            row = self._db.execute("SELECT run_id, owner, lease_until, state FROM claims WHERE key=?",
+            row = self._conn.execute("SELECT run_id, owner, lease_until, state FROM claims WHERE key=?",
                                    (key,)).fetchone()
             if row is not None and row[1] == self.owner:
                 return "mine"
@@ -209,7 +215,7 @@ class ResponseStore:
                     or owner_is_dead(str(row[1])))
             if not free:
                 return "taken"
-            self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, 'pending', NULL)",
+            self._conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, 'pending', NULL)",
                              (key, self.run_id, self.owner, now + lease_s))
         return "mine"
 
@@ -217,7 +223,7 @@ class ResponseStore:
     def release(self) -> int:
         """Drop this process's pending claims (the run was interrupted): the next run need not wait."""
         with self._tx():
-            cur = self._db.execute("DELETE FROM claims WHERE owner=? AND state='pending'", (self.owner,))
+            cur = self._conn.execute("DELETE FROM claims WHERE owner=? AND state='pending'", (self.owner,))
         return cur.rowcount
 
     @_guarded("renewing claims")
@@ -227,7 +233,7 @@ class ResponseStore:
             return
         until = time.time() + lease_s
         with self._tx():
-            self._db.executemany(
+            self._conn.executemany(
                 "UPDATE claims SET lease_until=? WHERE key=? AND owner=? AND state='pending'",
                 [(until, k, self.owner) for k in keys],
             )
@@ -236,7 +242,7 @@ class ResponseStore:
     def fail(self, key: str, message: str, lease_s: float) -> None:
         """Record an error on our claim: waiting peers of this run get it; later runs retry."""
         with self._tx():
-            self._db.execute(
+            self._conn.execute(
                 "UPDATE claims SET state='error', error=?, lease_until=? WHERE key=? AND owner=?",
                 (message, time.time() + lease_s, key, self.owner),
             )
@@ -246,18 +252,18 @@ class ResponseStore:
         out: dict[str, ClaimState] = {}
         for chunk in _chunks(keys):
             q = f"SELECT key, run_id, owner, lease_until, state, error FROM claims WHERE key IN ({','.join('?' * len(chunk))})"
-            for row in self._db.execute(q, list(chunk)):
+            for row in self._conn.execute(q, list(chunk)):
                 out[row[0]] = ClaimState(*row)
         return out
 
     # --- plumbing ----------------------------------------------------------------------------
 
     def _tx(self) -> _Tx:
-        return _Tx(self._db)
+        return _Tx(self._conn)
 
     @_guarded("counting answers")
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        return int(self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def close(self) -> None:
         self._close_quietly()

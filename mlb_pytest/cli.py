@@ -125,7 +125,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
         item = finalize(dict(id=f"row-{n}", dataset=str(r.get("dataset") or "annotations"),
                              dimension=Dimension.SmartCare, task=Task.open, metric=Metric.judge, judge=JudgeKind.points,
                              question=str(r.get("context") or ""), messages=({"role": "user", "content": ""},)))
-        q = JudgeQuestion(0, r["kind"], r["point"], str(r.get("context") or ""), response, question_language(r))
+        q = JudgeQuestion(0, str(r["kind"]), str(r["point"]), str(r.get("context") or ""), response, question_language(r))
         reqs.append((rid, GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
                                             tag="judge", payload=q)))
     started = time.perf_counter()
@@ -222,6 +222,24 @@ def _report_html(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_schema(args: argparse.Namespace) -> int:
+    """The JSON report's contract (schema_version 1) as JSON Schema (see mlb_pytest/report_model.py)."""
+    from ._atomic import write_text_atomic
+    from .report_model import json_schema
+
+    text = json.dumps(json_schema(), ensure_ascii=False, indent=1) + "\n"
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_text_atomic(Path(args.output), text)
+    except OSError as exc:
+        print(f"mlb report schema: {args.output}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+        return 4
+    print(f"written: {args.output}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlb", description="mlb-pytest suite tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -276,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="a baseline file (or another report) to compare with, per dataset and dimension")
     rh.add_argument("-o", "--output", default=None, metavar="PATH", help="the HTML file (default: RUN.html beside RUN.json)")
     rh.set_defaults(func=_report_html)
+    rs = rpsub.add_parser("schema", help="the JSON report's contract (schema_version 1) as JSON Schema")
+    rs.add_argument("-o", "--output", default=None, metavar="FILE", help="write it to FILE (default: print it)")
+    rs.set_defaults(func=_report_schema)
     from .importers import add_import_parser  # mlb import FORMAT SRC -o FILE
 
     add_import_parser(sub)

@@ -6,7 +6,8 @@ exact McNemar on discordant pairs when every shared item is scored 0/1; otherwis
 randomisation test (each item's two results swapped at random, the score difference recomputed,
 which is exact under "no change" for any metric, micro-F1 included). The 95% interval of the
 difference comes from a paired, stratified bootstrap (the same resampled items in both runs,
-each dataset within itself).
+each dataset within itself). The overall score is a mean over dimensions of the mean over their
+datasets: ``compare_strata`` runs the same tests with dimensions as strata (randomisation only).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .statistics import mcnemar_drop_p, percentile_interval, rng_for
+from .statistics import mcnemar_drop_p, micro_f1_stat, percentile_interval, rng_for, weighted_mean_stat
 
 PAIRED_RESAMPLES = 2000
 
@@ -75,10 +76,8 @@ def align(baseline: Mapping[str, Mapping[str, Any]], current: Sequence[Mapping[s
 def _score(metric: str, vals: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Dataset score along the last item axis (vals may carry a leading resample axis)."""
     if metric == "micro_f1":
-        tp, fp, fn = (vals[..., k].sum(axis=-1) for k in range(3))
-        denom = 2 * tp + fp + fn
-        return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 1.0)
-    mean = (vals * w).sum(axis=-1) / w.sum(axis=-1)
+        return micro_f1_stat([vals[..., k] for k in range(3)])
+    mean = weighted_mean_stat([vals, w])
     return np.clip(mean, 0.0, 1.0) if metric == "rubric" else mean  # rubric items may score below 0
 
 
@@ -102,29 +101,58 @@ def permutation_diffs(groups: Mapping[str, Paired], rng: np.random.Generator, re
 
 
 def compare(groups: Mapping[str, Paired], name: str, resamples: int = PAIRED_RESAMPLES) -> Difference:
-    """Baseline vs current for a group of datasets scored as the mean of their dataset scores."""
-    n = sum(len(p.w) for p in groups.values())
+    """Baseline vs current for a group of datasets scored as the mean of their dataset scores.
+
+    Exact McNemar when every shared item is scored 0/1, else the paired randomisation test.
+    """
+    return _paired_test({name: {d: groups[d] for d in sorted(groups)}}, name, resamples, flat=True)
+
+
+def compare_strata(strata: Mapping[str, Mapping[str, Paired]], name: str,
+                   resamples: int = PAIRED_RESAMPLES) -> Difference:
+    """Baseline vs current for a score that is the mean over strata (dimensions) of the mean over
+    their datasets, as the overall score is: the randomisation test, stratified by dataset."""
+    return _paired_test(strata, name, resamples, flat=False)
+
+
+def _paired_test(strata: Mapping[str, Mapping[str, Paired]], name: str, resamples: int, flat: bool) -> Difference:
+    """The one paired comparison: point scores, bootstrap interval and p-value of a mean of means.
+
+    ``flat``: one stratum (``compare``), where 0/1 scores get exact McNemar. Point scores average the
+    dataset scores in the order given; the resampling walks strata and datasets in sorted order, from
+    the streams ``("paired", name)`` and ``("permutation", name)``.
+    """
+    strata = {s: g for s, g in strata.items() if g}
+    n = sum(len(p.w) for g in strata.values() for p in g.values())
     if n == 0:
         return Difference(0, None, None, None, None, None, "none")
-    names = sorted(groups)
-    base = float(np.mean([_score(groups[d].metric, groups[d].b, groups[d].w) for d in names]))
-    cur = float(np.mean([_score(groups[d].metric, groups[d].c, groups[d].w) for d in names]))
+    base = float(sum(np.mean([_score(p.metric, p.b, p.w) for p in g.values()]) for g in strata.values()) / len(strata))
+    cur = float(sum(np.mean([_score(p.metric, p.c, p.w) for p in g.values()]) for g in strata.values()) / len(strata))
     rng = rng_for("paired", name)
-    diffs = np.zeros(resamples)
-    for d in names:
-        p = groups[d]
-        idx = rng.integers(0, len(p.w), size=(resamples, len(p.w)))
-        diffs += _score(p.metric, p.c[idx], p.w[idx]) - _score(p.metric, p.b[idx], p.w[idx])
-    diffs /= len(names)
-    binary = all(p.metric != "micro_f1" and np.all(np.isin(p.b, (0.0, 1.0))) and np.all(np.isin(p.c, (0.0, 1.0)))
-                 for p in groups.values())
+    boot = np.zeros(resamples)
+    for s in sorted(strata):
+        g = strata[s]
+        diffs = np.zeros(resamples)
+        for d in sorted(g):
+            p = g[d]
+            idx = rng.integers(0, len(p.w), size=(resamples, len(p.w)))
+            diffs += _score(p.metric, p.c[idx], p.w[idx]) - _score(p.metric, p.b[idx], p.w[idx])
+        boot += diffs / len(g)
+    boot /= len(strata)
+    groups = [p for g in strata.values() for p in g.values()]
+    binary = flat and all(p.metric != "micro_f1" and np.all(np.isin(p.b, (0.0, 1.0))) and np.all(np.isin(p.c, (0.0, 1.0)))
+                          for p in groups)
     if binary:
-        r2w = int(sum(((p.b == 1) & (p.c == 0)).sum() for p in groups.values()))
-        w2r = int(sum(((p.b == 0) & (p.c == 1)).sum() for p in groups.values()))
+        r2w = int(sum(((p.b == 1) & (p.c == 0)).sum() for p in groups))
+        w2r = int(sum(((p.b == 0) & (p.c == 1)).sum() for p in groups))
         p_value, test = mcnemar_drop_p(r2w, w2r), f"exact McNemar ({r2w} right->wrong, {w2r} wrong->right)"
     else:
-        null = permutation_diffs(groups, rng_for("permutation", name), resamples)
-        observed = cur - base
-        p_value = float((1 + np.sum(null <= observed + 1e-12)) / (resamples + 1))
-        test = f"paired randomisation test ({resamples} swaps); bootstrap interval"
-    return Difference(n, base, cur, base - cur, p_value, percentile_interval(diffs), test)
+        perm = rng_for("permutation", name)
+        null = np.zeros(resamples)
+        for s in sorted(strata):
+            null += permutation_diffs(strata[s], perm, resamples)
+        null /= len(strata)
+        p_value = float((1 + np.sum(null <= cur - base + 1e-12)) / (resamples + 1))
+        stratified = "" if flat else ", stratified by dataset"
+        test = f"paired randomisation test ({resamples} swaps){stratified}; bootstrap interval"
+    return Difference(n, base, cur, base - cur, p_value, percentile_interval(boot), test)

@@ -44,7 +44,7 @@ class Settings:
     timeout: float = 120.0
     retries: int = 4
     temperature: float = 0.0
-    max_tokens: int | None = None  # default per task, see session.DEFAULT_MAX_TOKENS
+    max_tokens: int | None = None  # default per task, see run/generation.DEFAULT_MAX_TOKENS
     error_share: float = 0.02  # above this share of errored items the run is an infrastructure error
     baseline: str | None = None  # default: <rootdir>/baselines/<model-slug>.json when present
     update_baseline: bool = False

@@ -23,7 +23,7 @@ from typing import Any
 from .cache import CacheReader, request_key
 from .engine import Engine
 from .judges import judge_prompt, questions_for
-from .judging import JUDGE_PARAMS
+from .judges.panel import JUDGE_PARAMS
 from .models import ModelAdapter
 from .models.spec import ModelSpec
 from .schema import Item

@@ -365,6 +365,7 @@ class Engine:
             order = [ck for ck in order if not self._futures[by_key[ck][0]].done()]
 
         sem = self._sem
+        assert sem is not None  # made by start(), which every run goes through first
         mine: set[str] = set()
         foreign: set[str] = set()
         tasks: set[asyncio.Task[None]] = set()
@@ -383,9 +384,9 @@ class Engine:
                 self._resolve(by_key[ck], None, err)
             except Exception as exc:  # an adapter bug must not lose the item
                 self.stats.sent += 1
-                err = ModelError("adapter", f"{type(exc).__name__}: {exc}")
-                self._fail_key(store, ck, err)
-                self._resolve(by_key[ck], None, err)
+                failure = ModelError("adapter", f"{type(exc).__name__}: {exc}")
+                self._fail_key(store, ck, failure)
+                self._resolve(by_key[ck], None, failure)
             else:
                 self.stats.sent += gen.attempts
                 if store is not None:
@@ -394,9 +395,9 @@ class Engine:
                                                           "usage": gen.usage, "sent_at": gen.sent_at,
                                                           "run_id": store.run_id})
                     except CacheError as exc:  # the answer arrived but cannot be shared: the item says why
-                        err = ModelError("cache", f"answer received but not stored: {exc}")
-                        self._fail_key(store, ck, err)
-                        self._resolve(by_key[ck], None, err)
+                        failure = ModelError("cache", f"answer received but not stored: {exc}")
+                        self._fail_key(store, ck, failure)
+                        self._resolve(by_key[ck], None, failure)
                         return
                 self._resolve(by_key[ck], gen, None)
             finally:

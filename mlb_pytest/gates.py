@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import DIMENSIONS
-from .comparison import Difference, align, compare
+from .comparison import Difference, Paired, align, compare, compare_strata
 from .errors import UsageError
 from .statistics import holm_adjust
 
@@ -197,48 +197,12 @@ def _group_compare(target: str, items: Sequence[Mapping[str, Any]], baseline_ite
     scoped = _scope(target, items)
     groups = align(baseline_items, scoped)
     if target == "overall":  # mean over dimensions of the mean over their datasets
-        by_dim: dict[str, dict[str, Any]] = {}
+        by_dim: dict[str, dict[str, Paired]] = {}
         dim_of = {str(r["dataset"]): str(r["dimension"]) for r in scoped}
         for ds, p in groups.items():
             by_dim.setdefault(dim_of[ds], {})[ds] = p
-        return _overall(by_dim)
+        return compare_strata(by_dim, "overall")
     return compare(groups, target)
-
-
-def _overall(by_dim: Mapping[str, Mapping[str, Any]]) -> Difference:
-    """Overall = mean over dimensions of the mean over their datasets: both runs, same items."""
-    import numpy as np
-
-    from .comparison import PAIRED_RESAMPLES, _score, permutation_diffs
-    from .statistics import percentile_interval, rng_for
-
-    dims = {d: g for d, g in by_dim.items() if g}
-    if not dims:
-        return Difference(0, None, None, None, None, None, "none")
-
-    def mean_over_dims(values: dict[str, Any]) -> Any:
-        return sum(values.values()) / len(values)
-
-    base = float(mean_over_dims({d: np.mean([_score(p.metric, p.b, p.w) for p in g.values()]) for d, g in dims.items()}))
-    cur = float(mean_over_dims({d: np.mean([_score(p.metric, p.c, p.w) for p in g.values()]) for d, g in dims.items()}))
-    boot_rng, perm_rng = rng_for("paired", "overall"), rng_for("permutation", "overall")
-    boot = np.zeros(PAIRED_RESAMPLES)
-    null = np.zeros(PAIRED_RESAMPLES)
-    for d in sorted(dims):
-        g = dims[d]
-        dd = np.zeros(PAIRED_RESAMPLES)
-        for ds in sorted(g):
-            p = g[ds]
-            idx = boot_rng.integers(0, len(p.w), size=(PAIRED_RESAMPLES, len(p.w)))
-            dd += _score(p.metric, p.c[idx], p.w[idx]) - _score(p.metric, p.b[idx], p.w[idx])
-        boot += dd / len(g)
-        null += permutation_diffs(g, perm_rng, PAIRED_RESAMPLES)
-    boot /= len(dims)
-    null /= len(dims)
-    p_value = float((1 + np.sum(null <= cur - base + 1e-12)) / (PAIRED_RESAMPLES + 1))
-    n = sum(len(p.w) for g in dims.values() for p in g.values())
-    return Difference(n, base, cur, base - cur, p_value, percentile_interval(boot),
-                      f"paired randomisation test ({PAIRED_RESAMPLES} swaps), stratified by dataset; bootstrap interval")
 
 
 @dataclass
@@ -304,7 +268,7 @@ def evaluate(policy: Policy, report: Mapping[str, Any], baseline_items: Mapping[
         else:
             gate.reason = what
         if not regressed:
-            _power_check(gate, rule, _group_spread(rule, gate, items, baseline_items), policy.alpha / len(pending))
+            _power_check(gate, rule, _group_spread(rule, gate, items, baseline_items or {}), policy.alpha / len(pending))
     return GateResult(gates, diffs)
 
 

@@ -237,9 +237,9 @@ def build(runs: Sequence[Run], alpha: float = 0.05, min_shared: int = MIN_SHARED
                 if ranked[i].has(t) or ranked[j].has(t):
                     tests.append(pair_test(ranked[i], ranked[j], i, j, t, min_shared))
     family = [t for t in tests if t.tested]
-    for t, p_adj in zip(family, holm_adjust([t.p_value or 1.0 for t in family])):
-        t.p_adjusted = p_adj
-        t.significant = p_adj < alpha
+    for test, p_adj in zip(family, holm_adjust([t.p_value or 1.0 for t in family])):
+        test.p_adjusted = p_adj
+        test.significant = p_adj < alpha
     floor = 2 / (PAIRED_RESAMPLES + 1)  # smallest two-sided p a swap test with this many resamples can give
     if any("randomisation" in t.test for t in family) and len(family) * floor >= alpha:
         warnings.append(f"note: {len(family)} comparisons: a randomisation test ({PAIRED_RESAMPLES} swaps) cannot give "

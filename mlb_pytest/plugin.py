@@ -57,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
         session.prepare_gates()
     except (ConfigError, SpecError, GateError, BaselineError) as exc:
         raise pytest.UsageError(redact(str(exc))) from None
-    session.selection = _selection(config, settings.limit)
+    session.collected.selection = _selection(config, settings.limit)
     config.stash[SESSION_KEY] = session
     if workerinput is None:
         config.pluginmanager.register(_Recorder(session), "mlb-recorder")
@@ -96,7 +96,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     mlb = mlb_session(session.config)
     if not mlb.active or session.config.option.collectonly:
         return
-    mlb.expected = {it.nodeid for it in session.items if isinstance(it, (MLBItem, SuiteErrorItem))}
+    mlb.collected.expected = {it.nodeid for it in session.items if isinstance(it, (MLBItem, SuiteErrorItem))}
     items = [it.item for it in session.items if isinstance(it, MLBItem)]
     if items and mlb.settings.dry_run:  # print what would be sent; nothing is
         try:
@@ -119,10 +119,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if mlb.is_worker:
         if mlb.dry_run_lines:
             session.config.workeroutput["mlb_dry_run"] = mlb.dry_run_lines  # type: ignore[attr-defined]
-        if mlb.engine is not None:
-            session.config.workeroutput["mlb_engine"] = mlb.engine.stats.to_json()  # type: ignore[attr-defined]
-            session.config.workeroutput["mlb_revision"] = mlb.revision_info()  # type: ignore[attr-defined]
-            session.config.workeroutput["mlb_prompt_style"] = mlb.prompt_style()  # type: ignore[attr-defined]
+        gen = mlb.generation
+        if gen.engine is not None:
+            session.config.workeroutput["mlb_engine"] = gen.engine.stats.to_json()  # type: ignore[attr-defined]
+            session.config.workeroutput["mlb_revision"] = gen.revision_info()  # type: ignore[attr-defined]
+            session.config.workeroutput["mlb_prompt_style"] = gen.prompt_style()  # type: ignore[attr-defined]
         mlb.finish()
         return
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
@@ -162,6 +163,7 @@ class _Recorder:
             if name != RESULT_PROPERTY:
                 kept.append((name, value))
                 continue
+            assert isinstance(value, dict)  # our own property: the item's result
             self.session.record(value)
             kept += [(f"mlb_{k}", _short(value.get(k))) for k in ("outcome", "score", "expected", "response", "error")
                      if value.get(k) is not None]
@@ -196,15 +198,16 @@ class _XdistController:
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """The controller collects nothing itself: the workers' lists say what the run should score."""
-        self.session.expected.update(i for i in ids if _is_suite_node(self.session, i))
+        self.session.collected.expected.update(i for i in ids if _is_suite_node(self.session, i))
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", {})
+        collected = self.session.collected
         if output.get("mlb_engine"):
-            self.session.worker_stats.append(output["mlb_engine"])
+            collected.worker_stats.append(output["mlb_engine"])
         if output.get("mlb_revision"):
-            self.session.worker_revisions.append(output["mlb_revision"])
+            collected.worker_revisions.append(output["mlb_revision"])
         if output.get("mlb_dry_run") and not self.session.dry_run_lines:  # every worker planned the same run
             self.session.dry_run_lines = list(output["mlb_dry_run"])
         if output.get("mlb_prompt_style"):
-            self.session.worker_prompt_styles.append(output["mlb_prompt_style"])
+            collected.worker_prompt_styles.append(output["mlb_prompt_style"])

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from .catalog import dataset_marker, language_marker
+from .run.results import base_result
 from .schema import Item
 from .session import RESULT_PROPERTY, ItemError, MLBSession
 from .suites import SuiteError, load_suite_file, select_limited
@@ -82,22 +83,22 @@ class MLBItem(pytest.Item):
         self.user_properties.append((RESULT_PROPERTY, result))
 
     def setup(self) -> None:
-        session = mlb_session(self.config)
-        base = session.base_result(self.item, self.nodeid)
-        if self.item.needs_judge and not session.has_judge:
+        gen = mlb_session(self.config).generation
+        base = base_result(self.item, self.nodeid)
+        if self.item.needs_judge and not gen.has_judge:
             base.update(outcome="needs_judge", explanation="needs a judge (--mlb-judge)")
             self._publish(base)
             raise pytest.skip.Exception(f"{self.item.key}: judge-scored, needs a judge (--mlb-judge)",
                                         _use_item_location=True)
         try:
-            self._gens = session.wait(self.item, on_idle=self._progress)
+            self._gens = gen.wait(self.item, on_idle=self._progress)
             if self.item.needs_judge:
-                self._judged = session.wait_verdicts(self.item, self._gens, on_idle=self._progress)
-            self._extracted = session.wait_extractions(self.item, self._gens, on_idle=self._progress)
-            self._rotations = session.wait_rotations(self.item, on_idle=self._progress)
+                self._judged = gen.wait_verdicts(self.item, self._gens, on_idle=self._progress)
+            self._extracted = gen.wait_extractions(self.item, self._gens, on_idle=self._progress)
+            self._rotations = gen.wait_rotations(self.item, on_idle=self._progress)
         except ItemError as err:
             base.update(outcome="error", error=str(err), explanation=f"no answer: {err}",
-                        usage=session.item_usage(self.item, self._gens))  # a judge error still cost the answer
+                        usage=gen.item_usage(self.item, self._gens))  # a judge error still cost the answer
             self._publish(base)
             raise
         finally:
@@ -106,7 +107,7 @@ class MLBItem(pytest.Item):
 
     def _progress(self) -> None:
         session = mlb_session(self.config)
-        line = session.progress_line()
+        line = session.generation.progress_line()
         if line is None or session.is_worker:
             return
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -122,8 +123,8 @@ class MLBItem(pytest.Item):
     def runtest(self) -> None:
         session = mlb_session(self.config)
         assert self._result is not None
-        result = session.score(self.item, self._gens, self._result, self._judged, self._extracted)
-        session.add_circular(self.item, result, self._rotations)
+        result = session.scorer.score(self.item, self._gens, self._result, self._judged, self._extracted)
+        session.scorer.add_circular(self.item, result, self._rotations)
         self._publish(result)
         if result.get("red_line"):  # only crossing the red line fails the run, whatever the score
             raise WrongAnswer(f"critical item crossed its red line: {result['red_line']['description']} "
@@ -132,7 +133,7 @@ class MLBItem(pytest.Item):
             return
         if session.settings.strict:
             raise WrongAnswer(f"wrong answer: {result['explanation']}")
-        if session.settings.strict_regressions and session.is_regression(result):
+        if session.settings.strict_regressions and session.gates.is_regression(result):
             raise WrongAnswer(f"regression (right in the baseline, wrong now): {result['explanation']}")
         pytest.xfail(f"wrong answer: {result['explanation']}")
 

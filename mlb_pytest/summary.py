@@ -55,8 +55,8 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
             rows.append(("", name, ds["metric"], f"{ds['n']}/{ds['n_items']}", _fmt(ds["score"]), _ci(ds["ci"]),
                          *cells, ", ".join(note)))
     ov = report["overall"]
-    note = ("partial: " + ", ".join(ov["missing"]) + " unscored") if ov.get("missing") else ("partial" if ov.get("partial") else "")
-    rows.append(("overall", "", "", str(ov["n"]), _fmt(ov["score"]), _ci(ov["ci"]), *_gate_cells("overall", report), note))
+    overall_note = ("partial: " + ", ".join(ov["missing"]) + " unscored") if ov.get("missing") else ("partial" if ov.get("partial") else "")
+    rows.append(("overall", "", "", str(ov["n"]), _fmt(ov["score"]), _ci(ov["ci"]), *_gate_cells("overall", report), overall_note))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines += rubric_tag_lines(report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ settings.register_profile("mlb", deadline=None)
 settings.load_profile("mlb")
 
 from release_fixture import write_release  # noqa: E402 - after the hypothesis profile is loaded
+
+from mlb_pytest.report_model import ReportSchemaError, validate_report  # noqa: E402
 
 SHARED_RELEASE = Path(__file__).resolve().parents[2] / "shared" / "mlb_release" / "MLB_benchmark_dataset"
 
@@ -42,5 +45,33 @@ def release_dir(tmp_path: Path) -> Path:
     return write_release(tmp_path / "mlb_release")
 
 
+@pytest.fixture(autouse=True)
+def _reports_meet_the_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every report an in-process run of a test writes (``--mlb-report``) is checked against the
+    typed contract once written; the test errors at teardown, naming the fields, when one is not."""
+    import mlb_pytest.report as report_module
+
+    write = getattr(report_module, "write_json_atomic", None)
+    if write is None:  # the writer moved: load_report still checks what the tests read
+        yield
+        return
+    broken: list[str] = []
+
+    def write_and_check(path: Path, data: Any) -> None:
+        write(path, data)
+        try:
+            validate_report(data)
+        except ReportSchemaError as exc:
+            broken.append(f"{path}: {exc}")
+
+    monkeypatch.setattr(report_module, "write_json_atomic", write_and_check)
+    yield
+    assert not broken, "\n".join(broken)
+
+
 def load_report(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """A report the tests read, checked against the typed contract (mlb_pytest/report_model.py) first:
+    every report the suite writes and reads is a schema check."""
+    text = path.read_text(encoding="utf-8")
+    validate_report(text)  # raises ReportSchemaError naming each field that breaks the contract
+    return json.loads(text)

@@ -349,8 +349,8 @@ def test_the_model_key_never_reaches_a_judge_on_another_host(pytester: pytest.Py
             FakeOpenAIServer(ServerConfig(require_api_key="model-key")) as judge_srv:
         s = MLBSession(Settings(model=f"openai:m@{model_srv.base_url}", judge=f"openai:j@{judge_srv.base_url}",
                                 retries=0), pytester.path, is_worker=False)
-        assert s.judge_spec is not None and s.spec is not None
-        model, judge = s._build(s.spec), s._build(s.judge_spec)
+        assert s.setup.judge_spec is not None and s.setup.spec is not None
+        model, judge = s.setup.build(s.setup.spec), s.setup.build(s.setup.judge_spec)
         import asyncio
 
         req = GenerationRequest(_items(1)[0], {})

@@ -79,3 +79,78 @@ def test_errors_and_judge_items_are_counted_never_averaged() -> None:
                  "outcome": "error", "details": {}})
     ds = aggregate(rows).datasets["D"]
     assert (ds.score, ds.n, ds.n_items, ds.errors) == (1.0, 2, 3, 1)
+
+
+# --- one home per formula (issue 16): the merged functions agree with their definitions ------------
+
+from mlb_pytest import scoring  # noqa: E402
+from mlb_pytest.comparison import Paired, _score, compare, compare_strata  # noqa: E402
+from mlb_pytest.scoring.base import PASS_TOLERANCE, pass_of  # noqa: E402
+from mlb_pytest.statistics import micro_f1_of_items, micro_f1_stat  # noqa: E402
+
+UNITS = st.frozensets(st.integers(0, 12), max_size=10)
+
+
+@given(st.lists(st.tuples(UNITS, UNITS), min_size=1, max_size=12))
+def test_micro_f1_from_counts_is_f1_on_the_sets(pairs: list[tuple[frozenset[int], frozenset[int]]]) -> None:
+    """Counts from (gold, predicted) sets give 2|G∩P| / (|G| + |P|), per item and summed over items
+    (items' units kept apart by tagging them with the item number)."""
+    counts = [(len(g & p), len(p - g), len(g - p)) for g, p in pairs]
+    for (g, p), c in zip(pairs, counts):
+        assert micro_f1(*c) == (2 * len(g & p) / (len(g) + len(p)) if g or p else 1.0)
+    gold = {(i, u) for i, (g, _) in enumerate(pairs) for u in g}
+    pred = {(i, u) for i, (_, p) in enumerate(pairs) for u in p}
+    want = 2 * len(gold & pred) / (len(gold) + len(pred)) if gold or pred else 1.0
+    assert micro_f1_of_items(counts) == want
+    assert micro_f1_stat([np.array([c[k] for c in counts], dtype=float) for k in range(3)]) == want
+    assert _score("micro_f1", np.array(counts, dtype=float), np.ones(len(counts))) == want
+
+
+def test_the_scorers_f1_is_the_statistics_f1() -> None:
+    assert scoring.f1_from_counts is micro_f1
+    assert scoring.micro_f1 is micro_f1_of_items
+
+
+@given(st.integers(1, 20).flatmap(lambda n: st.lists(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)), min_size=n, max_size=n),
+    min_size=1, max_size=5)))
+def test_micro_f1_stat_is_micro_f1_row_by_row(rows: list[list[tuple[int, int, int]]]) -> None:
+    """The array form (bootstrap replicates) gives, row by row, the scalar formula on summed counts."""
+    m = np.array(rows, dtype=float)  # [resamples, items, tp/fp/fn]
+    got = micro_f1_stat([m[..., k] for k in range(3)])
+    for r, row in enumerate(rows):
+        assert got[r] == micro_f1(*(float(sum(c[k] for c in row)) for k in range(3)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 3000), data=st.data())
+def test_wilson_agrees_with_scipy(n: int, data: st.DataObject) -> None:
+    """Ours and scipy's Wilson interval are the same interval up to float rounding (see wilson_interval)."""
+    from scipy.stats import binomtest
+
+    k = data.draw(st.integers(0, n))
+    ci = binomtest(k, n).proportion_ci(method="wilson")
+    lo, hi = wilson_interval(float(k), n)
+    assert abs(lo - ci.low) <= 1e-12 and abs(hi - ci.high) <= 1e-12
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 1), min_size=1, max_size=25), min_size=1, max_size=4), st.integers(0, 99))
+def test_one_stratum_is_the_flat_comparison(datasets: list[list[float]], seed: int) -> None:
+    """``compare`` and ``compare_strata`` are one test: with one stratum and graded scores they agree exactly."""
+    rng = np.random.default_rng(seed)
+    groups = {f"D{i}": Paired("accuracy", np.array(b), np.clip(np.array(b) + rng.normal(0, 0.2, len(b)), 0, 1),
+                              np.ones(len(b)))
+              for i, b in enumerate(datasets)}
+    if all(np.all(np.isin(p.b, (0.0, 1.0))) and np.all(np.isin(p.c, (0.0, 1.0))) for p in groups.values()):
+        return  # 0/1 scores take McNemar in the flat comparison
+    flat, strata = compare(groups, "x", resamples=300), compare_strata({"only": groups}, "x", resamples=300)
+    assert (flat.n_shared, flat.baseline, flat.current, flat.p_value, flat.ci) == \
+        (strata.n_shared, strata.baseline, strata.current, strata.p_value, strata.ci)
+
+
+@given(st.floats(0, 1), st.floats(0, 1))
+def test_pass_rule_is_reaching_the_threshold_up_to_float_noise(score: float, threshold: float) -> None:
+    assert pass_of(score, threshold) == (score >= threshold or threshold - score <= PASS_TOLERANCE)
+    assert pass_of(None, threshold) is False
+    assert pass_of(threshold, threshold) and pass_of(threshold - PASS_TOLERANCE / 2, threshold)

@@ -258,6 +258,14 @@ def test_stripping_is_idempotent_and_never_grows(text: str) -> None:
     assert len(once) <= len(text)
 
 
+@given(st.sampled_from(["think", "thinking", "THINK", "Thinking"]), st.sampled_from(["think", "thinking", "Think"]),
+       st.text().map(lambda t: t.replace("<", "")), st.text().map(lambda t: t.replace("<", "").strip()))
+def test_every_think_tag_spelling_is_stripped(open_tag: str, close_tag: str, thought: str, answer: str) -> None:
+    """The union of the tags both old strippers knew: <think> and <thinking>, any case, mixed pairs."""
+    assert strip_reasoning(f"<{open_tag}>{thought}</{close_tag}>{answer}") == answer.strip()
+    assert strip_reasoning(f"{thought}</{close_tag}>{answer}") == answer.strip()  # opening tag dropped by the server
+
+
 @given(st.text().filter(lambda t: "think" not in t.lower()))
 def test_text_without_tags_is_unchanged(text: str) -> None:
     assert strip_reasoning(text) == text

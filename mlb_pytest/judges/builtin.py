@@ -128,10 +128,10 @@ class BuiltinJudge:
                         fut.set_exception(err)
                 return
             except Exception as exc:  # a broken adapter or base: every question errors with the reason
-                err = ModelError("adapter", f"builtin judge failed: {type(exc).__name__}: {exc}")
+                failure = ModelError("adapter", f"builtin judge failed: {type(exc).__name__}: {exc}")
                 for _, fut, _ in batch:
                     if not fut.done():
-                        fut.set_exception(err)
+                        fut.set_exception(failure)
                 return
             self.batches.append(len(batch))
             now = time.perf_counter()

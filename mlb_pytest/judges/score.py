@@ -70,7 +70,7 @@ def score_from_verdicts(questions: Sequence[JudgeQuestion], verdicts: Sequence[V
     points = [yes for q, _, yes in pairs if q.kind == "point"]
     risks = [yes for q, _, yes in pairs if q.kind == "risk"]
     quality = [yes for q, _, yes in pairs if q.kind == "quality"]
-    details = {"verdicts": [{"kind": q.kind, "criterion": q.criterion, "verdict": v.word,
+    details: dict[str, Any] = {"verdicts": [{"kind": q.kind, "criterion": q.criterion, "verdict": v.word,
                              "rationale": v.rationale} for q, v, _ in pairs]}
     if pairs and all(q.kind == "rubric" for q, _, _ in pairs):
         score, details["rubric"] = rubric_score([q for q, _, _ in pairs], [yes for _, _, yes in pairs], item_tags)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..catalog import Task
 from ..schema import Item
-from .base import Score, f1_from_counts, micro_f1, normalize_span, strip_think
+from .base import Score, f1_from_counts, micro_f1, normalize_span, pass_of, strip_think
 from .choice import extract_choices, score_choice
 from .extraction import (
     entity_units,
@@ -46,6 +46,7 @@ __all__ = [
     "micro_f1",
     "normalize_span",
     "parse_json_answer",
+    "pass_of",
     "predicted_units",
     "relation_units",
     "response_terms",

@@ -7,11 +7,12 @@ file; nothing here imports pytest.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.reasoning import strip_reasoning
+from ..statistics import micro_f1 as _stats_micro_f1
+from ..statistics import micro_f1_of_items
 
 
 @dataclass(frozen=True)
@@ -40,18 +41,9 @@ def cap_response(text: str) -> tuple[str, int]:
     return text[:MAX_RESPONSE_CHARS], cut
 
 
-def f1_from_counts(tp: int, fp: int, fn: int) -> float:
-    """F1 from counts; 1.0 when there was nothing to find and nothing was predicted."""
-    denom = 2 * tp + fp + fn
-    return 1.0 if denom == 0 else 2 * tp / denom
-
-
-def micro_f1(counts: Iterable[tuple[int, int, int]]) -> float:
-    """Dataset micro-F1 from per-item (tp, fp, fn): sum the counts, then take F1 once."""
-    tp = fp = fn = 0
-    for a, b, c in counts:
-        tp, fp, fn = tp + a, fp + b, fn + c
-    return f1_from_counts(tp, fp, fn)
+# The F1 formula lives in statistics.py; the scorers' names for it:
+f1_from_counts = _stats_micro_f1  # an item's F1 from its (tp, fp, fn)
+micro_f1 = micro_f1_of_items  # a dataset's micro-F1 from its items' (tp, fp, fn)
 
 
 _OPENERS = "([{（【《「『<"
@@ -108,9 +100,12 @@ def _wraps(s: str, start: int, end: int) -> bool:
     return False
 
 
-def pass_of(score: float, threshold: float) -> bool:
-    """An item passes when its score reaches its threshold (tolerating float noise)."""
-    return score >= threshold - 1e-9
+PASS_TOLERANCE = 1e-9  # a score this close below the threshold is float noise (a mean of samples), not a miss
+
+
+def pass_of(score: float | None, threshold: float) -> bool:
+    """The pass rule, its one home: a score reaches the item's threshold (tolerating float noise); no score fails."""
+    return score is not None and score >= threshold - PASS_TOLERANCE
 
 
 def preview(values: list[str], limit: int = 5) -> str:

@@ -232,7 +232,7 @@ def score_extraction(item: Item, response: str) -> Score:
         details = {"tp": 0, "fp": 0, "fn": len(gold), "parse": note, "notes": notes,
                    "missing": sorted(map(_show, gold))}
         return Score(0.0, pass_of(0.0, item.pass_threshold),
-                     f"JSON is not a {item.extraction.value} answer; {len(gold)} expected unit(s) missed",
+                     f"JSON is not a {item.extraction.value if item.extraction else 'structured'} answer; {len(gold)} expected unit(s) missed",
                      details, unparseable=True)
     tp_set = gold & pred
     missing = sorted(map(_show, gold - pred))

@@ -68,8 +68,7 @@ def response_terms(response: str, vocabulary: Set[str] = frozenset()) -> list[st
         line = _BULLET.sub("", line)
         for piece in _COARSE.split(line):
             out.extend(_split_piece(piece, vocabulary))
-    seen: set[str] = set()
-    return [t for t in out if t and not (t in seen or seen.add(t))]
+    return list(dict.fromkeys(t for t in out if t))  # first occurrence of each, in order
 
 
 def _split_piece(piece: str, vocabulary: Set[str]) -> list[str]:

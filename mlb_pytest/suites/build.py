@@ -94,6 +94,7 @@ def _check_extraction(kind: ExtractionKind | None, answer: Any, path: str, line:
     elif kind is ExtractionKind.relations:
         rels = answer.get("关系") if isinstance(answer, dict) else answer
         _need(isinstance(rels, list), path, line, f, "must be {\"关系\": [...]} or a list of relations")
+        assert isinstance(rels, list)
         for i, r in enumerate(rels):
             _need(
                 isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("关系", "头实体", "尾实体")),
@@ -247,7 +248,7 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
         _need(isinstance(candidates, list) and len(candidates) >= 1, path, line, "candidates",
               "a normalisation item needs a list of candidate terms")
         chosen = [answer] if isinstance(answer, str) else answer
-        _need(isinstance(chosen, list) and chosen and all(isinstance(c, str) for c in chosen),
+        _need(isinstance(chosen, list) and bool(chosen) and all(isinstance(c, str) for c in chosen),
               path, line, "answer", "must be a candidate line or a list of them")
         assert isinstance(candidates, list) and isinstance(chosen, list)
         absent = [c for c in chosen if c not in candidates]
@@ -290,7 +291,7 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
             question=question,
             messages=messages,
             options=options if info.task is Task.choice else None,
-            candidates=tuple(candidates) if info.task is Task.normalization else None,
+            candidates=tuple(candidates or ()) if info.task is Task.normalization else None,
             expected=expected,
             reference_points=tuple(points) if points else None,
             risk_points=tuple(raw["risk_points"]) if raw.get("risk_points") else None,

@@ -1,0 +1,224 @@
+"""Finishing a run where all results meet: aggregate, gate, write the baseline and the reports.
+
+That place is the single pytest process, or the xdist controller: workers only generate and
+score, and their results and engine figures reach the controller (``Collected``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .. import circular as rotation
+from ..aggregation import aggregate
+from ..completeness import Completeness
+from ..judges.panel import agreement, review_rows, uncertain_counts, write_review
+from ..markdown import markdown_summary
+from ..report import build_report, builtin_gates, write_report
+from ..suites import suite_fingerprint
+from ..summary import summary_lines
+from ..usage import combine as combine_usage
+from .gating import Gatekeeper
+from .generation import GenerationStage
+from .setup import RunSetup, from_invocation
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Collected:
+    """What reached this process: item results, what was collected, and the xdist workers' figures."""
+
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> item result
+    expected: set[str] = field(default_factory=set)  # node ids of the suite tests this run collected (after selection)
+    selection: dict[str, Any] = field(default_factory=dict)  # what narrowed the run (-k, -m, --mlb-limit, node ids)
+    worker_stats: list[dict[str, Any]] = field(default_factory=list)  # each xdist worker's engine figures
+    worker_revisions: list[dict[str, Any]] = field(default_factory=list)  # what each worker's engines learned
+    worker_prompt_styles: list[str] = field(default_factory=list)  # the prompt style each worker's model got
+
+
+class Finisher:
+    """Builds the run's report once, applies the gates, and writes what the options ask for."""
+
+    def __init__(self, setup: RunSetup, generation: GenerationStage, gates: Gatekeeper, collected: Collected,
+                 run_id: str) -> None:
+        self.setup = setup
+        self.settings = setup.settings
+        self.generation = generation
+        self.gates = gates
+        self.collected = collected
+        self.run_id = run_id
+        self.started = now()
+        self.report: dict[str, Any] | None = None
+        self.messages: list[str] = []  # notes for the terminal summary (baseline written, refused...)
+
+    def completeness(self, interrupted: bool, stopped: str | None) -> Completeness:
+        c = self.collected
+        finished = {r["nodeid"] for r in c.results.values()}
+        expected = c.expected or finished
+        return Completeness(collected=len(expected), finished=len(finished & expected) if c.expected else len(finished),
+                            interrupted=interrupted, stopped=stopped or None, selection=dict(c.selection))
+
+    def finish(self, interrupted: bool = False, stopped: str | None = None) -> dict[str, Any] | None:
+        """Aggregate what reached this process and write the report; None when nothing ran.
+
+        ``interrupted`` (Ctrl-C, crash) and ``stopped`` (-x) come from pytest: such a run is
+        reported as incomplete, never passes and never becomes a baseline.
+        """
+        self.generation.close()
+        self.setup.cleanup()
+        setup, c = self.setup, self.collected
+        cut_short = interrupted or bool(stopped)
+        if setup.spec is None or not (c.results or (cut_short and c.expected)):
+            return None  # nothing ran; an interrupted run still leaves a report saying so
+        items = list(c.results.values())
+        agg = aggregate([r for r in items if r.get("outcome") != "suite_error"])
+        done = self.completeness(interrupted, stopped)
+        gates = [done.gate(), *builtin_gates(items, self.settings.error_share)]
+        run = {
+            "run_id": self.run_id,
+            "model": str(setup.spec),
+            "revision": self.revision_info(),
+            "prompt_style": self.prompt_style(),
+            "judge": str(setup.judge_spec) if setup.judge_spec else None,
+            "judge2": str(setup.judge2_spec) if setup.judge2_spec else None,
+            "extractor": str(setup.extractor_spec) if setup.extractor_spec else None,
+            "judges": self._judge_agreement(items),
+            "judge_uncertain": self._judge_review(items),
+            "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
+            **done.to_json(),
+            "options": self.settings.options_json(),
+            "started": self.started, "ended": now(),
+            "python": platform.python_version(),
+            "generation": self.generation_stats(),
+            "concurrency": self.concurrency_stats(),
+            "usage": combine_usage(items, setup.usage_roles()),
+            "plugin_version": __version__,
+        }
+        report = build_report(run, items, agg, gates)
+        for name, (uncertain, total) in uncertain_counts(items).items():
+            report["datasets"][name].update(judge_verdicts=total, judge_uncertain=uncertain,
+                                            judge_uncertain_share=uncertain / total if total else None)
+        if rotation.add_to_report(report) and (line := rotation.summary_line(report)):  # --mlb-circular
+            self.messages.append(line)
+        self.gates.apply(report)
+        self.report = report
+        if self.settings.update_baseline:
+            self.gates.update_baseline(report, done, self.messages)
+        if self.settings.report:
+            write_report(from_invocation(self.settings.report), report)
+        self._write_markdown(report)
+        self._write_html(report)
+        return report
+
+    def summary(self) -> list[str]:
+        """The terminal summary: the report's lines, this run's notes, and the verdict last."""
+        if not self.report:
+            return []
+        lines = summary_lines(self.report)
+        return lines[:-1] + self.messages + lines[-1:]  # the verdict stays the last line
+
+    # --- the run block: this process's figures, or the xdist workers' -----------------------------
+
+    def prompt_style(self) -> str | None:
+        """How items were put to the model: chat or completion (``auto`` decided), None when it answered nothing."""
+        if self.generation.model is None:  # the xdist controller (the workers know), or nothing was asked
+            styles = self.collected.worker_prompt_styles
+            return styles[0] if styles else None
+        return self.generation.prompt_style()
+
+    def revision_info(self) -> dict[str, Any]:
+        """Which revision answered (model and judges), and where that revision came from."""
+        revisions = self.collected.worker_revisions
+        if self.generation.engine is None and revisions:  # the xdist controller: the workers know
+            return next((r for r in revisions if r.get("model")), revisions[0])
+        return self.generation.revision_info()
+
+    def concurrency_stats(self) -> dict[str, Any] | None:
+        """``run.concurrency``: in-flight requests per process, configured and as the adaptive limiter left them.
+
+        Under xdist: the largest final limit, the smallest lowest one, back-offs summed over processes.
+        """
+        parts = [p["concurrency"] for p in self.collected.worker_stats if isinstance(p.get("concurrency"), dict)]
+        if self.generation.engine is not None:
+            parts.append(self.generation.engine.concurrency_stats())
+        if not parts:
+            return None
+        return {"configured": max(p["configured"] for p in parts), "final": max(p["final"] for p in parts),
+                "lowest": min(p["lowest"] for p in parts), "backoffs": sum(p.get("backoffs", 0) for p in parts),
+                "overloads": sum(p.get("overloads", 0) for p in parts),
+                "adaptive": any(p.get("adaptive") for p in parts), "processes": len(parts)}
+
+    def generation_stats(self) -> dict[str, Any]:
+        """``run.generation``: the engines' counters summed over processes (oldest and newest cache hit kept)."""
+        parts = list(self.collected.worker_stats)
+        load_s = getattr(self.generation.model, "load_seconds", None)
+        if self.generation.engine is not None:
+            stats = self.generation.engine.stats.to_json()
+            if load_s is not None:
+                stats["model_load_s"] = round(load_s, 2)
+            parts.append(stats)
+        total: dict[str, Any] = {}
+        for p in parts:
+            for k, v in p.items():
+                if k == "concurrency":  # run.concurrency, see concurrency_stats
+                    continue
+                if k in ("cached_oldest", "cached_newest"):
+                    pick = min if k == "cached_oldest" else max
+                    total[k] = v if total.get(k) is None else (total[k] if v is None else pick(total[k], v))
+                else:
+                    total[k] = total.get(k, 0) + (v or 0)
+        total["processes"] = len(parts)
+        return total
+
+    # --- judges' review file and the other outputs ------------------------------------------------
+
+    def _judge_agreement(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        if self.setup.judge2_spec is None:
+            return None
+        result, message = agreement(items, self.setup.review_path())
+        if message:
+            self.messages.append(message)
+        return result
+
+    def _judge_review(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Write every disputed or uncertain verdict to the review file; how many were uncertain."""
+        if self.setup.judge_spec is None:
+            return None
+        rows = review_rows(items)
+        if rows:
+            write_review(rows, self.setup.review_path())
+        counts = uncertain_counts(items).values()
+        uncertain, total = sum(u for u, _ in counts), sum(n for _, n in counts)
+        return {"verdicts": total, "uncertain": uncertain, "share": uncertain / total if total else None,
+                "review_file": str(self.setup.review_path()) if uncertain else None}
+
+    def _write_markdown(self, report: dict[str, Any]) -> None:
+        """``--mlb-markdown``, and the GitHub Actions job summary when running there."""
+        targets = []
+        if self.settings.markdown:
+            targets.append((from_invocation(self.settings.markdown), "w"))
+        step = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step:
+            targets.append((Path(step), "a"))
+        if not targets:
+            return
+        text = markdown_summary(report)
+        for path, mode in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open(mode, encoding="utf-8") as fh:
+                fh.write(text)
+
+    def _write_html(self, report: dict[str, Any]) -> None:
+        if self.settings.html:
+            from ..html_report import write_html  # the page builder loads only when a page is asked for
+
+            baseline = self.gates.baseline
+            write_html(from_invocation(self.settings.html), report, baseline.data if baseline is not None else None)

@@ -1,0 +1,109 @@
+"""Gates and the baseline: loaded before anything is asked, applied once where all results meet.
+
+The policy and the baseline are read at configure time so that a bad file stops the run before
+a single request; the comparison and the verdict are made on the finished report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..baselines import Baseline, BaselineError, baseline_from_report, item_view, load_baseline, write_baseline
+from ..completeness import Completeness, describe_selection
+from ..gates import Gate, Policy, evaluate, load_policy, regressed_items, suite_changes
+from ..report import INFRA_GATE, verdict
+from .setup import RunSetup
+
+
+class Gatekeeper:
+    """The run's gate policy and baseline, the comparison with it, and writing a new one."""
+
+    def __init__(self, setup: RunSetup) -> None:
+        self.setup = setup
+        self.settings = setup.settings
+        self.policy: Policy | None = None
+        self.baseline: Baseline | None = None
+        self.baseline_path: Path | None = None
+        self.baseline_items: dict[str, dict[str, Any]] = {}
+
+    def prepare(self) -> None:
+        """Load the gate policy and the baseline up front, so a bad file stops the run at once."""
+        if self.setup.spec is None:
+            return
+        s = self.settings
+        self.policy = load_policy(s.extra.get("gates"), self.setup.policy_path(), s.gate, s.alpha)
+        self.baseline_path = self.setup.baseline_path()
+        if self.baseline_path.exists():
+            try:
+                self.baseline = load_baseline(self.baseline_path)
+            except BaselineError:
+                if not (s.update_baseline and s.force_baseline):
+                    raise
+            if self.baseline is not None:
+                self.baseline_items = item_view(self.baseline)
+        elif s.baseline and not s.update_baseline:
+            raise BaselineError(f"baseline {self.baseline_path}: no such file")
+
+    def is_regression(self, result: dict[str, Any]) -> bool:
+        """Right in the baseline, wrong now, on the same item content."""
+        old = self.baseline_items.get(result["key"])
+        return bool(old and old.get("passed") and result.get("outcome") == "wrong"
+                    and old.get("content_hash") in (None, result.get("content_hash")))
+
+    def apply(self, report: dict[str, Any]) -> None:
+        """Evaluate the policy against the baseline; put gates, verdict and comparison in the report."""
+        assert self.policy is not None
+        base = self.baseline_items if self.baseline is not None else None
+        label = self.setup.shown(self.baseline_path) if self.baseline_path else str(self.baseline_path)
+        result = evaluate(self.policy, report, base, label)
+        for g in result.gates:
+            if g.status == "no-baseline":
+                g.reason = (f"no baseline at {label}: create it with "
+                            f"pytest --mlb-model={self.setup.spec} --mlb-update-baseline")
+        comparison: dict[str, Any] = {"baseline": label if base is not None else None,
+                                      "policy": [r.text for r in self.policy.rules], "policy_sources": self.policy.sources,
+                                      "alpha": self.policy.alpha, "min_shared": self.policy.min_shared}
+        if base is not None and self.baseline is not None:
+            items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
+            changes = suite_changes(items, base)
+            comparison.update(
+                baseline_model=self.baseline.data.get("model"), baseline_created=self.baseline.data.get("created"),
+                baseline_selection=describe_selection(self.baseline.data["selection"])
+                if self.baseline.data.get("selection") else None,
+                fingerprint_match=self.baseline.fingerprint == report["run"]["suite_fingerprint"],
+                changes={k: {"count": len(v), "keys": v[:50]} for k, v in changes.items()},
+                differences={k: d.__dict__ for k, d in result.differences.items()},
+                regressions=regressed_items(items, base),
+            )
+            if self.settings.strict_regressions and comparison["regressions"]:
+                n = len(comparison["regressions"])
+                result.gates.append(Gate("regressed items", False, f"{n} item(s) right in the baseline are wrong now",
+                                         observed=float(n), threshold=0.0))
+        all_gates = [*report["gates"], *(g.to_json() for g in result.gates)]
+        v, why = verdict([Gate(**g) for g in all_gates])
+        report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)
+
+    def update_baseline(self, report: dict[str, Any], done: Completeness, messages: list[str]) -> None:
+        """Write this run as the baseline, unless it is incomplete or its infrastructure failed."""
+        assert self.baseline_path is not None
+        if done.cut_short:  # never forced: a baseline of half a run would gate every later run wrongly
+            why = f"the run is incomplete ({done.reason()})"
+            messages.append(f"baseline NOT written to {self.baseline_path}: {why}")
+            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": why}
+            return
+        infra = next((g for g in report["gates"] if g["name"] == INFRA_GATE), None)
+        if infra is not None and not infra["passed"] and not self.settings.force_baseline:
+            messages.append(f"baseline NOT written to {self.baseline_path}: {infra['reason']} "
+                            "(add --mlb-force-baseline to write it anyway)")
+            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": infra["reason"]}
+            return
+        try:
+            write_baseline(self.baseline_path, baseline_from_report(report), force=self.settings.force_baseline)
+        except BaselineError as exc:
+            messages.append(f"baseline NOT written: {exc} (add --mlb-force-baseline to replace it)")
+            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": str(exc)}
+            return
+        scope = f"; selection recorded: {report['run']['incomplete_reason']}" if done.selection else ""
+        messages.append(f"baseline written to {self.baseline_path} ({len(report['items'])} items{scope})")
+        report["baseline_update"] = {"written": True, "path": str(self.baseline_path)}
