@@ -35,20 +35,29 @@ run: $(BIN)/mlb
 
 test: $(BIN)/mlb
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest tests -q $(ARGS)
 
 # The bundled judge, in two resumable stages (each saves a checkpoint under build/judge/ after every epoch;
 # rerunning the same command continues from it). Stage 1 learns entailment from the human-labelled public
 # sets in ../shared/judge_data (about 40 min on 2 cores; its adapter is committed in judge/pretrained/);
-# stage 2 fine-tunes from it on judge/data/annotations (about 45 min). judge-report re-measures the
+# stage 2 fine-tunes from it on judge/data/annotations (about 45 min). judge-build rebuilds the training
+# rows (splits and constructed rows; seconds, and the committed files come out unchanged); judge-calibrate
+# re-fits the temperature and abstention band on the dev split. judge-report re-measures the
 # adapter on the in-house test split, the held-out hard cases and the held-out public sets.
 JUDGE_DATA ?= ../shared/judge_data
+judge-build: $(BIN)/mlb
+	$(BIN)/mlb judge build
+
 judge-pretrain: $(BIN)/mlb
-	$(BIN)/python judge/pretrain_nli.py --judge-data $(JUDGE_DATA)
+	$(BIN)/mlb judge pretrain --judge-data $(JUDGE_DATA)
 
 judge: $(BIN)/mlb
-	$(BIN)/python judge/train_builtin.py
+	$(BIN)/mlb judge train
+
+judge-calibrate: $(BIN)/mlb
+	$(BIN)/mlb judge calibrate
 
 judge-report: $(BIN)/mlb
 	$(BIN)/mlb judge eval --annotations judge/data/annotations --judge builtin --split test --json judge/eval_test.json
@@ -57,4 +66,4 @@ judge-report: $(BIN)/mlb
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/healthver --split test --limit 400 --judge builtin --json judge/eval_healthver.json
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/ocnli --split dev --limit 400 --judge builtin --json judge/eval_ocnli.json
 
-.PHONY: install run test judge-pretrain judge judge-report
+.PHONY: install run test judge-build judge-pretrain judge judge-calibrate judge-report

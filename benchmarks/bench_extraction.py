@@ -54,9 +54,14 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
 
 def corpus_item(row: dict[str, Any]) -> Item:
     """A choice item as a suite would build it; an empty gold set becomes a placeholder answer."""
-    info = DatasetInfo(name="ExtractionCorpus", dimension=Dimension.MedKQA, task=Task.choice,
-                       metric=Metric.accuracy, prompt="${question}\n${options}",
-                       language=row.get("lang") or "zh")
+    info = DatasetInfo(
+        name="ExtractionCorpus",
+        dimension=Dimension.MedKQA,
+        task=Task.choice,
+        metric=Metric.accuracy,
+        prompt="${question}\n${options}",
+        language=row.get("lang") or "zh",
+    )
     answer = row["answer"] or [next(iter(row["options"]))]
     raw = {"id": row["id"], "question": row["question"], "options": row["options"], "answer": answer}
     return build_item(info, raw, "choice_replies.jsonl", None)
@@ -95,20 +100,26 @@ def misses(outcomes: list[Outcome], key: str, value: str) -> tuple[int, int]:
 def print_report(title: str, outcomes: list[Outcome]) -> None:
     overall = agreement(outcomes)["overall"]
     wrong, unread = misses(outcomes, "style", "overall")
-    print(f"== {title}: {share(overall):.1%} agreement ({overall[0]}/{overall[1]}), "
-          f"{overall[1] - overall[0]} disagreements ({wrong} wrong letters, {unread} left unread)")
+    print(
+        f"== {title}: {share(overall):.1%} agreement ({overall[0]}/{overall[1]}), "
+        f"{overall[1] - overall[0]} disagreements ({wrong} wrong letters, {unread} left unread)"
+    )
     for key in ("style", "lang"):
         for name, cell in agreement(outcomes, key).items():
             wrong, unread = misses(outcomes, key, name)
-            print(f"  {key:5} {name:24} {share(cell):7.1%}  {cell[0]:4}/{cell[1]:<4} wrong {wrong:3}  unread {unread:3}")
+            print(
+                f"  {key:5} {name:24} {share(cell):7.1%}  {cell[0]:4}/{cell[1]:<4} wrong {wrong:3}  unread {unread:3}"
+            )
 
 
 def print_examples(outcomes: list[Outcome], n: int) -> None:
     bad = [o for o in outcomes if not o.agrees]
     for o in bad[:n]:
         reply = o.row["reply"].replace("\n", "⏎")
-        print(f"- {o.row['id']} [{o.row['style']}, {o.row['lang']}] expected {o.row['answer']} "
-              f"got {o.extracted} ({o.method})\n    {reply[:300]}")
+        print(
+            f"- {o.row['id']} [{o.row['style']}, {o.row['lang']}] expected {o.row['answer']} "
+            f"got {o.extracted} ({o.method})\n    {reply[:300]}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

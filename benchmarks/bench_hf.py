@@ -37,6 +37,7 @@ def measure(model: HFModel, reqs: list[GenerationRequest]) -> tuple[float, list[
         started = time.perf_counter()
         out = await _gen(model, reqs)
         return time.perf_counter() - started, out
+
     return asyncio.run(go())
 
 
@@ -55,9 +56,11 @@ def main() -> int:
         reqs = requests(args.items, task)
         w1, out1 = measure(single, reqs)
         wb, outb = measure(batched, reqs)
-        print(f"{task.value}: {len(reqs)} items, max_new_tokens {HF_MAX_NEW_TOKENS[task]}: batch 1 {len(reqs) / w1:.2f} items/s, "
-              f"batch {args.batch} {len(reqs) / wb:.2f} items/s -> {w1 / wb:.2f}x; identical outputs: {out1 == outb}",
-              flush=True)
+        print(
+            f"{task.value}: {len(reqs)} items, max_new_tokens {HF_MAX_NEW_TOKENS[task]}: batch 1 {len(reqs) / w1:.2f} items/s, "
+            f"batch {args.batch} {len(reqs) / wb:.2f} items/s -> {w1 / wb:.2f}x; identical outputs: {out1 == outb}",
+            flush=True,
+        )
     return 0
 
 

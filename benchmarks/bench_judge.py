@@ -30,11 +30,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def requests(n: int) -> list[GenerationRequest]:
     rows = load_annotations(ROOT / "judge" / "data" / "annotations", "test")[:n]
-    item = finalize(dict(id="bench", dataset="bench", dimension=Dimension.SmartCare, task=Task.open,
-                         metric=Metric.judge, judge=JudgeKind.points, question="",
-                         messages=({"role": "user", "content": ""},)))
-    return [GenerationRequest(item, {}, payload=JudgeQuestion(0, r["kind"], r["point"], r["context"], r["response"],
-                                                              r["lang"])) for r in rows]
+    item = finalize(
+        dict(
+            id="bench",
+            dataset="bench",
+            dimension=Dimension.SmartCare,
+            task=Task.open,
+            metric=Metric.judge,
+            judge=JudgeKind.points,
+            question="",
+            messages=({"role": "user", "content": ""},),
+        )
+    )
+    return [
+        GenerationRequest(
+            item, {}, payload=JudgeQuestion(0, r["kind"], r["point"], r["context"], r["response"], r["lang"])
+        )
+        for r in rows
+    ]
 
 
 def measure(judge: BuiltinJudge, reqs: list[GenerationRequest]) -> tuple[float, list[bool]]:
@@ -42,6 +55,7 @@ def measure(judge: BuiltinJudge, reqs: list[GenerationRequest]) -> tuple[float, 
         started = time.perf_counter()
         gens = await asyncio.gather(*(judge.generate(r) for r in reqs))
         return time.perf_counter() - started, [parse_verdict(g.raw).yes for g in gens]
+
     return asyncio.run(go())
 
 
@@ -60,8 +74,10 @@ def main() -> None:
     t_b, v_b = measure(batched, reqs)
     t_1, v_1 = measure(single, reqs)
     assert v_b == v_1, "batched and single verdicts differ"
-    print(f"{len(reqs)} verdicts: batched ({args.batch}) {len(reqs) / t_b:.1f}/s, one at a time {len(reqs) / t_1:.1f}/s, "
-          f"ratio {t_1 / t_b:.2f}x; batches {sorted(set(batched.batches))}")
+    print(
+        f"{len(reqs)} verdicts: batched ({args.batch}) {len(reqs) / t_b:.1f}/s, one at a time {len(reqs) / t_1:.1f}/s, "
+        f"ratio {t_1 / t_b:.2f}x; batches {sorted(set(batched.batches))}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,16 +24,12 @@ zone (0 to 5 points), where it is allowed to say "no regression".
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import binom
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mlb_pytest.sequential import (  # noqa: E402
+from mlb_pytest.sequential import (
     SequentialDesign,
     fixed_size_test,
     min_detectable_drop,
@@ -63,8 +59,9 @@ def mcnemar_p(base: np.ndarray, cand: np.ndarray) -> np.ndarray:
     return np.where(disc > 0, binom.sf(r2w - 1, np.maximum(disc, 1), 0.5), 1.0)
 
 
-def cell(rng: np.random.Generator, runs: int, n: int, drop: float, design: SequentialDesign,
-         chunk: int = 250) -> dict[str, float]:
+def cell(
+    rng: np.random.Generator, runs: int, n: int, drop: float, design: SequentialDesign, chunk: int = 250
+) -> dict[str, float]:
     fixed_hits = seq_hits = used = 0.0
     rules = {"sequential": 0, "futility": 0, "fallback": 0}
     checked = False
@@ -89,8 +86,12 @@ def cell(rng: np.random.Generator, runs: int, n: int, drop: float, design: Seque
         rules["sequential"] += int((decision == 1).sum())
         rules["futility"] += int((decision == 0).sum())
         rules["fallback"] += int(fallback.sum())
-    return {"fixed": fixed_hits / runs, "seq": seq_hits / runs, "used": used / runs,
-            **{k: v / runs for k, v in rules.items()}}
+    return {
+        "fixed": fixed_hits / runs,
+        "seq": seq_hits / runs,
+        "used": used / runs,
+        **{k: v / runs for k, v in rules.items()},
+    }
 
 
 def main() -> None:
@@ -103,14 +104,20 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     psi = 2 * (A * B / ((A + B) ** 2) * (A + B) / (A + B + 1))  # E[2 p (1 - p)]: expected discordance at no change
     t0 = time.perf_counter()
-    print(f"paired runs: easiness Beta({A}, {B}), baseline accuracy {MEAN_P:.2f}, expected discordance {psi:.3f}; "
-          f"{args.runs} run pairs per row, seed {args.seed}")
-    print(f"gate NAME:drop<=0 at alpha {ALPHA}; fixed = all items, exact McNemar; sequential = margin {design.margin:g}, "
-          f"alpha {design.alpha_sequential:g} e-processes + {design.alpha_fallback:g} fixed-size fallback, "
-          f"min {design.min_items} items")
+    print(
+        f"paired runs: easiness Beta({A}, {B}), baseline accuracy {MEAN_P:.2f}, expected discordance {psi:.3f}; "
+        f"{args.runs} run pairs per row, seed {args.seed}"
+    )
+    print(
+        f"gate NAME:drop<=0 at alpha {ALPHA}; fixed = all items, exact McNemar; sequential = margin {design.margin:g}, "
+        f"alpha {design.alpha_sequential:g} e-processes + {design.alpha_fallback:g} fixed-size fallback, "
+        f"min {design.min_items} items"
+    )
     print()
-    head = (f"{'items':>5} {'true drop':>9} | {'fixed: regression':>17} | {'sequential: regression':>22} | "
-            f"{'items used':>10} | {'stopped: regr.':>14} {'futility':>8} {'fallback':>8} | {'fixed MDE80':>11}")
+    head = (
+        f"{'items':>5} {'true drop':>9} | {'fixed: regression':>17} | {'sequential: regression':>22} | "
+        f"{'items used':>10} | {'stopped: regr.':>14} {'futility':>8} {'fallback':>8} | {'fixed MDE80':>11}"
+    )
     print(head)
     print("-" * len(head))
     summary = []
@@ -119,15 +126,19 @@ def main() -> None:
         for drop in DROPS:
             r = cell(rng, args.runs, n, drop, design)
             summary.append((n, drop, r))
-            print(f"{n:>5} {drop:>9.2f} | {r['fixed']:>17.3f} | {r['seq']:>22.3f} | {r['used']:>9.1%} | "
-                  f"{r['sequential']:>14.3f} {r['futility']:>8.3f} {r['fallback']:>8.3f} | {mde:>11.3f}")
+            print(
+                f"{n:>5} {drop:>9.2f} | {r['fixed']:>17.3f} | {r['seq']:>22.3f} | {r['used']:>9.1%} | "
+                f"{r['sequential']:>14.3f} {r['futility']:>8.3f} {r['fallback']:>8.3f} | {mde:>11.3f}"
+            )
     print()
     for drop, label in ((0.0, "no change (false alarms)"), (0.05, "5-point drop"), (0.10, "10-point drop")):
         rows = [(n, r) for n, dd, r in summary if dd == drop]
         used = np.mean([r["used"] for _, r in rows])
-        print(f"{label:<25}: fixed {np.mean([r['fixed'] for _, r in rows]):.3f}, sequential "
-              f"{np.mean([r['seq'] for _, r in rows]):.3f}, sequential uses {used:.1%} of the items "
-              f"({1 - used:.1%} fewer), averaged over {', '.join(str(n) for n, _ in rows)} items")
+        print(
+            f"{label:<25}: fixed {np.mean([r['fixed'] for _, r in rows]):.3f}, sequential "
+            f"{np.mean([r['seq'] for _, r in rows]):.3f}, sequential uses {used:.1%} of the items "
+            f"({1 - used:.1%} fewer), averaged over {', '.join(str(n) for n, _ in rows)} items"
+        )
     print(f"\n{time.perf_counter() - t0:.1f} s")
 
 

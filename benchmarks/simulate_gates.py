@@ -26,7 +26,7 @@ from pathlib import Path
 BASE_P = {"MedKQA": 0.85, "MedSE": 0.96, "MedRU": 0.80, "SmartServ": 0.88, "SmartCare": 0.75}
 DROPPED_P = {**BASE_P, "MedSE": 0.88, "MedKQA": 0.75}
 
-MODEL = '''
+MODEL = """
 import hashlib, json, os, re
 
 _P = json.loads(os.environ["SIM_P"])
@@ -38,7 +38,7 @@ def answer(messages, **params):
     # a uniform draw per (run seed, item): independent of the order in which items are asked
     u = int.from_bytes(hashlib.sha256(f"{_SEED}|{content}".encode()).digest()[:8], "big") / 2**64
     return "A" if u < _P[dim] else "B"
-'''
+"""
 
 
 def write_suite(root: Path, items: int) -> Path:
@@ -46,14 +46,31 @@ def write_suite(root: Path, items: int) -> Path:
     for dim in BASE_P:
         folder = suite / dim.lower()
         folder.mkdir(parents=True, exist_ok=True)
-        head = {"mlb_suite": 1, "dataset": f"Sim{dim}", "mirrors": "CMExam", "dimension": dim, "task": "choice",
-                "metric": "accuracy", "prompt": f"[{dim}] " + "${question}\n${options}\n答案：", "source": "simulation",
-                "licence": "Apache-2.0"}
+        head = {
+            "mlb_suite": 1,
+            "dataset": f"Sim{dim}",
+            "mirrors": "CMExam",
+            "dimension": dim,
+            "task": "choice",
+            "metric": "accuracy",
+            "prompt": f"[{dim}] " + "${question}\n${options}\n答案：",
+            "source": "simulation",
+            "licence": "Apache-2.0",
+        }
         lines = [json.dumps(head, ensure_ascii=False)]
         for i in range(items):
-            lines.append(json.dumps({"id": f"s{i:04d}", "specialty": "general_practice", "question": f"模拟题{i}",
-                                     "options": {"A": "对", "B": "错", "C": "不确定", "D": "其他"}, "answer": "A"},
-                                    ensure_ascii=False))
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"s{i:04d}",
+                        "specialty": "general_practice",
+                        "question": f"模拟题{i}",
+                        "options": {"A": "对", "B": "错", "C": "不确定", "D": "其他"},
+                        "answer": "A",
+                    },
+                    ensure_ascii=False,
+                )
+            )
         (folder / f"Sim{dim}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "sim_model.py").write_text(MODEL)
     return suite
@@ -62,8 +79,20 @@ def write_suite(root: Path, items: int) -> Path:
 def run(root: Path, p: dict[str, float], seed: int, *extra: str) -> dict:
     report = root / f"report-{seed}.json"
     env = {**os.environ, "SIM_P": json.dumps(p), "SIM_SEED": str(seed)}
-    cmd = [sys.executable, "-m", "pytest", "suite", "-q", "-p", "no:cacheprovider", "--mlb-no-cache",
-           "--mlb-model=python:sim_model:answer", f"--mlb-report={report}", "--mlb-concurrency=8", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suite",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--mlb-no-cache",
+        "--mlb-model=python:sim_model:answer",
+        f"--mlb-report={report}",
+        "--mlb-concurrency=8",
+        *extra,
+    ]
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     data = json.loads(report.read_text(encoding="utf-8"))
     data["_exit"] = proc.returncode
@@ -84,9 +113,20 @@ def direct(items: int, trials: int) -> tuple[float, float]:
         rows = []
         for dim, prob in p.items():
             right = rng.random(items) < prob
-            rows += [{"key": f"Sim{dim}/s{i:04d}", "dataset": f"Sim{dim}", "dimension": dim, "metric": "accuracy",
-                      "score": float(r), "weight": 1.0, "content_hash": str(i), "outcome": "pass" if r else "wrong",
-                      "details": {}} for i, r in enumerate(right)]
+            rows += [
+                {
+                    "key": f"Sim{dim}/s{i:04d}",
+                    "dataset": f"Sim{dim}",
+                    "dimension": dim,
+                    "metric": "accuracy",
+                    "score": float(r),
+                    "weight": 1.0,
+                    "content_hash": str(i),
+                    "outcome": "pass" if r else "wrong",
+                    "details": {},
+                }
+                for i, r in enumerate(right)
+            ]
         return rows
 
     def verdict(base: list[dict], cur: list[dict]) -> bool:
@@ -103,31 +143,45 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=300, help="items per dimension")
     ap.add_argument("--reruns", type=int, default=20)
-    ap.add_argument("--direct", type=int, default=0, metavar="N",
-                    help="also estimate both rates from N simulated run pairs without pytest (same gate code)")
+    ap.add_argument(
+        "--direct",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also estimate both rates from N simulated run pairs without pytest (same gate code)",
+    )
     args = ap.parse_args()
     if args.direct:
         fa, det = direct(args.items, args.direct)
-        print(f"direct estimate over {args.direct} run pairs: false-alarm rate {fa:.3f}, detection rate {det:.3f}",
-              flush=True)
+        print(
+            f"direct estimate over {args.direct} run pairs: false-alarm rate {fa:.3f}, detection rate {det:.3f}",
+            flush=True,
+        )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlb-sim-") as d:
         root = Path(d)
         write_suite(root, args.items)
         base = run(root, BASE_P, 1, "--mlb-update-baseline")
         assert base["baseline_update"]["written"], base.get("baseline_update")
-        print(f"baseline: {args.items} items per dimension, "
-              + ", ".join(f"{k} {v['score']:.3f}" for k, v in base["dimensions"].items()), flush=True)
+        print(
+            f"baseline: {args.items} items per dimension, "
+            + ", ".join(f"{k} {v['score']:.3f}" for k, v in base["dimensions"].items()),
+            flush=True,
+        )
         same = [run(root, BASE_P, 100 + i) for i in range(args.reruns)]
         dropped = [run(root, DROPPED_P, 500 + i) for i in range(args.reruns)]
     false_alarms = [r for r in same if r["verdict"] != "pass"]
     detected = [r for r in dropped if r["verdict"] == "fail"]
-    print(f"same probabilities: gates passed in {len(same) - len(false_alarms)} of {len(same)} reruns "
-          f"(false-alarm rate {len(false_alarms) / len(same):.2f}; target: pass in >= 19 of 20)")
+    print(
+        f"same probabilities: gates passed in {len(same) - len(false_alarms)} of {len(same)} reruns "
+        f"(false-alarm rate {len(false_alarms) / len(same):.2f}; target: pass in >= 19 of 20)"
+    )
     for r in false_alarms:
         print("  false alarm:", r["verdict_reason"])
-    print(f"MedSE 0.96->0.88, MedKQA 0.85->0.75: gates failed in {len(detected)} of {len(dropped)} reruns "
-          f"(detection rate {len(detected) / len(dropped):.2f}; target 20 of 20)")
+    print(
+        f"MedSE 0.96->0.88, MedKQA 0.85->0.75: gates failed in {len(detected)} of {len(dropped)} reruns "
+        f"(detection rate {len(detected) / len(dropped):.2f}; target 20 of 20)"
+    )
     exits = sorted({r["_exit"] for r in same}), sorted({r["_exit"] for r in dropped})
     print(f"exit codes: same {exits[0]}, dropped {exits[1]}; wall {time.perf_counter() - started:.0f} s")
     if dropped:

@@ -1,148 +1,21 @@
-"""SFT recipe for a generative judge (for teams with GPUs), after MLB's: LoRA on a causal LM.
+"""MLB's SFT recipe for a generative judge (``mlb judge sft``).
 
-    python judge/train_sft.py --model Qwen/Qwen3-14B --out runs/judge-qwen3-14b     # MLB's setting
-    python judge/train_sft.py --model PATH --out DIR --max-steps 3 --merge          # a smoke run
-
-Each annotation row becomes the exact prompt the plugin sends a judge (``judge_prompt``: the
-criterion first, the response fenced) and the target is the JSON verdict the plugin parses,
-``{"判断": "是"|"否", "理由": ...}`` (English rows: ``verdict``/``reason``). The loss is taken
-on the target tokens only. Defaults are MLB's: LoRA rank 8, alpha 32, learning rate 2e-5,
-3 epochs, long contexts (2,048 tokens). The adapter in ``--out`` is what vLLM serves with
-``--enable-lora``; ``--merge`` also writes a merged model folder that ``hf:DIR`` loads, so the
-result can be measured with ``mlb judge eval --judge hf:DIR/merged``.
+``python judge/train_sft.py ARGS`` runs ``mlb judge sft ARGS``, so that recorded recipes still run;
+the code is in ``mlb_pytest.judges.training.sft``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-import random
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from mlb_pytest.cli import main as mlb
+from mlb_pytest.judges.training.sft import build_example, prompt_messages, target_text
 
-from mlb_pytest.judges.evaluate import load_annotations  # noqa: E402
-from mlb_pytest.judges.questions import JudgeQuestion, judge_prompt  # noqa: E402
-
-
-def target_text(row: dict[str, Any]) -> str:
-    yes = row["label"] == "yes"
-    if row.get("lang") == "en":
-        return json.dumps({"verdict": "yes" if yes else "no", "reason": row.get("note") or ""}, ensure_ascii=False)
-    return json.dumps({"判断": "是" if yes else "否", "理由": row.get("note") or ""}, ensure_ascii=False)
-
-
-def prompt_messages(row: dict[str, Any]) -> list[dict[str, str]]:
-    q = JudgeQuestion(0, row["kind"], row["point"], row.get("context") or "", row["response"],
-                      "en" if row.get("lang") == "en" else "zh")
-    return [dict(m) for m in judge_prompt(q)]
-
-
-def build_example(tok: Any, row: dict[str, Any], max_len: int) -> dict[str, list[int]]:
-    """input_ids and labels (-100 on the prompt): the judge learns to answer, not to echo."""
-    messages = prompt_messages(row)
-    if getattr(tok, "chat_template", None):
-        prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-    else:
-        p_ids = tok("\n\n".join(m["content"] for m in messages) + "\n")["input_ids"]
-    t_ids = tok(target_text(row), add_special_tokens=False)["input_ids"]
-    if tok.eos_token_id is not None:
-        t_ids = t_ids + [tok.eos_token_id]
-    p_ids = p_ids[-max(1, max_len - len(t_ids)):]  # keep the end of a long prompt: criterion and response
-    ids = (p_ids + t_ids)[:max_len]
-    labels = ([-100] * len(p_ids) + t_ids)[:max_len]
-    return {"input_ids": ids, "labels": labels}
+__all__ = ["build_example", "main", "prompt_messages", "target_text"]  # the names callers of this script imported
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", required=True, help="causal LM folder or hub id (e.g. Qwen/Qwen3-14B)")
-    ap.add_argument("--data", default=str(HERE / "data" / "annotations"), help="annotation folder or file")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--epochs", type=float, default=3)
-    ap.add_argument("--lr", type=float, default=2e-5)
-    ap.add_argument("--rank", type=int, default=8)
-    ap.add_argument("--alpha", type=int, default=32)
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--grad-accum", type=int, default=4)
-    ap.add_argument("--max-len", type=int, default=2048)
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (smoke runs)")
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--merge", action="store_true", help="also write DIR/merged, loadable as hf:DIR/merged")
-    args = ap.parse_args(argv)
-
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer, get_cosine_schedule_with_warmup
-
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    tok = AutoTokenizer.from_pretrained(args.model)
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token or tok.unk_token
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype).to(device)
-    lora = LoraConfig(task_type="CAUSAL_LM", r=args.rank, lora_alpha=args.alpha, lora_dropout=0.05,
-                      target_modules="all-linear")
-    model = get_peft_model(model, lora)
-    rows = load_annotations(Path(args.data), "train")
-    examples = [build_example(tok, r, args.max_len) for r in rows]
-    per_epoch = math.ceil(len(examples) / (args.batch * args.grad_accum))
-    total = args.max_steps or max(1, int(per_epoch * args.epochs))
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr)
-    sched = get_cosine_schedule_with_warmup(opt, max(1, total // 20), total)
-    print(f"{len(examples)} training rows; {total} optimizer steps on {device}", flush=True)
-
-    started, step, micro = time.perf_counter(), 0, 0
-    losses: list[float] = []
-    model.train()
-    while step < total:
-        order = list(range(len(examples)))
-        random.shuffle(order)
-        for i in range(0, len(order), args.batch):
-            batch = [examples[j] for j in order[i:i + args.batch]]
-            width = max(len(e["input_ids"]) for e in batch)
-            ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
-            labels = torch.full((len(batch), width), -100, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for k, e in enumerate(batch):  # right padding for training
-                n = len(e["input_ids"])
-                ids[k, :n], labels[k, :n], mask[k, :n] = torch.tensor(e["input_ids"]), torch.tensor(e["labels"]), 1
-            loss = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
-            (loss / args.grad_accum).backward()
-            losses.append(loss.item())
-            micro += 1
-            if micro % args.grad_accum == 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                opt.zero_grad()
-                step += 1
-                if step % 10 == 0 or step == total:
-                    print(f"step {step}/{total} loss {sum(losses[-args.grad_accum:]) / args.grad_accum:.4f}", flush=True)
-                if step >= total:
-                    break
-    out = Path(args.out)
-    model.save_pretrained(str(out))
-    tok.save_pretrained(str(out))
-    info = {"base": args.model, "rank": args.rank, "alpha": args.alpha, "lr": args.lr, "epochs": args.epochs,
-            "steps": total, "max_len": args.max_len, "train_rows": len(examples),
-            "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
-            "seconds": round(time.perf_counter() - started, 1)}
-    (out / "sft_config.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-    if args.merge:
-        merged = model.merge_and_unload()
-        merged.save_pretrained(str(out / "merged"))
-        tok.save_pretrained(str(out / "merged"))
-    print(f"adapter written to {out}" + (f" (merged model in {out / 'merged'})" if args.merge else ""), flush=True)
-    return 0
+    return mlb(["judge", "sft", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -104,8 +104,6 @@ def unfit_at(value: Any) -> tuple[str, str] | None:
     return None
 
 
-
-
 def loads(text: str, *, max_depth: int = MAX_DEPTH, finite: bool = True) -> Any:
     """``json.loads`` that only ever raises ``JSONInputError``.
 

@@ -57,9 +57,16 @@ class DatasetScore:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "dimension": self.dimension, "metric": self.metric, "score": self.score,
-            "ci": list(self.ci) if self.ci else None, "n": self.n, "n_items": self.n_items,
-            "errors": self.errors, "needs_judge": self.needs_judge, "status": self.status, "mirrors": self.mirrors,
+            "dimension": self.dimension,
+            "metric": self.metric,
+            "score": self.score,
+            "ci": list(self.ci) if self.ci else None,
+            "n": self.n,
+            "n_items": self.n_items,
+            "errors": self.errors,
+            "needs_judge": self.needs_judge,
+            "status": self.status,
+            "mirrors": self.mirrors,
         }
         if self.metric == "rubric":
             out.update(score_unclipped=self.unclipped, tags=self.tags or {})
@@ -90,8 +97,13 @@ class GroupScore:
     replicates: np.ndarray | None = field(default=None, repr=False)
 
     def to_json(self, parts_name: str) -> dict[str, Any]:
-        return {"score": self.score, "ci": list(self.ci) if self.ci else None, "n": self.n,
-                parts_name: self.parts, "missing": self.missing}
+        return {
+            "score": self.score,
+            "ci": list(self.ci) if self.ci else None,
+            "n": self.n,
+            parts_name: self.parts,
+            "missing": self.missing,
+        }
 
 
 @dataclass
@@ -102,8 +114,7 @@ class Aggregate:
 
     def to_json(self) -> dict[str, Any]:
         overall = self.overall.to_json("dimensions")
-        overall["partial"] = bool(self.overall.missing) or any(
-            d.status != "scored" for d in self.datasets.values())
+        overall["partial"] = bool(self.overall.missing) or any(d.status != "scored" for d in self.datasets.values())
         return {
             "datasets": {k: v.to_json() for k, v in sorted(self.datasets.items())},
             "dimensions": {k: v.to_json("datasets") for k, v in self.dimensions.items()},
@@ -118,12 +129,19 @@ def _dataset_score(name: str, rows: list[Mapping[str, Any]]) -> DatasetScore:
     scored = [r for r in rows if r.get("score") is not None]
     errors = sum(1 for r in rows if r.get("outcome") == "error")
     needs_judge = sum(1 for r in rows if r.get("outcome") == "needs_judge")
-    base = dict(name=name, dimension=str(first["dimension"]), metric=str(first["metric"]),
-                n=len(scored), n_items=len(rows), errors=errors, needs_judge=needs_judge,
-                mirrors=first.get("mirrors"))
+    base: dict[str, Any] = dict(
+        name=name,
+        dimension=str(first["dimension"]),
+        metric=str(first["metric"]),
+        n=len(scored),
+        n_items=len(rows),
+        errors=errors,
+        needs_judge=needs_judge,
+        mirrors=first.get("mirrors"),
+    )
     if not scored:
         status = "needs_judge" if needs_judge else "errors_only"
-        return DatasetScore(score=None, ci=None, status=status, **base)  # type: ignore[arg-type]
+        return DatasetScore(score=None, ci=None, status=status, **base)
     rng = rng_for("dataset", name)
     if first["metric"] == "micro_f1":
         counts = [np.array([float(r["details"].get(k, 0)) for r in scored]) for k in ("tp", "fp", "fn")]
@@ -140,9 +158,16 @@ def _dataset_score(name: str, rows: list[Mapping[str, Any]]) -> DatasetScore:
         if first["metric"] == "rubric":  # HealthBench: the mean is clipped, the items are not
             reps = np.clip(reps, 0.0, 1.0)
             ci = None if ci is None else (float(np.clip(ci[0], 0.0, 1.0)), float(np.clip(ci[1], 0.0, 1.0)))
-            return DatasetScore(score=float(np.clip(score, 0.0, 1.0)), ci=ci, status="scored", replicates=reps,
-                                unclipped=score, tags=rubric_tags(scored), **base)  # type: ignore[arg-type]
-    return DatasetScore(score=score, ci=ci, status="scored", replicates=reps, **base)  # type: ignore[arg-type]
+            return DatasetScore(
+                score=float(np.clip(score, 0.0, 1.0)),
+                ci=ci,
+                status="scored",
+                replicates=reps,
+                unclipped=score,
+                tags=rubric_tags(scored),
+                **base,
+            )
+    return DatasetScore(score=score, ci=ci, status="scored", replicates=reps, **base)
 
 
 def _group(parts: dict[str, Any], expected: Iterable[str]) -> GroupScore:

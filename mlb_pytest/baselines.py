@@ -7,7 +7,7 @@ error naming the file, and is never overwritten unless the user forces it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,19 @@ from ._atomic import write_json_atomic
 from .errors import UsageError
 
 FORMAT = 1
-_ITEM_FIELDS = ("dataset", "dimension", "metric", "score", "passed", "outcome", "weight", "content_hash", "critical",
-                "expected", "response")
+_ITEM_FIELDS = (
+    "dataset",
+    "dimension",
+    "metric",
+    "score",
+    "passed",
+    "outcome",
+    "weight",
+    "content_hash",
+    "critical",
+    "expected",
+    "response",
+)
 
 
 class BaselineError(UsageError):
@@ -79,8 +90,10 @@ def load_baseline(path: Path) -> Baseline:
         data = _jsonsafe.loads(_jsonsafe.decode_utf8(raw), finite=False)
     except _jsonsafe.JSONInputError as exc:
         where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise BaselineError(f"baseline {where}: corrupt JSON ({exc.message}); restore it from version "
-                            "control or recreate it with --mlb-update-baseline --mlb-force-baseline") from None
+        raise BaselineError(
+            f"baseline {where}: corrupt JSON ({exc.message}); restore it from version "
+            "control or recreate it with --mlb-update-baseline --mlb-force-baseline"
+        ) from None
     if not isinstance(data, dict) or "mlb_baseline" not in data:
         raise BaselineError(f"baseline {path}: not an mlb-pytest baseline (no 'mlb_baseline' field)")
     if type(data["mlb_baseline"]) is not int or data["mlb_baseline"] != FORMAT:
@@ -94,9 +107,11 @@ def load_baseline(path: Path) -> Baseline:
             raise BaselineError(f"baseline {path}: field 'items.{key[:200]}.{bad[0]}' {bad[1]}")
     dims = data.get("dimensions", {})
     if not isinstance(dims, dict) or not all(
-            isinstance(d, dict) and (d.get("score") is None or number(d.get("score"))) for d in dims.values()):
-        raise BaselineError(f"baseline {path}: field 'dimensions' must map dimension names to objects with a "
-                            "numeric (or null) score")
+        isinstance(d, dict) and (d.get("score") is None or number(d.get("score"))) for d in dims.values()
+    ):
+        raise BaselineError(
+            f"baseline {path}: field 'dimensions' must map dimension names to objects with a numeric (or null) score"
+        )
     if not isinstance(data.get("suite_fingerprint"), (str, type(None))):
         raise BaselineError(f"baseline {path}: field 'suite_fingerprint' must be a string")
     return Baseline(path, data)
@@ -116,13 +131,20 @@ def baseline_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
         items[str(r["key"])] = entry
     return {
         "mlb_baseline": FORMAT,
-        "model": run["model"], "judge": run.get("judge"), "plugin_version": run.get("plugin_version"),
-        "created": run.get("ended"), "suite_fingerprint": run.get("suite_fingerprint"),
+        "model": run["model"],
+        "judge": run.get("judge"),
+        "plugin_version": run.get("plugin_version"),
+        "created": run.get("ended"),
+        "suite_fingerprint": run.get("suite_fingerprint"),
         "revision": run.get("revision"),
         # a baseline of a narrowed run says so: later full runs compare on the shared items
         "selection": run.get("selection"),
-        "options": {k: run.get("options", {}).get(k) for k in ("samples", "temperature", "max_tokens", "limit", "seed")},
-        "datasets": report["datasets"], "dimensions": report["dimensions"], "overall": report["overall"],
+        "options": {
+            k: run.get("options", {}).get(k) for k in ("samples", "temperature", "max_tokens", "limit", "seed")
+        },
+        "datasets": report["datasets"],
+        "dimensions": report["dimensions"],
+        "overall": report["overall"],
         "items": items,
     }
 
@@ -135,6 +157,40 @@ def item_view(baseline: Baseline) -> dict[str, dict[str, Any]]:
         row["details"] = {k: v[k] for k in ("tp", "fp", "fn") if k in v}
         out[key] = row
     return out
+
+
+def rescored_items(
+    baseline_items: Mapping[str, Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The baseline's items with the scores this run gave their stored answers (``--mlb-rescore-baseline``).
+
+    Items whose baseline answer could not be re-scored keep their stored score and are counted
+    as errors; items this run did not re-score (not in this run, or no stored answer) keep theirs.
+    Returns the items and what changed: how many were re-scored, how many changed pass/fail.
+    """
+    out = {k: dict(v) for k, v in baseline_items.items()}
+    done = changed = errors = 0
+    for r in results:
+        new = r.get("baseline_rescore")
+        old = out.get(str(r.get("key")))
+        if not isinstance(new, Mapping) or old is None:
+            continue
+        if new.get("error") or new.get("score") is None:
+            errors += 1
+            continue
+        done += 1
+        changed += bool(new.get("passed")) != bool(old.get("passed"))
+        old.update(score=new["score"], passed=new["passed"], rescored_from=old.get("score"))
+        counts = {c: new[c] for c in ("tp", "fp", "fn") if c in new}
+        if counts:
+            old["details"] = counts
+    return out, {"items": done, "changed_verdicts": changed, "errors": errors}
+
+
+def judge_of(data: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(judge spec, judge revision) a baseline file or a report's run block records."""
+    revision = (data.get("revision") or {}).get("judge") or {}
+    return data.get("judge"), revision.get("revision") if isinstance(revision, Mapping) else None
 
 
 def write_baseline(path: Path, data: Mapping[str, Any], force: bool = False) -> None:

@@ -76,7 +76,9 @@ def owner_is_dead(owner: str) -> bool:
 def request_key(identity: str, messages: Sequence[dict[str, str]], params: dict[str, Any], sample_index: int) -> str:
     blob = json.dumps(
         {"model": identity, "messages": list(messages), "params": params, "sample": sample_index},
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -204,19 +206,27 @@ class ResponseStore:
         now = time.time()
         with self._tx():
             oldest = now - max_age_s if max_age_s is not None else float("-inf")
-            if self._conn.execute("SELECT 1 FROM responses WHERE key=? AND coalesce(created, 0) >= ?",
-                                (key, oldest)).fetchone():
+            if self._conn.execute(
+                "SELECT 1 FROM responses WHERE key=? AND coalesce(created, 0) >= ?", (key, oldest)
+            ).fetchone():
                 return "done"  # an answer too old for this run does not count: it is asked again
-            row = self._conn.execute("SELECT run_id, owner, lease_until, state FROM claims WHERE key=?",
-                                   (key,)).fetchone()
+            row = self._conn.execute(
+                "SELECT run_id, owner, lease_until, state FROM claims WHERE key=?", (key,)
+            ).fetchone()
             if row is not None and row[1] == self.owner:
                 return "mine"
-            free = (row is None or row[2] < now or (row[3] == "error" and row[0] != self.run_id)
-                    or owner_is_dead(str(row[1])))
+            free = (
+                row is None
+                or row[2] < now
+                or (row[3] == "error" and row[0] != self.run_id)
+                or owner_is_dead(str(row[1]))
+            )
             if not free:
                 return "taken"
-            self._conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, 'pending', NULL)",
-                             (key, self.run_id, self.owner, now + lease_s))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, 'pending', NULL)",
+                (key, self.run_id, self.owner, now + lease_s),
+            )
         return "mine"
 
     @_guarded("releasing claims")
@@ -340,8 +350,10 @@ class CacheReader:
         newest answer first."""
         if self._db is None:
             return []
-        q = ("SELECT model, MAX(created) FROM responses WHERE model = ? OR substr(model, 1, ?) = ? "
-             "GROUP BY model ORDER BY MAX(created) DESC")
+        q = (
+            "SELECT model, MAX(created) FROM responses WHERE model = ? OR substr(model, 1, ?) = ? "
+            "GROUP BY model ORDER BY MAX(created) DESC"
+        )
         prefix = identity + "#"
         try:
             return [(m, float(c or 0)) for m, c in self._db.execute(q, (identity, len(prefix), prefix))]

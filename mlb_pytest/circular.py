@@ -65,8 +65,9 @@ def unrotate_letters(chosen: Iterable[str], letters: Sequence[str], r: int) -> l
     return sorted(back[c] for c in chosen if c in back)
 
 
-def _rotate_messages(messages: Sequence[Mapping[str, str]], options: Mapping[str, str],
-                     rotated: Mapping[str, str]) -> tuple[dict[str, str], ...]:
+def _rotate_messages(
+    messages: Sequence[Mapping[str, str]], options: Mapping[str, str], rotated: Mapping[str, str]
+) -> tuple[dict[str, str], ...]:
     """The prompt with its options block rewritten: the block is found as the suite rendered it
     (``A.xx`` lines or a printed list) in the last message that shows it, at its last occurrence."""
     msgs = [dict(m) for m in messages]
@@ -75,7 +76,7 @@ def _rotate_messages(messages: Sequence[Mapping[str, str]], options: Mapping[str
         for m in reversed(msgs):
             at = m["content"].rfind(block)
             if at >= 0:
-                m["content"] = m["content"][:at] + format_options(rotated, style) + m["content"][at + len(block):]
+                m["content"] = m["content"][:at] + format_options(rotated, style) + m["content"][at + len(block) :]
                 return tuple(msgs)
     raise RotationError("its options are not written in its prompt as the suite renders them")
 
@@ -133,8 +134,13 @@ def follows_position(chosen: Sequence[Sequence[str] | None], expected: Sequence[
     return len({tuple(sorted(e)) for e in expected}) > 1
 
 
-def item_block(passed: Sequence[bool], chosen: Sequence[Sequence[str] | None], expected: Sequence[Sequence[str]],
-               responses: Sequence[str | None], scores: Sequence[float | None]) -> dict[str, Any]:
+def item_block(
+    passed: Sequence[bool],
+    chosen: Sequence[Sequence[str] | None],
+    expected: Sequence[Sequence[str]],
+    responses: Sequence[str | None],
+    scores: Sequence[float | None],
+) -> dict[str, Any]:
     """An item's ``circular`` entry in the report; index 0 of every list is rotation 0 (the plain ask)."""
     return {
         "rotations": len(passed),
@@ -166,8 +172,11 @@ def merge_usage(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             for k, v in t.items():
                 if k == "sent_at":
                     span = acc.get(k)
-                    acc[k] = (list(v) if span is None else [min(span[0], v[0]), max(span[1], v[1])]) \
-                        if isinstance(v, (list, tuple)) and len(v) == 2 else span
+                    acc[k] = (
+                        (list(v) if span is None else [min(span[0], v[0]), max(span[1], v[1])])
+                        if isinstance(v, (list, tuple)) and len(v) == 2
+                        else span
+                    )
                 elif isinstance(v, (int, float)) and not isinstance(v, bool):
                     acc[k] = acc.get(k, 0) + v
                 else:
@@ -185,15 +194,27 @@ def dataset_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     scored = [(r, b) for r, b in blocks if b.get("score") is not None]
     errors = len(blocks) - len(scored)
     if not scored:
-        return {"circular": None, "circular_ci": None, "circular_n": 0, "circular_errors": errors,
-                "position_following": None, "position_following_n": 0}
+        return {
+            "circular": None,
+            "circular_ci": None,
+            "circular_n": 0,
+            "circular_errors": errors,
+            "position_following": None,
+            "position_following_n": 0,
+        }
     w = [float(r.get("weight", 1.0)) for r, _ in scored]
     s = [float(b["score"]) for _, b in scored]
     score = sum(a * b for a, b in zip(s, w)) / sum(w)
     ci = list(wilson_interval(sum(s), len(s))) if all(x == 1.0 for x in w) else None
     following = sum(1 for _, b in scored if b.get("follows_position"))
-    return {"circular": score, "circular_ci": ci, "circular_n": len(scored), "circular_errors": errors,
-            "position_following": following / len(scored), "position_following_n": following}
+    return {
+        "circular": score,
+        "circular_ci": ci,
+        "circular_n": len(scored),
+        "circular_errors": errors,
+        "position_following": following / len(scored),
+        "position_following_n": following,
+    }
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -226,9 +247,13 @@ def add_to_report(report: dict[str, Any]) -> bool:
             continue
         n = sum(s["circular_n"] for s in parts.values())
         follow = sum(s["position_following_n"] for s in parts.values())
-        body.update(circular=_mean(s["circular"] for s in parts.values()), circular_n=n,
-                    circular_errors=sum(s["circular_errors"] for s in parts.values()),
-                    position_following=follow / n if n else None, circular_datasets=sorted(parts))
+        body.update(
+            circular=_mean(s["circular"] for s in parts.values()),
+            circular_n=n,
+            circular_errors=sum(s["circular_errors"] for s in parts.values()),
+            position_following=follow / n if n else None,
+            circular_datasets=sorted(parts),
+        )
         dim_scores.append(body["circular"])
     report["overall"]["circular"] = _mean(dim_scores)
     return True
@@ -236,7 +261,9 @@ def add_to_report(report: dict[str, Any]) -> bool:
 
 def summary_line(report: Mapping[str, Any]) -> str | None:
     """One terminal line: circular vs plain score per rotated dataset."""
-    parts = [f"{name} {d['circular']:.3f} (plain {d['score']:.3f}, {d['position_following']:.0%} follow position)"
-             for name, d in sorted(report.get("datasets", {}).items())
-             if d.get("circular") is not None and d.get("score") is not None and d.get("position_following") is not None]
+    parts = [
+        f"{name} {d['circular']:.3f} (plain {d['score']:.3f}, {d['position_following']:.0%} follow position)"
+        for name, d in sorted(report.get("datasets", {}).items())
+        if d.get("circular") is not None and d.get("score") is not None and d.get("position_following") is not None
+    ]
     return "mlb circular (right in every option rotation): " + "; ".join(parts) if parts else None

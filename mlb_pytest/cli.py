@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import UsageError
 from .suites.stats import stats_lines, suite_stats
 from .suites.validate import validate_paths
 
@@ -65,11 +66,19 @@ def _eval_rows(args: argparse.Namespace) -> tuple[list[dict[str, object]], dict[
     if args.public_file and not args.public:
         raise ValueError("--public-file picks a file inside the --public folder; give --public too")
     if not args.public:
-        return load_annotations(Path(args.annotations), args.split, args.limit), {"annotations": args.annotations,
-                                                                               "split": args.split}
+        return load_annotations(Path(args.annotations), args.split, args.limit), {
+            "annotations": args.annotations,
+            "split": args.split,
+        }
     path, rows = load_public(Path(args.public), args.split, args.public_file, args.limit)
-    return rows, {"annotations": None, "public": args.public, "public_file": path.name,
-                  "public_sha256": file_digest(path), "split": args.split or path.stem, "limit": args.limit}
+    return rows, {
+        "annotations": None,
+        "public": args.public,
+        "public_file": path.name,
+        "public_sha256": file_digest(path),
+        "split": args.split or path.stem,
+        "limit": args.limit,
+    }
 
 
 def _judge_eval(args: argparse.Namespace) -> int:
@@ -122,12 +131,29 @@ def _judge_eval(args: argparse.Namespace) -> int:
     engine = Engine(model, concurrency=args.concurrency)
     reqs = []
     for n, (rid, r, response) in enumerate(judged):
-        item = finalize(dict(id=f"row-{n}", dataset=str(r.get("dataset") or "annotations"),
-                             dimension=Dimension.SmartCare, task=Task.open, metric=Metric.judge, judge=JudgeKind.points,
-                             question=str(r.get("context") or ""), messages=({"role": "user", "content": ""},)))
-        q = JudgeQuestion(0, str(r["kind"]), str(r["point"]), str(r.get("context") or ""), response, question_language(r))
-        reqs.append((rid, GenerationRequest(item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q),
-                                            tag="judge", payload=q)))
+        item = finalize(
+            dict(
+                id=f"row-{n}",
+                dataset=str(r.get("dataset") or "annotations"),
+                dimension=Dimension.SmartCare,
+                task=Task.open,
+                metric=Metric.judge,
+                judge=JudgeKind.points,
+                question=str(r.get("context") or ""),
+                messages=({"role": "user", "content": ""},),
+            )
+        )
+        q = JudgeQuestion(
+            0, str(r["kind"]), str(r["point"]), str(r.get("context") or ""), response, question_language(r)
+        )
+        reqs.append(
+            (
+                rid,
+                GenerationRequest(
+                    item, {"temperature": 0.0, "max_tokens": 256}, prompt=judge_prompt(q), tag="judge", payload=q
+                ),
+            )
+        )
     started = time.perf_counter()
     engine.start([q for _, q in reqs])
     verdicts: dict[str, bool] = {}
@@ -200,8 +226,12 @@ def _report_html(args: argparse.Namespace) -> int:
 
     try:
         report = read(args.run)
-        if report.get("schema_version") != 1 or not all(k in report for k in ("run", "items", "datasets", "dimensions")):
-            raise ValueError(f"{args.run}: not an mlb-pytest report (schema_version 1 with run, items, datasets, dimensions)")
+        if report.get("schema_version") != 1 or not all(
+            k in report for k in ("run", "items", "datasets", "dimensions")
+        ):
+            raise ValueError(
+                f"{args.run}: not an mlb-pytest report (schema_version 1 with run, items, datasets, dimensions)"
+            )
         baseline = None
         if args.baseline:
             baseline = read(args.baseline)
@@ -245,8 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check suite files (answers, spans, references, duplicates, specialties)")
     v.add_argument("paths", nargs="+")
-    v.add_argument("--foreign", action="store_true",
-                   help="suites not bundled with mlb-pytest (e.g. MLB's release): skip naming and specialty rules")
+    v.add_argument(
+        "--foreign",
+        action="store_true",
+        help="suites not bundled with mlb-pytest (e.g. MLB's release): skip naming and specialty rules",
+    )
     v.set_defaults(func=_validate)
     s = sub.add_parser("stats", help="items per dimension and dataset, specialties, critical and multi-answer items")
     s.add_argument("paths", nargs="*", default=["suites"])
@@ -255,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r = sub.add_parser("review", help="physician review of disputed or uncertain judge verdicts")
     rsub = r.add_subparsers(dest="review_command", required=True)
     ra = rsub.add_parser("apply", help="make the decisions in a review file override on later runs")
-    ra.add_argument("decisions", help="the review file with \"decision\": \"yes\"|\"no\" filled in")
+    ra.add_argument("decisions", help='the review file with "decision": "yes"|"no" filled in')
     ra.add_argument("--into", default="baselines/adjudications.jsonl")
     ra.set_defaults(func=_review_apply)
     j = sub.add_parser("judge", help="judge tools")
@@ -263,36 +296,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     je = jsub.add_parser("eval", help="agreement of a judge with human labels")
     source = je.add_mutually_exclusive_group(required=True)
     source.add_argument("--annotations", help="annotation JSONL file or folder (judge/data/annotations)")
-    source.add_argument("--public", metavar="FOLDER",
-                        help="a public NLI set, a folder of ../shared/judge_data (e.g. ../shared/judge_data/check_covid)")
+    source.add_argument(
+        "--public",
+        metavar="FOLDER",
+        help="a public NLI set, a folder of ../shared/judge_data (e.g. ../shared/judge_data/check_covid)",
+    )
     je.add_argument("--judge", required=True, help="judge spec, as --mlb-judge")
-    je.add_argument("--split", default=None,
-                    help="annotations: only rows of this split (e.g. test); --public: the file whose name starts with it")
+    je.add_argument(
+        "--split",
+        default=None,
+        help="annotations: only rows of this split (e.g. test); --public: the file whose name starts with it",
+    )
     je.add_argument("--public-file", default=None, metavar="NAME", help="--public: this file of the folder, exactly")
-    je.add_argument("--limit", type=int, default=None,
-                    help="annotations: the first N rows of the split; --public: a seeded sample of N, stratified by label")
+    je.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="annotations: the first N rows of the split; --public: a seeded sample of N, stratified by label",
+    )
     je.add_argument("--json", default=None)
     je.add_argument("--concurrency", type=int, default=64, help="questions in flight (local judges batch them)")
-    je.add_argument("--injection", action="store_true",
-                    help="also judge each clean row with an instruction to the judge planted in it; print the flip rate")
-    je.add_argument("--templates", default=None,
-                    help="injection templates (JSONL; default: ../injection/templates.jsonl beside --annotations)")
+    je.add_argument(
+        "--injection",
+        action="store_true",
+        help="also judge each clean row with an instruction to the judge planted in it; print the flip rate",
+    )
+    je.add_argument(
+        "--templates",
+        default=None,
+        help="injection templates (JSONL; default: ../injection/templates.jsonl beside --annotations)",
+    )
     je.set_defaults(func=_judge_eval)
+    from .judges.training.commands import add_training_parsers  # mlb judge build|pretrain|train|calibrate|sft
+
+    add_training_parsers(jsub)
     c = sub.add_parser("compare", help="leaderboard of several runs (JSON reports) with paired, Holm-adjusted tests")
     c.add_argument("runs", nargs="+", metavar="RUN.json", help="reports written by --mlb-report")
     c.add_argument("--markdown", default=None, metavar="PATH", help="also write the leaderboard as Markdown")
     c.add_argument("--html", default=None, metavar="PATH", help="also write it as one self-contained HTML page")
     c.add_argument("--alpha", type=float, default=0.05, help="family-wise significance level (default 0.05)")
-    c.add_argument("--min-shared", type=int, default=30,
-                   help="fewest shared items a pair needs on a dimension to be tested (default 30, as drop gates)")
+    c.add_argument(
+        "--min-shared",
+        type=int,
+        default=30,
+        help="fewest shared items a pair needs on a dimension to be tested (default 30, as drop gates)",
+    )
     c.set_defaults(func=_compare)
     rp = sub.add_parser("report", help="reports of a finished run")
     rpsub = rp.add_subparsers(dest="report_command", required=True)
     rh = rpsub.add_parser("html", help="a JSON report as one self-contained HTML page (opens from disk, no network)")
     rh.add_argument("run", metavar="RUN.json", help="a report written by --mlb-report")
-    rh.add_argument("--baseline", default=None, metavar="B.json",
-                    help="a baseline file (or another report) to compare with, per dataset and dimension")
-    rh.add_argument("-o", "--output", default=None, metavar="PATH", help="the HTML file (default: RUN.html beside RUN.json)")
+    rh.add_argument(
+        "--baseline",
+        default=None,
+        metavar="B.json",
+        help="a baseline file (or another report) to compare with, per dataset and dimension",
+    )
+    rh.add_argument(
+        "-o", "--output", default=None, metavar="PATH", help="the HTML file (default: RUN.html beside RUN.json)"
+    )
     rh.set_defaults(func=_report_html)
     rs = rpsub.add_parser("schema", help="the JSON report's contract (schema_version 1) as JSON Schema")
     rs.add_argument("-o", "--output", default=None, metavar="FILE", help="write it to FILE (default: print it)")
@@ -301,7 +363,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_import_parser(sub)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except UsageError as exc:  # the one place the CLI turns an input it cannot use into a message
+        print(f"mlb {args.command}: {exc}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

@@ -51,8 +51,9 @@ def _value(r: Mapping[str, Any], metric: str) -> Any:
     return float(r["score"])
 
 
-def align(baseline: Mapping[str, Mapping[str, Any]], current: Sequence[Mapping[str, Any]],
-          keys: set[str] | None = None) -> dict[str, Paired]:
+def align(
+    baseline: Mapping[str, Mapping[str, Any]], current: Sequence[Mapping[str, Any]], keys: set[str] | None = None
+) -> dict[str, Paired]:
     """Shared scored items, grouped by dataset (optionally restricted to ``keys``)."""
     groups: dict[str, tuple[str, list[Any], list[Any], list[float]]] = {}
     for r in sorted(current, key=lambda r: str(r["key"])):
@@ -69,8 +70,10 @@ def align(baseline: Mapping[str, Mapping[str, Any]], current: Sequence[Mapping[s
         g[1].append(_value(old, metric))
         g[2].append(_value(r, metric))
         g[3].append(float(r.get("weight", 1.0)))
-    return {ds: Paired(m, np.array(b, dtype=float), np.array(c, dtype=float), np.array(w, dtype=float))
-            for ds, (m, b, c, w) in groups.items()}
+    return {
+        ds: Paired(m, np.array(b, dtype=float), np.array(c, dtype=float), np.array(w, dtype=float))
+        for ds, (m, b, c, w) in groups.items()
+    }
 
 
 def _score(metric: str, vals: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -108,8 +111,9 @@ def compare(groups: Mapping[str, Paired], name: str, resamples: int = PAIRED_RES
     return _paired_test({name: {d: groups[d] for d in sorted(groups)}}, name, resamples, flat=True)
 
 
-def compare_strata(strata: Mapping[str, Mapping[str, Paired]], name: str,
-                   resamples: int = PAIRED_RESAMPLES) -> Difference:
+def compare_strata(
+    strata: Mapping[str, Mapping[str, Paired]], name: str, resamples: int = PAIRED_RESAMPLES
+) -> Difference:
     """Baseline vs current for a score that is the mean over strata (dimensions) of the mean over
     their datasets, as the overall score is: the randomisation test, stratified by dataset."""
     return _paired_test(strata, name, resamples, flat=False)
@@ -140,8 +144,9 @@ def _paired_test(strata: Mapping[str, Mapping[str, Paired]], name: str, resample
         boot += diffs / len(g)
     boot /= len(strata)
     groups = [p for g in strata.values() for p in g.values()]
-    binary = flat and all(p.metric != "micro_f1" and np.all(np.isin(p.b, (0.0, 1.0))) and np.all(np.isin(p.c, (0.0, 1.0)))
-                          for p in groups)
+    binary = flat and all(
+        p.metric != "micro_f1" and np.all(np.isin(p.b, (0.0, 1.0))) and np.all(np.isin(p.c, (0.0, 1.0))) for p in groups
+    )
     if binary:
         r2w = int(sum(((p.b == 1) & (p.c == 0)).sum() for p in groups))
         w2r = int(sum(((p.b == 0) & (p.c == 1)).sum() for p in groups))

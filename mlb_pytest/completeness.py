@@ -51,15 +51,26 @@ class Completeness:
 
     def gate(self) -> Gate:
         if self.cut_short:
-            return Gate(GATE_NAME, False, f"incomplete run ({self.reason()}): no verdict on a partial run; re-run it",
-                        observed=float(self.finished), threshold=float(self.collected))
+            return Gate(
+                GATE_NAME,
+                False,
+                f"incomplete run ({self.reason()}): no verdict on a partial run; re-run it",
+                observed=float(self.finished),
+                threshold=float(self.collected),
+            )
         text = "complete" if self.complete else f"narrowed by selection ({describe_selection(self.selection)})"
         return Gate(GATE_NAME, True, text, observed=float(self.finished), threshold=float(self.collected))
 
     def to_json(self) -> dict[str, Any]:
-        return {"complete": self.complete, "incomplete_reason": self.reason(), "items_collected": self.collected,
-                "items_finished": self.finished, "interrupted": self.interrupted, "stopped": self.stopped,
-                "selection": dict(self.selection) or None}
+        return {
+            "complete": self.complete,
+            "incomplete_reason": self.reason(),
+            "items_collected": self.collected,
+            "items_finished": self.finished,
+            "interrupted": self.interrupted,
+            "stopped": self.stopped,
+            "selection": dict(self.selection) or None,
+        }
 
 
 def describe_selection(selection: Mapping[str, Any]) -> str:
@@ -71,6 +82,8 @@ def describe_selection(selection: Mapping[str, Any]) -> str:
             parts.append(f"{value} deselected")
         elif name == "limit":
             parts.append(f"--mlb-limit={value}")
+        elif name == "sequential":
+            parts.append(f"--mlb-sequential {value}")
         else:
             parts.append(f"{name} {value!r}")
     return ", ".join(parts)

@@ -57,6 +57,9 @@ class Settings:
     hf_batch: int = 8
     dry_run: bool = False  # print what would be sent, per dataset, and send nothing
     circular: bool = False  # also ask every choice item with its options rotated (see circular.py)
+    perturb: str | None = None  # invariance checks: drug-names,typos,demographics or all (see invariance/)
+    sequential: bool = False  # decide the drop gates as results arrive and stop once they are decided
+    rescore_baseline: bool = False  # re-score the baseline's stored responses with this run's scorers and judge
     prompt_style: str = "auto"  # chat | completion | auto (see models/prompting.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -85,19 +88,42 @@ def parse_duration(text: str | int | float) -> float:
 
 # option name, type, help (the key in [tool.mlb] is the name with dashes as underscores)
 OPTIONS: list[tuple[str, type, str]] = [
-    ("model", str, "model under test: openai:MODEL@BASE_URL, python:module:callable, replay:PATH, mock:oracle|random|refuse; "
-                   "suite items are collected only when this is given"),
-    ("model-revision", str, "revision of the model under test (checkpoint hash or tag; also $MLB_MODEL_REVISION): part "
-                            "of every cached answer's key, so a redeployed model never gets its predecessor's answers"),
+    (
+        "model",
+        str,
+        "model under test: openai:MODEL@BASE_URL, python:module:callable, replay:PATH, mock:oracle|random|refuse; "
+        "suite items are collected only when this is given",
+    ),
+    (
+        "model-revision",
+        str,
+        "revision of the model under test (checkpoint hash or tag; also $MLB_MODEL_REVISION): part "
+        "of every cached answer's key, so a redeployed model never gets its predecessor's answers",
+    ),
     ("cache-max-age", str, "cached answers older than this are asked again: 3600, 90s, 30m, 12h, 7d"),
-    ("judge", str, "judge for open items (same spec forms as --mlb-model; test doubles: mock:judge-overlap, "
-                   "mock:judge-yes, mock:judge-no); without one, open items are reported as needing a judge"),
-    ("extractor", str, "model that reads choice replies the rules cannot read (any model spec): it is asked which "
-                       "option(s) the reply commits to, through the same engine and cache"),
-    ("judge2", str, "second judge (MLB's dual-judge protocol): agreement decides; disagreements are disputed, "
-                    "scored conservatively and written to the review file"),
-    ("adjudications", str, "physician decisions on disputed or uncertain verdicts "
-                           "(default baselines/adjudications.jsonl)"),
+    (
+        "judge",
+        str,
+        "judge for open items (same spec forms as --mlb-model; test doubles: mock:judge-overlap, "
+        "mock:judge-yes, mock:judge-no); without one, open items are reported as needing a judge",
+    ),
+    (
+        "extractor",
+        str,
+        "model that reads choice replies the rules cannot read (any model spec): it is asked which "
+        "option(s) the reply commits to, through the same engine and cache",
+    ),
+    (
+        "judge2",
+        str,
+        "second judge (MLB's dual-judge protocol): agreement decides; disagreements are disputed, "
+        "scored conservatively and written to the review file",
+    ),
+    (
+        "adjudications",
+        str,
+        "physician decisions on disputed or uncertain verdicts (default baselines/adjudications.jsonl)",
+    ),
     ("review-file", str, "where disputed and uncertain verdicts are written for review (default mlb-review.jsonl)"),
     ("report", str, "write the run as JSON to this path"),
     ("concurrency", int, "in-flight model requests per process (default 32)"),
@@ -114,37 +140,75 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("markdown", str, "write the gate summary as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set)"),
     ("html", str, "write the run as one self-contained HTML page here (verdict, gates, chart, datasets, failed items)"),
     ("hf-batch", int, "batch size of hf: local models (default 8)"),
-    ("prompt-style", str, "chat | completion | auto (default): chat sends the item's messages; completion sends a "
-                          "one-shot plain-text prompt ending with an answer cue, for base models (openai: models "
-                          "then use /v1/completions); auto picks completion for hf: models without a chat template "
-                          "and the base model gemma3-270m, chat otherwise"),
+    (
+        "perturb",
+        str,
+        "invariance checks: drug-names,typos,demographics (or all): also ask every choice item in each "
+        "perturbed form whose answer must not change; the report gives each one's flip rate per dataset "
+        "and dimension (gate it with NAME:flip<=MAX or NAME:flip:typos<=MAX)",
+    ),
+    (
+        "prompt-style",
+        str,
+        "chat | completion | auto (default): chat sends the item's messages; completion sends a "
+        "one-shot plain-text prompt ending with an answer cue, for base models (openai: models "
+        "then use /v1/completions); auto picks completion for hf: models without a chat template "
+        "and the base model gemma3-270m, chat otherwise",
+    ),
 ]
 FLAGS: list[tuple[str, str]] = [
     ("allow-insecure-key", "allow sending an API key over plain http to a host other than this machine"),
     ("no-cache", "do not read or write the response cache"),
     ("strict", "wrong answers fail their tests (by default they are reported as xfail with expected vs got)"),
     ("update-baseline", "write this run as the new baseline (atomic, once, from the controller under xdist)"),
-    ("force-baseline", "with --mlb-update-baseline: write even with errors above the allowed share, or over an unreadable file"),
+    (
+        "force-baseline",
+        "with --mlb-update-baseline: write even with errors above the allowed share, or over an unreadable file",
+    ),
     ("strict-regressions", "items right in the baseline and wrong now fail their tests"),
-    ("circular", "option rotation (OpenCompass CircularEval): also ask every choice item with its options rotated, "
-                 "n rotations for n options; the report adds per dataset and dimension the share of items right in "
-                 "every rotation ('circular', gate it with NAME:circular>=FLOOR) and the share whose answer follows "
-                 "the position"),
-    ("dry-run", "collect, then print per dataset the items, the requests that would be sent (minus answers already "
-                "in the cache), judge questions, estimated prompt tokens and the max completion tokens; send nothing "
-                "(the tests are skipped, reason 'dry run')"),
+    (
+        "circular",
+        "option rotation (OpenCompass CircularEval): also ask every choice item with its options rotated, "
+        "n rotations for n options; the report adds per dataset and dimension the share of items right in "
+        "every rotation ('circular', gate it with NAME:circular>=FLOOR) and the share whose answer follows "
+        "the position",
+    ),
+    (
+        "sequential",
+        "run items in a seeded random order and test the drop gates with an anytime-valid sequential test as "
+        "results arrive; stop the run once every drop gate is decided (regression, or no drop beyond the "
+        "allowed one plus a 5-point margin); needs a baseline",
+    ),
+    (
+        "rescore-baseline",
+        "before comparing, score the baseline's stored responses again with this run's rules and judge, so "
+        "a judge (or scorer) change never shows up as a model regression",
+    ),
+    (
+        "dry-run",
+        "collect, then print per dataset the items, the requests that would be sent (minus answers already "
+        "in the cache), judge questions, estimated prompt tokens and the max completion tokens; send nothing "
+        "(the tests are skipped, reason 'dry run')",
+    ),
 ]
 
 
 def add_options(parser: Any) -> None:
     group = parser.getgroup("mlb", "mlb-pytest: regression tests for medical LLMs")
-    group.addoption("--mlb-gate", dest="mlb_gate", action="append", default=None, metavar="EXPR",
-                    help="ad-hoc gate, repeatable: MedSE>=0.90, overall>=0.7, MedRU:drop<=0.02, CMExam:drop<=0.05")
+    group.addoption(
+        "--mlb-gate",
+        dest="mlb_gate",
+        action="append",
+        default=None,
+        metavar="EXPR",
+        help="ad-hoc gate, repeatable: MedSE>=0.90, overall>=0.7, MedRU:drop<=0.02, CMExam:drop<=0.05",
+    )
     for name, typ, help_ in OPTIONS:
         group.addoption(f"--mlb-{name}", dest=f"mlb_{name.replace('-', '_')}", type=typ, default=None, help=help_)
     for name, help_ in FLAGS:
-        group.addoption(f"--mlb-{name}", dest=f"mlb_{name.replace('-', '_')}", action="store_true", default=None,
-                        help=help_)
+        group.addoption(
+            f"--mlb-{name}", dest=f"mlb_{name.replace('-', '_')}", action="store_true", default=None, help=help_
+        )
 
 
 def read_tool_table(pyproject: Path) -> dict[str, Any]:
@@ -217,6 +281,10 @@ def _check(s: Settings) -> None:
         parse_duration(s.cache_max_age)
     if s.prompt_style not in ("chat", "completion", "auto"):
         raise ConfigError(f"--mlb-prompt-style must be chat, completion or auto, not {s.prompt_style!r}")
+    if s.perturb is not None:
+        from .invariance import parse_perturbations  # raises a usage error naming the bad name
+
+        parse_perturbations(s.perturb)
     if s.model_revision is not None:
         s.model_revision = str(s.model_revision)
     if s.model_revision is not None and (not s.model_revision.strip() or any(c in s.model_revision for c in "\n\r")):

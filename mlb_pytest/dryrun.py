@@ -106,6 +106,7 @@ class DatasetPlan:
     judge_questions: int = 0
     judge_prompt_tokens: int = 0
     judge_max_completion: int = 0
+    variants: int = 0  # extra asks of its items: option rotations (--mlb-circular), perturbations (--mlb-perturb)
 
 
 @dataclass
@@ -122,18 +123,35 @@ class DryRunPlan:
     def totals(self) -> DatasetPlan:
         t = DatasetPlan("total", "")
         for d in self.datasets.values():
-            for k in ("items", "need_judge", "requests", "cached", "prompt_tokens", "max_completion",
-                      "judge_questions", "judge_prompt_tokens", "judge_max_completion"):
+            for k in (
+                "items",
+                "need_judge",
+                "requests",
+                "cached",
+                "prompt_tokens",
+                "max_completion",
+                "judge_questions",
+                "judge_prompt_tokens",
+                "judge_max_completion",
+                "variants",
+            ):
                 setattr(t, k, getattr(t, k) + getattr(d, k))
         return t
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "samples": self.samples, "revision": self.revision_note,
-                "counting": self.counting_note, "datasets": {k: dict(v.__dict__) for k, v in self.datasets.items()},
-                "total": dict(self.totals().__dict__)}
+        return {
+            "model": self.model,
+            "samples": self.samples,
+            "revision": self.revision_note,
+            "counting": self.counting_note,
+            "datasets": {k: dict(v.__dict__) for k, v in self.datasets.items()},
+            "total": dict(self.totals().__dict__),
+        }
 
 
-def _revision(spec: ModelSpec, model: ModelAdapter, stated: str | None, reader: CacheReader | None) -> tuple[str | None, str]:
+def _revision(
+    spec: ModelSpec, model: ModelAdapter, stated: str | None, reader: CacheReader | None
+) -> tuple[str | None, str]:
     """The revision a real run would key answers with, learned without asking any server."""
     if stated:
         return stated, f"revision {stated} (stated)"
@@ -148,15 +166,32 @@ def _revision(spec: ModelSpec, model: ModelAdapter, stated: str | None, reader: 
         if Engine(model, revision=rev).key_identity != ident:
             continue  # stored under another prompt style
         what = f"revision {rev}" if rev else "no revision"
-        return rev, (f"the server was not asked for its revision: assumed the newest in the cache ({what}); "
-                     "state --mlb-model-revision to be sure")
+        return rev, (
+            f"the server was not asked for its revision: assumed the newest in the cache ({what}); "
+            "state --mlb-model-revision to be sure"
+        )
     return None, "the server was not asked for its revision and the cache holds none of its answers"
 
 
-def plan_run(items: Sequence[Item], spec: ModelSpec, model: ModelAdapter, *, params_for: Callable[[Item], dict[str, Any]],
-             samples: int, judges: int, extractor: str | None, stated_revision: str | None, cache_path: Path | None,
-             max_age_s: float | None) -> DryRunPlan:
-    """What a run of ``items`` would send; reads the cache, sends nothing."""
+def plan_run(
+    items: Sequence[Item],
+    spec: ModelSpec,
+    model: ModelAdapter,
+    *,
+    params_for: Callable[[Item], dict[str, Any]],
+    samples: int,
+    judges: int,
+    extractor: str | None,
+    stated_revision: str | None,
+    cache_path: Path | None,
+    max_age_s: float | None,
+    variants: Sequence[Item] = (),
+) -> DryRunPlan:
+    """What a run of ``items`` would send; reads the cache, sends nothing.
+
+    ``variants``: the same items asked another way (rotated options, perturbed wording); they
+    add requests, not items.
+    """
     reader = CacheReader(cache_path) if cache_path is not None and model.cacheable else None
     try:
         revision, rev_note = _revision(spec, model, stated_revision, reader)
@@ -169,8 +204,10 @@ def plan_run(items: Sequence[Item], spec: ModelSpec, model: ModelAdapter, *, par
         counter, count_note = hf_counter(spec.target) if spec.kind == "hf" else (None, "")
         if counter is None:
             why = f" ({count_note})" if count_note else ""
-            count_note = (f"prompt tokens are estimates{why}: one token per character for Chinese-heavy "
-                          f"text, words x {TOKENS_PER_WORD_EN:g} otherwise, +{TOKENS_PER_MESSAGE} per message")
+            count_note = (
+                f"prompt tokens are estimates{why}: one token per character for Chinese-heavy "
+                f"text, words x {TOKENS_PER_WORD_EN:g} otherwise, +{TOKENS_PER_MESSAGE} per message"
+            )
         else:
             count_note = "prompt tokens counted by the model's tokenizer (hf:)"
         count = counter or estimate_messages
@@ -181,9 +218,11 @@ def plan_run(items: Sequence[Item], spec: ModelSpec, model: ModelAdapter, *, par
         if reader is None:
             plan.cache_note = "the cache is off (--mlb-no-cache)" if model.cacheable else ""
         todo: list[tuple[Item, int, dict[str, Any], str]] = []
-        for it in items:
+        for it in [*items, *variants]:
             ds = plan.datasets.setdefault(it.dataset, DatasetPlan(it.dataset, it.dimension.value))
-            ds.items += 1
+            is_variant = it.id != it.id.split("@", 1)[0]
+            ds.variants += is_variant
+            ds.items += not is_variant
             if it.needs_judge and not judges:
                 ds.need_judge += 1
                 continue
@@ -231,11 +270,20 @@ def plan_lines(plan: DryRunPlan) -> list[str]:
     rows = [head]
 
     def row(d: DatasetPlan) -> list[str]:
-        cells = [d.dataset, d.dimension, _n(d.items), _n(d.requests), _n(d.cached), _n(d.prompt_tokens),
-                 _n(d.max_completion)]
+        cells = [
+            d.dataset,
+            d.dimension,
+            _n(d.items),
+            _n(d.requests),
+            _n(d.cached),
+            _n(d.prompt_tokens),
+            _n(d.max_completion),
+        ]
         if judged:
             cells += [_n(d.judge_questions), _n(d.judge_prompt_tokens), _n(d.judge_max_completion)]
-        cells.append(f"{d.need_judge} need a judge (not sent)" if d.need_judge else "")
+        notes = [f"{d.need_judge} need a judge (not sent)"] if d.need_judge else []
+        notes += [f"incl. {d.variants} rotated or perturbed asks"] if d.variants else []
+        cells.append("; ".join(notes))
         return cells
 
     for name in sorted(plan.datasets):
@@ -244,20 +292,31 @@ def plan_lines(plan: DryRunPlan) -> list[str]:
     rows.append(row(total))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     right = {i for i, h in enumerate(head) if h not in ("dataset", "dimension", "note")}
-    lines = [f"mlb dry run: nothing was sent. model {plan.model}, {plan.revision_note}; "
-             f"{plan.samples} sample{'s' if plan.samples != 1 else ''} per item"]
-    lines += ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-              for r in rows]
-    lines.append(f"would send {_n(total.requests)} model requests ({_n(total.cached)} answers already in the cache"
-                 + (f"; {plan.cache_note}" if plan.cache_note else "") + ")"
-                 + (f" and {_n(total.judge_questions)} judge questions" if judged else "")
-                 + f": ~{_n(total.prompt_tokens + total.judge_prompt_tokens)} prompt tokens (estimate), "
-                   f"at most {_n(total.max_completion + total.judge_max_completion)} completion tokens")
+    lines = [
+        f"mlb dry run: nothing was sent. model {plan.model}, {plan.revision_note}; "
+        f"{plan.samples} sample{'s' if plan.samples != 1 else ''} per item"
+    ]
+    lines += [
+        "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        for r in rows
+    ]
+    lines.append(
+        f"would send {_n(total.requests)} model requests ({_n(total.cached)} answers already in the cache"
+        + (f"; {plan.cache_note}" if plan.cache_note else "")
+        + ")"
+        + (f" and {_n(total.judge_questions)} judge questions" if judged else "")
+        + f": ~{_n(total.prompt_tokens + total.judge_prompt_tokens)} prompt tokens (estimate), "
+        f"at most {_n(total.max_completion + total.judge_max_completion)} completion tokens"
+    )
     notes = [plan.counting_note, "max completion = max_tokens per task and request"]
     if judged:
-        notes.append("judge prompts are counted without the answer each one carries (up to the item's max "
-                     "completion more per question) and are not checked against the cache")
+        notes.append(
+            "judge prompts are counted without the answer each one carries (up to the item's max "
+            "completion more per question) and are not checked against the cache"
+        )
     if plan.extractor:
-        notes.append(f"the extractor ({plan.extractor}) is asked only about replies the rules cannot read: not estimated")
+        notes.append(
+            f"the extractor ({plan.extractor}) is asked only about replies the rules cannot read: not estimated"
+        )
     lines.append("; ".join(notes))
     return lines

@@ -55,14 +55,23 @@ class EngineStats:
         eta = f", ETA {left / rate:.0f} s" if rate > 0 and left else ""
         extra = f", {self.cached} cached" if self.cached else ""
         extra += f", {self.from_peers} from other workers" if self.from_peers else ""
-        return (f"mlb: generated {self.done}/{self.total} ({rate:.1f}/s), {self.errors} errors{extra}, "
-                f"{elapsed:.1f} s{eta}")
+        return (
+            f"mlb: generated {self.done}/{self.total} ({rate:.1f}/s), {self.errors} errors{extra}, {elapsed:.1f} s{eta}"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"total": self.total, "done": self.done, "errors": self.errors, "cached": self.cached,
-                "from_peers": self.from_peers, "sent": self.sent, "requests": self.requests,
-                "cached_oldest": self.cached_oldest, "cached_newest": self.cached_newest,
-                **({"concurrency": self.concurrency()} if self.concurrency is not None else {})}
+        return {
+            "total": self.total,
+            "done": self.done,
+            "errors": self.errors,
+            "cached": self.cached,
+            "from_peers": self.from_peers,
+            "sent": self.sent,
+            "requests": self.requests,
+            "cached_oldest": self.cached_oldest,
+            "cached_newest": self.cached_newest,
+            **({"concurrency": self.concurrency()} if self.concurrency is not None else {}),
+        }
 
 
 RequestId = tuple[str, int]  # (item key, sample index)
@@ -97,7 +106,13 @@ class Engine:
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.stats = EngineStats(concurrency=self.concurrency_stats)
-        self._futures: dict[RequestId, cf.Future[Generation]] = {}
+        # Every request's outcome, once in; a Future only for a caller that asks before then (a waiting
+        # test, a done-callback): 100,000 prefetched answers need no 100,000 Futures with their locks.
+        self._known: set[RequestId] = set()
+        self._outcomes: dict[RequestId, tuple[Generation | None, ModelError | None]] = {}
+        self._waiting: dict[RequestId, cf.Future[Generation]] = {}
+        self._callbacks: dict[RequestId, list[Callable[[cf.Future[Generation]], None]]] = {}
+        self._lock = threading.Lock()  # outcomes and waiters change together
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._main_task: asyncio.Task[None] | None = None
@@ -116,9 +131,8 @@ class Engine:
         items it runs instead of every collected one.
         """
         self._on_demand = {(r.key, r.sample_index): r for r in requests} if not self.model.cacheable else {}
-        for r in requests:
-            self._futures.setdefault((r.key, r.sample_index), cf.Future())
-        self.stats = EngineStats(total=len(self._futures), concurrency=self.concurrency_stats)
+        self._known.update((r.key, r.sample_index) for r in requests)
+        self.stats = EngineStats(total=len(self._known), concurrency=self.concurrency_stats)
         if self._on_demand:
             requests = []
         ready = threading.Event()
@@ -166,20 +180,51 @@ class Engine:
     def future(self, item_key: str, sample: int = 0) -> cf.Future[Generation]:
         rid = (item_key, sample)
         req = self._on_demand.pop(rid, None)
-        if req is not None and self._loop is not None:
+        if req is not None and getattr(self.model, "answers_inline", False):
+            self._answer_inline(rid, req)
+        elif req is not None and self._loop is not None:
             asyncio.run_coroutine_threadsafe(self._one(rid, req), self._loop)
-        return self._futures[rid]
+        if rid not in self._known:
+            raise KeyError(rid)
+        with self._lock:
+            out = self._outcomes.get(rid)
+            if out is None:
+                fut = self._waiting.get(rid)
+                if fut is None:
+                    fut = self._waiting[rid] = cf.Future()
+                return fut
+        return _settled(*out)
+
+    def _answer_inline(self, rid: RequestId, req: GenerationRequest) -> None:
+        """Answer in the caller's thread: an adapter whose ``generate`` never awaits (mock, replay).
+
+        Why: handing each of 10,000 on-demand answers to the loop thread and back costs two thread
+        switches per test, more than the answer itself.
+        """
+        coro = self._one(rid, req)
+        try:
+            coro.send(None)
+        except StopIteration:
+            return
+        coro.close()  # it awaited after all: say so rather than hang
+        self._resolve([rid], None, ModelError("adapter", f"{self.model.identity} awaited while answering inline"))
 
     def on_done(self, key: str, sample: int, callback: Callable[[cf.Future[Generation]], None]) -> None:
         """Run ``callback`` when that request resolves, without triggering an on-demand request."""
-        self._futures[(key, sample)].add_done_callback(callback)
+        rid = (key, sample)
+        if rid not in self._known:
+            raise KeyError(rid)
+        with self._lock:
+            out = self._outcomes.get(rid)
+            if out is None:
+                self._callbacks.setdefault(rid, []).append(callback)
+                return
+        callback(_settled(*out))  # already in: called at once, as Future.add_done_callback does
 
     def peek(self, item_key: str, sample: int = 0) -> Generation | None:
         """That request's answer when it is in, else None; never sends anything (the token ledger)."""
-        fut = self._futures.get((item_key, sample))
-        if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
-            return None
-        return fut.result()
+        out = self._outcomes.get((item_key, sample))
+        return out[0] if out is not None and out[1] is None else None
 
     def concurrency_stats(self) -> dict[str, Any]:
         """``run.concurrency``: the configured bound and, when the adapter adapts (HTTP), where its limit went."""
@@ -193,8 +238,9 @@ class Engine:
     def wait(self, item_key: str, sample: int = 0, timeout: float | None = None) -> Generation:
         return self.future(item_key, sample).result(timeout)
 
-    def result(self, item_key: str, sample: int = 0, on_idle: Callable[[], None] | None = None,
-               tick_s: float = 0.25) -> Generation:
+    def result(
+        self, item_key: str, sample: int = 0, on_idle: Callable[[], None] | None = None, tick_s: float = 0.25
+    ) -> Generation:
         """Block on one result; every wait ends.
 
         It ends with the answer, the item's error, or an error once the engine has made no
@@ -214,8 +260,11 @@ class Engine:
                 raise ModelError("engine", "the generation engine stopped before this item was answered")
             idle = time.monotonic() - max(self._last_progress, waiting_since)
             if idle > self.stall_s and not fut.done():
-                raise ModelError("stall", f"no answer and no progress for {idle:.0f} s (longer than the timeout "
-                                          "and retries allow): the endpoint or the cache is stuck")
+                raise ModelError(
+                    "stall",
+                    f"no answer and no progress for {idle:.0f} s (longer than the timeout "
+                    "and retries allow): the endpoint or the cache is stuck",
+                )
 
     async def _one(self, rid: RequestId, req: GenerationRequest) -> None:
         self.stats.requests += 1
@@ -243,26 +292,37 @@ class Engine:
     # --- loop thread -------------------------------------------------------------------------
 
     def _fail_all(self, exc: BaseException) -> None:
-        for fut in self._futures.values():
-            if not fut.done():
-                err = exc if isinstance(exc, ModelError) else ModelError("adapter", f"engine failed: {exc!r}")
-                fut.set_exception(err)
+        err = exc if isinstance(exc, ModelError) else ModelError("adapter", f"engine failed: {exc!r}")
+        for rid in list(self._known):
+            if rid not in self._outcomes:
+                self._settle(rid, None, err)
 
     def _resolve(self, rids: list[RequestId], gen: Generation | None, err: ModelError | None) -> None:
         self._last_progress = time.monotonic()
         for rid in rids:
-            fut = self._futures[rid]
-            if fut.done():
+            if not self._settle(rid, gen, err):
                 continue
             self.stats.done += 1
             if err is not None:
                 self.stats.errors += 1
-                fut.set_exception(err)
-            else:
-                assert gen is not None
-                fut.set_result(gen)
         if self.stats.done >= self.stats.total and self.stats.finished is None:
             self.stats.finished = time.perf_counter()
+
+    def _settle(self, rid: RequestId, gen: Generation | None, err: ModelError | None) -> bool:
+        """Record one outcome and wake whoever waits on it; False if it was already in."""
+        with self._lock:
+            if rid in self._outcomes:
+                return False
+            self._outcomes[rid] = (gen, err)
+            fut = self._waiting.pop(rid, None)
+            callbacks = self._callbacks.pop(rid, None)
+        if fut is None and callbacks:
+            fut = cf.Future()
+        if fut is not None:
+            for callback in callbacks or ():
+                fut.add_done_callback(callback)
+            _set(fut, gen, err)
+        return True
 
     async def _main(self, requests: list[GenerationRequest]) -> None:
         """Learn the revision, dispatch the first batch, then serve submit() and on-demand requests.
@@ -310,15 +370,17 @@ class Engine:
         style when items go as completion prompts (with the version of their wording: a different prompt
         is a different request; chat keys are the messages themselves, as before prompt styles)."""
         style = getattr(self.model, "prompt_style", None)
-        return (self.model.identity + (f"#rev={self.revision}" if self.revision else "")
-                + (f"#prompt=completion-{PROMPT_VERSION}" if style == "completion" else ""))
+        return (
+            self.model.identity
+            + (f"#rev={self.revision}" if self.revision else "")
+            + (f"#prompt=completion-{PROMPT_VERSION}" if style == "completion" else "")
+        )
 
     def submit(self, requests: Sequence[GenerationRequest]) -> None:
         """Add requests after start (judge questions about fresh answers); safe from any thread."""
         with self._submit_lock:
-            new = [r for r in requests if (r.key, r.sample_index) not in self._futures]
-            for r in new:
-                self._futures[(r.key, r.sample_index)] = cf.Future()
+            new = [r for r in requests if (r.key, r.sample_index) not in self._known]
+            self._known.update((r.key, r.sample_index) for r in new)
         if not new:
             return
         self._last_progress = time.monotonic()  # the stall clock counts from when there is work
@@ -338,9 +400,12 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            err = exc if isinstance(exc, ModelError) else ModelError(
-                "cache" if isinstance(exc, CacheError) else "engine", str(exc) or repr(exc))
-            self._resolve([rid for rid in rids if not self._futures[rid].done()], None, err)
+            err = (
+                exc
+                if isinstance(exc, ModelError)
+                else ModelError("cache" if isinstance(exc, CacheError) else "engine", str(exc) or repr(exc))
+            )
+            self._resolve([rid for rid in rids if rid not in self._outcomes], None, err)
 
     async def _dispatch_inner(self, requests: list[GenerationRequest], store: ResponseStore | None) -> None:
         assert self._revision_ready is not None
@@ -362,7 +427,7 @@ class Engine:
                     continue
                 self.stats.saw_cached(meta.get("stored_at"), len(by_key[ck]))
                 self._resolve(by_key[ck], _from_row(raw, meta, "cache"), None)
-            order = [ck for ck in order if not self._futures[by_key[ck][0]].done()]
+            order = [ck for ck in order if by_key[ck][0] not in self._outcomes]
 
         sem = self._sem
         assert sem is not None  # made by start(), which every run goes through first
@@ -391,9 +456,18 @@ class Engine:
                 self.stats.sent += gen.attempts
                 if store is not None:
                     try:
-                        store.put(ck, identity, gen.raw, {"latency_s": gen.latency_s, "attempts": gen.attempts,
-                                                          "usage": gen.usage, "sent_at": gen.sent_at,
-                                                          "run_id": store.run_id})
+                        store.put(
+                            ck,
+                            identity,
+                            gen.raw,
+                            {
+                                "latency_s": gen.latency_s,
+                                "attempts": gen.attempts,
+                                "usage": gen.usage,
+                                "sent_at": gen.sent_at,
+                                "run_id": store.run_id,
+                            },
+                        )
                     except CacheError as exc:  # the answer arrived but cannot be shared: the item says why
                         failure = ModelError("cache", f"answer received but not stored: {exc}")
                         self._fail_key(store, ck, failure)
@@ -410,8 +484,11 @@ class Engine:
             tasks.add(t)
             t.add_done_callback(tasks.discard)
 
-        watcher = asyncio.get_running_loop().create_task(self._watch(store, foreign, mine, by_key, launch, sem)) \
-            if store is not None else None
+        watcher = (
+            asyncio.get_running_loop().create_task(self._watch(store, foreign, mine, by_key, launch, sem))
+            if store is not None
+            else None
+        )
         try:
             for ck in order:
                 await sem.acquire()
@@ -444,9 +521,15 @@ class Engine:
         except CacheError:
             pass
 
-    async def _watch(self, store: ResponseStore, foreign: set[str], mine: set[str],
-                     by_key: dict[str, list[RequestId]], launch: Callable[[str], None],
-                     sem: asyncio.Semaphore) -> None:
+    async def _watch(
+        self,
+        store: ResponseStore,
+        foreign: set[str],
+        mine: set[str],
+        by_key: dict[str, list[RequestId]],
+        launch: Callable[[str], None],
+        sem: asyncio.Semaphore,
+    ) -> None:
         """Pick up other processes' results; a store failure fails the items still awaited."""
         try:
             await self._watch_inner(store, foreign, mine, by_key, launch, sem)
@@ -456,9 +539,15 @@ class Engine:
                 foreign.discard(ck)
                 self._resolve(by_key[ck], None, err)
 
-    async def _watch_inner(self, store: ResponseStore, foreign: set[str], mine: set[str],
-                           by_key: dict[str, list[RequestId]], launch: Callable[[str], None],
-                           sem: asyncio.Semaphore) -> None:
+    async def _watch_inner(
+        self,
+        store: ResponseStore,
+        foreign: set[str],
+        mine: set[str],
+        by_key: dict[str, list[RequestId]],
+        launch: Callable[[str], None],
+        sem: asyncio.Semaphore,
+    ) -> None:
         """Pick up results other processes made, take over dead claims, renew our leases."""
         last_renew = time.monotonic()
         last_claims = 0.0
@@ -494,11 +583,33 @@ class Engine:
                 last_renew = time.monotonic()
 
 
+def _set(fut: cf.Future[Generation], gen: Generation | None, err: ModelError | None) -> None:
+    if err is not None:
+        fut.set_exception(err)
+    else:
+        assert gen is not None
+        fut.set_result(gen)
+
+
+def _settled(gen: Generation | None, err: ModelError | None) -> cf.Future[Generation]:
+    """A Future already done with that outcome (for callers that ask after the answer came in)."""
+    fut: cf.Future[Generation] = cf.Future()
+    _set(fut, gen, err)
+    return fut
+
+
 def _from_row(raw: str, meta: dict[str, Any], origin: str) -> Generation:
     """A stored answer, with the usage it cost when it was made and when it was sent."""
     latency = float(meta.get("latency_s") or 0.0)
     sent_at = meta.get("sent_at")
     if not isinstance(sent_at, (int, float)) and isinstance(meta.get("stored_at"), (int, float)):
         sent_at = meta["stored_at"] - latency  # rows stored before sent_at was recorded
-    return Generation(strip_reasoning(raw), raw, latency, int(meta.get("attempts") or 1), meta.get("usage"),
-                      origin=origin, sent_at=sent_at if isinstance(sent_at, (int, float)) else None)
+    return Generation(
+        strip_reasoning(raw),
+        raw,
+        latency,
+        int(meta.get("attempts") or 1),
+        meta.get("usage"),
+        origin=origin,
+        sent_at=sent_at if isinstance(sent_at, (int, float)) else None,
+    )

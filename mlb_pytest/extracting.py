@@ -36,8 +36,14 @@ def needs_model(item: Item, text: str) -> bool:
 
 
 class ExtractorPanel:
-    def __init__(self, spec: ModelSpec, build: Callable[[ModelSpec], ModelAdapter], concurrency: int,
-                 store_factory: Any, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        build: Callable[[ModelSpec], ModelAdapter],
+        concurrency: int,
+        store_factory: Any,
+        **engine_options: Any,
+    ) -> None:
         self.spec = spec
         self.engine = Engine(build(spec), concurrency=concurrency, store_factory=store_factory, **engine_options)
         self.engine.start([])
@@ -86,8 +92,17 @@ def rescore(item: Item, rule: Score, letters: list[str] | None, spec: str) -> Sc
     details = {**rule.details, "extracted": list(letters) or None, "method": f"model:{spec}"}
     exp_s = ",".join(expected)
     if not letters:
-        return Score(0.0, pass_of(0.0, item.pass_threshold),
-                     f"expected {exp_s}; no option committed (read by the extractor model)", details, unparseable=True)
+        return Score(
+            0.0,
+            pass_of(0.0, item.pass_threshold),
+            f"expected {exp_s}; no option committed (read by the extractor model)",
+            details,
+            unparseable=True,
+        )
     value = 1.0 if tuple(letters) == expected else 0.0
-    return Score(value, pass_of(value, item.pass_threshold),
-                 f"expected {exp_s}; got {','.join(letters)} (read by the extractor model)", details)
+    return Score(
+        value,
+        pass_of(value, item.pass_threshold),
+        f"expected {exp_s}; got {','.join(letters)} (read by the extractor model)",
+        details,
+    )

@@ -27,7 +27,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_RULES = ("MedSE>=0.90", "*:drop<=0.02", "overall:drop<=0.02")
-_RULE = re.compile(r"^\s*(?P<target>[A-Za-z0-9_.\-*]+)(?P<circular>:circular)?(?P<drop>:drop)?\s*(?P<op>>=|<=)\s*(?P<value>\d+(?:\.\d+)?)\s*$")
+_RULE = re.compile(
+    r"^\s*(?P<target>[A-Za-z0-9_.\-*]+)(?P<measure>:circular|:worst|:flip(?::[a-z][a-z\-]*)?)?(?P<drop>:drop)?"
+    r"\s*(?P<op>>=|<=)\s*(?P<value>\d+(?:\.\d+)?)\s*$"
+)
 
 
 class GateError(UsageError, ValueError):
@@ -65,7 +68,8 @@ class Rule:
     kind: str  # floor | drop
     threshold: float
     text: str
-    measure: str = "score"  # score | circular (--mlb-circular: share of items right in every option rotation)
+    # score | circular | worst | flip | flip:<perturbation> (figures beside the score: measure_gates.py)
+    measure: str = "score"
 
     @property
     def name(self) -> str:
@@ -83,41 +87,38 @@ class Policy:
 def parse_rule(text: str) -> Rule:
     m = _RULE.match(text)
     if not m:
-        raise GateError(f"bad gate {text!r}: use NAME>=FLOOR (MedSE>=0.90, overall>=0.7) or NAME:drop<=MAX "
-                        "(MedRU:drop<=0.02) or NAME:circular>=FLOOR (--mlb-circular); NAME is a dimension, a dataset, "
-                        "overall or *")
-    kind = "drop" if m.group("drop") else "floor"
-    if (kind == "floor") != (m.group("op") == ">="):
-        raise GateError(f"bad gate {text!r}: floors use >= and drops use <=")
+        raise GateError(
+            f"bad gate {text!r}: use NAME>=FLOOR (MedSE>=0.90, overall>=0.7) or NAME:drop<=MAX "
+            "(MedRU:drop<=0.02), NAME:circular>=FLOOR (--mlb-circular), NAME:worst>=FLOOR (--mlb-samples), "
+            "NAME:flip<=MAX or NAME:flip:typos<=MAX (--mlb-perturb); NAME is a dimension, a dataset, overall or *"
+        )
+    measure = (m.group("measure") or ":score")[1:]
+    if measure.startswith("flip"):
+        from .invariance import PERTURBATIONS
+
+        which = measure.partition(":")[2]
+        if which and which not in PERTURBATIONS:
+            raise GateError(f"bad gate {text!r}: unknown perturbation {which!r} ({', '.join(PERTURBATIONS)})")
+        if m.group("drop") or m.group("op") != "<=":
+            raise GateError(f"bad gate {text!r}: flip rates take a maximum (NAME:flip<=MAX)")
+        kind = "bound"
+    else:
+        kind = "drop" if m.group("drop") else "floor"
+        if (kind == "floor") != (m.group("op") == ">="):
+            raise GateError(f"bad gate {text!r}: floors use >= and drops use <=")
+        if measure != "score" and kind == "drop":
+            raise GateError(f"bad gate {text!r}: {measure} scores take floors only (NAME:{measure}>=FLOOR)")
     value = float(m.group("value"))
     if value > 1:
-        raise GateError(f"bad gate {text!r}: scores and drops are between 0 and 1")
-    if m.group("circular") and kind == "drop":
-        raise GateError(f"bad gate {text!r}: circular scores take floors only (NAME:circular>=FLOOR)")
-    circ = m.group("circular") or ""
-    return Rule(m.group("target"), kind, value, f"{m.group('target')}{circ}{m.group('drop') or ''}{m.group('op')}{m.group('value')}",
-                measure="circular" if circ else "score")
-
-
-def _circular_floor(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
-    """``NAME:circular>=FLOOR``: the share of NAME's choice items right in every option rotation."""
-    name = f"{target}:circular>={rule.threshold:g}"
-    body = report["overall"] if target == "overall" else \
-        report["dimensions"].get(target) or report["datasets"].get(target)
-    if body is None:
-        return Gate(name, True, f"{target} is not in this run", status="n/a", threshold=rule.threshold)
-    if "circular" not in report["overall"]:
-        return Gate(name, False, "no circular score: no item was asked rotated (run choice items with --mlb-circular)", status="fail",
-                    threshold=rule.threshold)
-    score = body.get("circular")
-    if score is None:
-        if body.get("circular_errors"):
-            return Gate(name, False, f"{target} has no circular score (rotations errored)", status="fail",
-                        threshold=rule.threshold)
-        return Gate(name, True, f"{target} has no rotated choice items", status="n/a", threshold=rule.threshold)
-    ok = score >= rule.threshold
-    return Gate(name, ok, f"{target} circular {score:.3f} {'>=' if ok else '<'} floor {rule.threshold:.2f}",
-                observed=score, threshold=rule.threshold, status="pass" if ok else "fail")
+        raise GateError(f"bad gate {text!r}: scores, drops and rates are between 0 and 1")
+    shown = "" if measure == "score" else f":{measure}"
+    return Rule(
+        m.group("target"),
+        kind,
+        value,
+        f"{m.group('target')}{shown}{m.group('drop') or ''}{m.group('op')}{m.group('value')}",
+        measure=measure,
+    )
 
 
 def _table_rules(table: Mapping[str, Any], source: str) -> tuple[list[Rule], dict[str, Any]]:
@@ -135,8 +136,12 @@ def _table_rules(table: Mapping[str, Any], source: str) -> tuple[list[Rule], dic
     return parsed, {k: table[k] for k in ("alpha", "min_shared") if k in table}
 
 
-def load_policy(pyproject_gates: Mapping[str, Any] | None, policy_file: Path | None, cli_rules: Sequence[str],
-                alpha: float | None = None) -> Policy:
+def load_policy(
+    pyproject_gates: Mapping[str, Any] | None,
+    policy_file: Path | None,
+    cli_rules: Sequence[str],
+    alpha: float | None = None,
+) -> Policy:
     """Rules from baselines/policy.toml, then [tool.mlb.gates], then --mlb-gate; defaults when none."""
     rules: list[Rule] = []
     params: dict[str, Any] = {}
@@ -211,16 +216,22 @@ class GateResult:
     differences: dict[str, Difference]
 
 
-def evaluate(policy: Policy, report: Mapping[str, Any], baseline_items: Mapping[str, Any] | None,
-             baseline_label: str | None = None) -> GateResult:
+def evaluate(
+    policy: Policy,
+    report: Mapping[str, Any],
+    baseline_items: Mapping[str, Any] | None,
+    baseline_label: str | None = None,
+) -> GateResult:
     gates: list[Gate] = []
     pending: list[tuple[Gate, Rule, Difference]] = []
     diffs: dict[str, Difference] = {}
     items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
     for rule in policy.rules:
         for target in _targets(rule, report):
-            if rule.measure == "circular":
-                gates.append(_circular_floor(rule, target, report))
+            if rule.measure != "score":
+                from .measure_gates import measure_gate  # gates on figures beside the score
+
+                gates.append(measure_gate(rule, target, report))
                 continue
             name = f"{target}>={rule.threshold:g}" if rule.kind == "floor" else f"{target}:drop<={rule.threshold:g}"
             present, score = _observed(target, report)
@@ -229,26 +240,54 @@ def evaluate(policy: Policy, report: Mapping[str, Any], baseline_items: Mapping[
                 continue
             if rule.kind == "floor":
                 if score is None:
-                    gates.append(Gate(name, False, f"{target} has no score (all items errored or await a judge)",
-                                      status="fail", threshold=rule.threshold))
+                    gates.append(
+                        Gate(
+                            name,
+                            False,
+                            f"{target} has no score (all items errored or await a judge)",
+                            status="fail",
+                            threshold=rule.threshold,
+                        )
+                    )
                 else:
                     ok = score >= rule.threshold
-                    gates.append(Gate(name, ok, f"{target} {score:.3f} {'>=' if ok else '<'} floor {rule.threshold:.2f}",
-                                      observed=score, threshold=rule.threshold, status="pass" if ok else "fail"))
+                    gates.append(
+                        Gate(
+                            name,
+                            ok,
+                            f"{target} {score:.3f} {'>=' if ok else '<'} floor {rule.threshold:.2f}",
+                            observed=score,
+                            threshold=rule.threshold,
+                            status="pass" if ok else "fail",
+                        )
+                    )
                 continue
             if baseline_items is None:
-                gates.append(Gate(name, True, "no baseline to compare with", status="no-baseline",
-                                  threshold=rule.threshold))
+                gates.append(
+                    Gate(name, True, "no baseline to compare with", status="no-baseline", threshold=rule.threshold)
+                )
                 continue
             diff = diffs.get(target) or _group_compare(target, items, baseline_items)
             diffs[target] = diff
-            gate = Gate(name, True, "", observed=diff.current, threshold=rule.threshold, baseline=diff.baseline,
-                        p_value=diff.p_value, delta=None if diff.drop is None else -diff.drop,
-                        ci=list(diff.ci) if diff.ci else None, n_shared=diff.n_shared, test=diff.test)
+            gate = Gate(
+                name,
+                True,
+                "",
+                observed=diff.current,
+                threshold=rule.threshold,
+                baseline=diff.baseline,
+                p_value=diff.p_value,
+                delta=None if diff.drop is None else -diff.drop,
+                ci=list(diff.ci) if diff.ci else None,
+                n_shared=diff.n_shared,
+                test=diff.test,
+            )
             if diff.n_shared < policy.min_shared:
                 gate.status = "insufficient"
-                gate.reason = (f"only {diff.n_shared} items shared with the baseline{f' ({baseline_label})' if baseline_label else ''}"
-                               f" (at least {policy.min_shared} needed): not tested")
+                gate.reason = (
+                    f"only {diff.n_shared} items shared with the baseline{f' ({baseline_label})' if baseline_label else ''}"
+                    f" (at least {policy.min_shared} needed): not tested"
+                )
                 gates.append(gate)
                 continue
             pending.append((gate, rule, diff))
@@ -268,12 +307,15 @@ def evaluate(policy: Policy, report: Mapping[str, Any], baseline_items: Mapping[
         else:
             gate.reason = what
         if not regressed:
-            _power_check(gate, rule, _group_spread(rule, gate, items, baseline_items or {}), policy.alpha / len(pending))
+            _power_check(
+                gate, rule, _group_spread(rule, gate, items, baseline_items or {}), policy.alpha / len(pending)
+            )
     return GateResult(gates, diffs)
 
 
-def _group_spread(rule: Rule, gate: Gate, items: Sequence[Mapping[str, Any]],
-                  baseline_items: Mapping[str, Any]) -> dict[str, float | None] | None:
+def _group_spread(
+    rule: Rule, gate: Gate, items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]
+) -> dict[str, float | None] | None:
     """Discordance (0/1 scores) or sd of the paired item differences, pooled over the target's shared items."""
     import numpy as np
 
@@ -305,8 +347,10 @@ def _power_check(gate: Gate, rule: Rule, spread: dict[str, float | None] | None,
     if weak:
         gate.status = "inconclusive"
         seen = "no drop" if mde == float("inf") else f"only drops of {mde:.3f} or more"
-        gate.reason += (f"; inconclusive: {gate.n_shared} shared items detect {seen} (80% power at alpha {alpha:.3g}),"
-                        f" not the allowed {rule.threshold:.2f}")
+        gate.reason += (
+            f"; inconclusive: {gate.n_shared} shared items detect {seen} (80% power at alpha {alpha:.3g}),"
+            f" not the allowed {rule.threshold:.2f}"
+        )
 
 
 def regressed_items(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -318,9 +362,18 @@ def regressed_items(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[
             continue
         if old.get("content_hash") and old["content_hash"] != r.get("content_hash"):
             continue
-        out.append({"key": r["key"], "dataset": r["dataset"], "id": r.get("id"), "critical": r.get("critical"),
-                    "expected": r.get("expected"), "got": r.get("response"), "baseline_got": old.get("response"),
-                    "explanation": r.get("explanation")})
+        out.append(
+            {
+                "key": r["key"],
+                "dataset": r["dataset"],
+                "id": r.get("id"),
+                "critical": r.get("critical"),
+                "expected": r.get("expected"),
+                "got": r.get("response"),
+                "baseline_got": old.get("response"),
+                "explanation": r.get("explanation"),
+            }
+        )
     return out
 
 
@@ -328,6 +381,9 @@ def suite_changes(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[st
     current = {str(r["key"]): r.get("content_hash") for r in items if r.get("outcome") != "suite_error"}
     added = sorted(set(current) - set(baseline_items))
     removed = sorted(set(baseline_items) - set(current))
-    changed = sorted(k for k in set(current) & set(baseline_items)
-                     if baseline_items[k].get("content_hash") and current[k] != baseline_items[k].get("content_hash"))
+    changed = sorted(
+        k
+        for k in set(current) & set(baseline_items)
+        if baseline_items[k].get("content_hash") and current[k] != baseline_items[k].get("content_hash")
+    )
     return {"added": added, "removed": removed, "changed": changed}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from .comparison import PAIRED_RESAMPLES
 from .errors import UsageError
 from .gates import Policy, _group_compare
 from .report import SCHEMA_VERSION
+from .report_model import DimensionSummary, ItemResult, OverallSummary, Report, ReportSchemaError, validate_report
+from .report_model import Run as RunBlock
 from .statistics import holm_adjust
 
 TARGETS: tuple[str, ...] = tuple(d.value for d in DIMENSIONS) + ("overall",)
@@ -38,10 +40,13 @@ class LeaderboardError(UsageError, ValueError):
 
 @dataclass
 class Run:
-    """One loaded report and what the leaderboard reads from it."""
+    """One loaded report and what the leaderboard reads from it.
+
+    ``items`` and ``by_key`` stay the JSON rows: the paired tests of ``gates.py`` read those.
+    """
 
     path: str
-    report: dict[str, Any]
+    report: Report
     model: str
     revision: str | None
     fingerprint: str | None
@@ -56,11 +61,13 @@ class Run:
 
     def score(self, target: str) -> tuple[float | None, tuple[float, float] | None]:
         """(score, 95% interval) as the run's own report states them, over all its items."""
-        block = self.report["overall"] if target == "overall" else self.report["dimensions"].get(target)
-        if not block or block.get("score") is None:
+        block: OverallSummary | DimensionSummary | None = self.report.overall
+        if target != "overall":
+            block = next((d for name, d in self.report.dimensions.items() if name == target), None)
+        if block is None or block.score is None:
             return None, None
-        ci = block.get("ci")
-        return float(block["score"]), (float(ci[0]), float(ci[1])) if ci else None
+        ci = block.ci
+        return float(block.score), (float(ci[0]), float(ci[1])) if ci else None
 
     def has(self, target: str) -> bool:
         return self.score(target)[0] is not None
@@ -143,21 +150,18 @@ def _check_item(path: str, n: int, item: Any) -> None:
             raise LeaderboardError(f"{path}: items[{n}].details must hold tp/fp/fn counts for a micro_f1 item")
 
 
-def _revision(run: Mapping[str, Any]) -> str | None:
-    rev = run.get("revision")
-    if isinstance(rev, str):
-        return rev or None
-    model = rev.get("model") if isinstance(rev, dict) else None
-    if isinstance(model, dict) and model.get("revision"):
-        return str(model["revision"])
-    return None
+def _revision(run: RunBlock) -> str | None:
+    model = (run.revision or {}).get("model")
+    return model.revision if model and model.revision else None
 
 
 def load_run(path: Path | str) -> Run:
     """Read a JSON report written by ``--mlb-report``; anything unusable names the file.
 
     Every field the leaderboard reads is checked here, so that a foreign or damaged file stops
-    with its name rather than as a traceback inside the statistics.
+    with its name rather than as a traceback inside the statistics: first what the statistics
+    need beyond the contract (finite scores, positive weights, tp/fp/fn counts), in the JSON as
+    read, then the contract itself (``report_model.py``), which gives the typed report read below.
     """
     name = str(path)
     try:
@@ -170,10 +174,13 @@ def load_run(path: Path | str) -> Run:
         where = f"{name}:{exc.line}" if exc.line else name
         raise LeaderboardError(f"{where}: not a JSON report ({exc.message})") from None
     if not isinstance(data, dict) or "schema_version" not in data or not isinstance(data.get("run"), dict):
-        raise LeaderboardError(f"{name}: not an mlb-pytest report (no 'schema_version' and 'run'; "
-                               "write one with pytest --mlb-report=PATH)")
+        raise LeaderboardError(
+            f"{name}: not an mlb-pytest report (no 'schema_version' and 'run'; write one with pytest --mlb-report=PATH)"
+        )
     if data["schema_version"] != SCHEMA_VERSION:
-        raise LeaderboardError(f"{name}: report schema {data['schema_version']!r:.40}, this version reads {SCHEMA_VERSION}")
+        raise LeaderboardError(
+            f"{name}: report schema {data['schema_version']!r:.40}, this version reads {SCHEMA_VERSION}"
+        )
     run = data["run"]
     if not isinstance(run.get("model"), str):
         raise LeaderboardError(f"{name}: field 'run.model' must be the model spec")
@@ -181,6 +188,8 @@ def load_run(path: Path | str) -> Run:
     if not isinstance(items, list):
         raise LeaderboardError(f"{name}: field 'items' must be a list of item results")
     for n, item in enumerate(items):
+        if isinstance(item, dict) and item.get("outcome") == "suite_error":
+            continue  # a malformed suite line: no item to compare (the contract checks its shape)
         _check_item(name, n, item)
     dims = data.get("dimensions")
     if not isinstance(dims, dict):
@@ -188,10 +197,22 @@ def load_run(path: Path | str) -> Run:
     for k, v in dims.items():
         _check_block(name, f"dimensions.{k}", v)
     _check_block(name, "overall", data.get("overall"))
-    scored = [r for r in items if r.get("outcome") != "suite_error"]
-    complete = run.get("complete") is not False
-    return Run(name, data, run["model"], _revision(run), run.get("suite_fingerprint"), complete,
-               run.get("incomplete_reason"), scored, {str(r["key"]): r for r in scored})
+    try:
+        report = validate_report(data)
+    except ReportSchemaError as exc:
+        raise LeaderboardError(f"{name}: {exc}") from None
+    scored = [(row, it) for row, it in zip(items, report.items) if isinstance(it, ItemResult)]
+    return Run(
+        name,
+        report,
+        report.run.model,
+        _revision(report.run),
+        report.run.suite_fingerprint,
+        report.run.complete is not False,
+        report.run.incomplete_reason,
+        [row for row, _ in scored],
+        {it.key: row for row, it in scored},
+    )
 
 
 # --- ranking and tests -------------------------------------------------------------------------
@@ -199,9 +220,11 @@ def load_run(path: Path | str) -> Run:
 
 def rank(runs: Sequence[Run]) -> list[Run]:
     """Best overall first; unscored last; ties by label then file, so argument order never matters."""
+
     def key(r: Run) -> tuple[bool, float, str, str]:
         s = r.score("overall")[0]
         return (s is None, -(s or 0.0), r.label, r.path)
+
     return sorted(runs, key=key)
 
 
@@ -215,7 +238,11 @@ def pair_test(upper: Run, lower: Run, i: int, j: int, target: str, min_shared: i
     delta = down.drop
     ci = None if down.ci is None else (-down.ci[1], -down.ci[0])
     if down.n_shared < min_shared or down.p_value is None:
-        why = "no shared items" if down.n_shared == 0 else f"only {down.n_shared} shared items (at least {min_shared} needed)"
+        why = (
+            "no shared items"
+            if down.n_shared == 0
+            else f"only {down.n_shared} shared items (at least {min_shared} needed)"
+        )
         return PairTest(i, j, target, down.n_shared, delta, ci, None, f"{why}: not tested")
     up = _group_compare(target, upper.items, lower.by_key)
     assert up.p_value is not None
@@ -228,8 +255,12 @@ def pair_test(upper: Run, lower: Run, i: int, j: int, target: str, min_shared: i
 def build(runs: Sequence[Run], alpha: float = 0.05, min_shared: int = MIN_SHARED) -> Leaderboard:
     """Rank the runs, test every pair on every target either run scored, Holm-adjust them together."""
     ranked = rank(runs)
-    warnings = [f"warning: {r.path}: incomplete run ({r.incomplete_reason or 'run.complete is false'}); "
-                "compared on the items it scored" for r in ranked if not r.complete]
+    warnings = [
+        f"warning: {r.path}: incomplete run ({r.incomplete_reason or 'run.complete is false'}); "
+        "compared on the items it scored"
+        for r in ranked
+        if not r.complete
+    ]
     tests: list[PairTest] = []
     for i in range(len(ranked)):
         for j in range(i + 1, len(ranked)):
@@ -242,9 +273,11 @@ def build(runs: Sequence[Run], alpha: float = 0.05, min_shared: int = MIN_SHARED
         test.significant = p_adj < alpha
     floor = 2 / (PAIRED_RESAMPLES + 1)  # smallest two-sided p a swap test with this many resamples can give
     if any("randomisation" in t.test for t in family) and len(family) * floor >= alpha:
-        warnings.append(f"note: {len(family)} comparisons: a randomisation test ({PAIRED_RESAMPLES} swaps) cannot give "
-                        f"p below {floor:.2g}, so after Holm a gap on graded datasets or overall may not reach "
-                        f"{alpha:g} however large; compare fewer runs at a time")
+        warnings.append(
+            f"note: {len(family)} comparisons: a randomisation test ({PAIRED_RESAMPLES} swaps) cannot give "
+            f"p below {floor:.2g}, so after Holm a gap on graded datasets or overall may not reach "
+            f"{alpha:g} however large; compare fewer runs at a time"
+        )
     return Leaderboard(ranked, tests, alpha, min_shared, warnings)
 
 
@@ -292,18 +325,23 @@ def _delta_text(t: PairTest) -> str:
 
 def _legend(lb: Leaderboard) -> str:
     n = sum(t.tested for t in lb.tests)
-    return (f"{MARK} differs significantly from the row below (two-sided paired test on the items both runs scored, "
-            f"Holm-adjusted over {n} comparisons, alpha {lb.alpha:g})")
+    return (
+        f"{MARK} differs significantly from the row below (two-sided paired test on the items both runs scored, "
+        f"Holm-adjusted over {n} comparisons, alpha {lb.alpha:g})"
+    )
 
 
 def _suite_lines(lb: Leaderboard) -> list[str]:
     """Say when runs are on different suites, and how many items each such pair shares."""
     if not lb.mixed_suites:
         return []
-    groups = "; ".join(f"{fp or 'unknown'}: {', '.join(lb.runs[i].path for i in idx)}"
-                       for fp, idx in lb.fingerprints.items())
-    out = [f"note: the runs are on different suites ({groups}); each pair is compared on the items both "
-           "scored with the same content only"]
+    groups = "; ".join(
+        f"{fp or 'unknown'}: {', '.join(lb.runs[i].path for i in idx)}" for fp, idx in lb.fingerprints.items()
+    )
+    out = [
+        f"note: the runs are on different suites ({groups}); each pair is compared on the items both "
+        "scored with the same content only"
+    ]
     for i in range(len(lb.runs)):
         for j in range(i + 1, len(lb.runs)):
             if lb.runs[i].fingerprint == lb.runs[j].fingerprint:
@@ -324,8 +362,7 @@ def terminal_lines(lb: Leaderboard) -> list[str]:
     rows = [head]
     for i, r in enumerate(lb.runs):
         label = r.label + ("" if r.complete else " [incomplete]")
-        rows.append([str(i + 1), label, r.path,
-                     *[_cell(r, t) + (MARK if _marked(lb, i, t) else "") for t in targets]])
+        rows.append([str(i + 1), label, r.path, *[_cell(r, t) + (MARK if _marked(lb, i, t) else "") for t in targets]])
     widths = [max(len(row[k]) for row in rows) for k in range(len(head))]
     out = [f"MLB leaderboard: {len(lb.runs)} runs, sorted by overall score", *lb.warnings, *_suite_lines(lb)]
     out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
@@ -334,8 +371,10 @@ def terminal_lines(lb: Leaderboard) -> list[str]:
     out.append("")
     out.append(f"significant differences (Holm-adjusted p < {lb.alpha:g}): {len(sig) or 'none'}")
     for t in sig:
-        out.append(f"  {t.target}: {_name(lb, t.upper)} {'>' if (t.delta or 0) > 0 else '<'} {_name(lb, t.lower)}: "
-                   f"delta {_delta_text(t)} on {t.n_shared} shared items, p_adj {_p(t.p_adjusted)} ({t.test})")
+        out.append(
+            f"  {t.target}: {_name(lb, t.upper)} {'>' if (t.delta or 0) > 0 else '<'} {_name(lb, t.lower)}: "
+            f"delta {_delta_text(t)} on {t.n_shared} shared items, p_adj {_p(t.p_adjusted)} ({t.test})"
+        )
     untested = _untested(lb)
     if untested:
         out.append(f"not tested (fewer than {lb.min_shared} shared items, no p-value):")
@@ -367,48 +406,72 @@ def markdown(lb: Leaderboard) -> str:
         label = md_escape(r.label) + ("" if r.complete else " *\\(incomplete\\)*")
         cells = [md_escape(_cell(r, t)) + (" \\*" if _marked(lb, i, t) else "") for t in targets]
         out.append(f"| {i + 1} | {label} | {md_escape(r.path)} | " + " | ".join(cells) + " |")
-    out += ["", md_escape(_legend(lb)), "", f"### Pairwise tests ({sum(t.tested for t in lb.tests)} tested)", "",
-            "| target | higher-ranked run | lower-ranked run | shared items | delta [95% CI] | p (Holm) | significant |",
-            "|---|---|---|---:|---|---:|---|"]
+    out += [
+        "",
+        md_escape(_legend(lb)),
+        "",
+        f"### Pairwise tests ({sum(t.tested for t in lb.tests)} tested)",
+        "",
+        "| target | higher-ranked run | lower-ranked run | shared items | delta [95% CI] | p (Holm) | significant |",
+        "|---|---|---|---:|---|---:|---|",
+    ]
     for t in lb.tests:
         verdict = "**yes**" if t.significant else ("no" if t.tested else md_escape(t.test))
-        out.append(f"| {t.target} | {md_escape(_name(lb, t.upper))} | {md_escape(_name(lb, t.lower))} "
-                   f"| {t.n_shared} | {md_escape(_delta_text(t))} | {_p(t.p_adjusted)} | {verdict} |")
+        out.append(
+            f"| {t.target} | {md_escape(_name(lb, t.upper))} | {md_escape(_name(lb, t.lower))} "
+            f"| {t.n_shared} | {md_escape(_delta_text(t))} | {_p(t.p_adjusted)} | {verdict} |"
+        )
     return "\n".join(out) + "\n"
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}"
-        "th{background:#f3f3f3}td.l,th.l{text-align:left}.sig{font-weight:bold;color:#0a5}"
-        ".note{color:#a60}caption{text-align:left;font-weight:bold;padding:.3em 0}")
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}"
+    "th{background:#f3f3f3}td.l,th.l{text-align:left}.sig{font-weight:bold;color:#0a5}"
+    ".note{color:#a60}caption{text-align:left;font-weight:bold;padding:.3em 0}"
+)
 
 
 def html_page(lb: Leaderboard) -> str:
     """One self-contained page: an embedded style sheet, no scripts, every text escaped."""
     e = html.escape
     targets = _targets(lb)
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', "<title>MLB leaderboard</title>",
-             f"<style>{_CSS}</style></head><body>", "<h1>MLB leaderboard</h1>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>MLB leaderboard</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>MLB leaderboard</h1>",
+    ]
     for n in lb.warnings + _suite_lines(lb):
         parts.append(f'<p class="note">{e(n.strip())}</p>')
-    parts.append("<table><caption>Scores with 95% intervals, sorted by overall</caption><thead><tr>"
-                 + '<th>#</th><th class="l">model</th><th class="l">run</th>'
-                 + "".join(f"<th>{e(t)}</th>" for t in targets) + "</tr></thead><tbody>")
+    parts.append(
+        "<table><caption>Scores with 95% intervals, sorted by overall</caption><thead><tr>"
+        + '<th>#</th><th class="l">model</th><th class="l">run</th>'
+        + "".join(f"<th>{e(t)}</th>" for t in targets)
+        + "</tr></thead><tbody>"
+    )
     for i, r in enumerate(lb.runs):
         label = e(r.label) + ("" if r.complete else ' <span class="note">(incomplete)</span>')
-        cells = "".join(f'<td class="sig">{e(_cell(r, t) + MARK)}</td>' if _marked(lb, i, t) else f"<td>{e(_cell(r, t))}</td>"
-                        for t in targets)
+        cells = "".join(
+            f'<td class="sig">{e(_cell(r, t) + MARK)}</td>' if _marked(lb, i, t) else f"<td>{e(_cell(r, t))}</td>"
+            for t in targets
+        )
         parts.append(f'<tr><td>{i + 1}</td><td class="l">{label}</td><td class="l">{e(r.path)}</td>{cells}</tr>')
     parts.append(f"</tbody></table><p>{e(_legend(lb))}</p>")
-    parts.append("<table><caption>Pairwise tests</caption><thead><tr>"
-                 '<th class="l">target</th><th class="l">higher-ranked run</th><th class="l">lower-ranked run</th>'
-                 '<th>shared items</th><th>delta [95% CI]</th><th>p (Holm)</th><th class="l">result</th><th class="l">test</th>'
-                 "</tr></thead><tbody>")
+    parts.append(
+        "<table><caption>Pairwise tests</caption><thead><tr>"
+        '<th class="l">target</th><th class="l">higher-ranked run</th><th class="l">lower-ranked run</th>'
+        '<th>shared items</th><th>delta [95% CI]</th><th>p (Holm)</th><th class="l">result</th><th class="l">test</th>'
+        "</tr></thead><tbody>"
+    )
     for t in lb.tests:
         result = "significant" if t.significant else ("not significant" if t.tested else "not tested")
-        parts.append(f'<tr><td class="l">{e(t.target)}</td><td class="l">{e(_name(lb, t.upper))}</td>'
-                     f'<td class="l">{e(_name(lb, t.lower))}</td><td>{t.n_shared}</td><td>{e(_delta_text(t))}</td>'
-                     f'<td>{_p(t.p_adjusted)}</td><td class="l{" sig" if t.significant else ""}">{result}</td>'
-                     f'<td class="l">{e(t.test)}</td></tr>')
+        parts.append(
+            f'<tr><td class="l">{e(t.target)}</td><td class="l">{e(_name(lb, t.upper))}</td>'
+            f'<td class="l">{e(_name(lb, t.lower))}</td><td>{t.n_shared}</td><td>{e(_delta_text(t))}</td>'
+            f'<td>{_p(t.p_adjusted)}</td><td class="l{" sig" if t.significant else ""}">{result}</td>'
+            f'<td class="l">{e(t.test)}</td></tr>'
+        )
     parts.append("</tbody></table></body></html>")
     return "\n".join(parts) + "\n"

@@ -8,21 +8,55 @@ from typing import Any
 
 import pytest
 
-from .baselines import BaselineError
 from .cache import CacheError
 from .catalog import DIMENSIONS, MLB_DATASETS, dataset_marker
-from .config import ConfigError, add_options, read_tool_table, resolve
-from .gates import GateError
+from .config import add_options, read_tool_table, resolve
+from .errors import UsageError
 from .models import SpecError
 from .models.credentials import redact
 from .pytest_items import SESSION_KEY, MLBFile, MLBItem, SuiteErrorItem, mlb_session
+from .run.sequential_gate import seeded_item_order
 from .session import RESULT_PROPERTY, MLBSession
 from .suites import is_suite_file
 
-_CLI_NAMES = ("model", "model_revision", "cache_max_age", "allow_insecure_key", "extractor", "judge", "judge2", "adjudications", "review_file", "report", "concurrency", "cache", "no_cache", "samples", "limit", "seed", "strict",
-              "timeout", "retries", "temperature", "max_tokens", "baseline", "update_baseline", "force_baseline",
-              "gate", "alpha", "strict_regressions", "markdown", "html", "hf_batch", "prompt_style", "dry_run",
-              "circular")
+_CLI_NAMES = (
+    "model",
+    "model_revision",
+    "cache_max_age",
+    "allow_insecure_key",
+    "extractor",
+    "judge",
+    "judge2",
+    "adjudications",
+    "review_file",
+    "report",
+    "concurrency",
+    "cache",
+    "no_cache",
+    "samples",
+    "limit",
+    "seed",
+    "strict",
+    "timeout",
+    "retries",
+    "temperature",
+    "max_tokens",
+    "baseline",
+    "update_baseline",
+    "force_baseline",
+    "gate",
+    "alpha",
+    "strict_regressions",
+    "markdown",
+    "html",
+    "hf_batch",
+    "prompt_style",
+    "dry_run",
+    "circular",
+    "perturb",
+    "rescore_baseline",
+    "sequential",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,11 +85,14 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(cli, read_tool_table(pyproject), source=f"{pyproject} [tool.mlb]")
         workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         session = MLBSession(
-            settings, config.rootpath, is_worker=workerinput is not None,
-            run_id=(workerinput or {}).get("mlb_run_id"), coord_db=(workerinput or {}).get("mlb_coord_db"),
+            settings,
+            config.rootpath,
+            is_worker=workerinput is not None,
+            run_id=(workerinput or {}).get("mlb_run_id"),
+            coord_db=(workerinput or {}).get("mlb_coord_db"),
         )
         session.prepare_gates()
-    except (ConfigError, SpecError, GateError, BaselineError) as exc:
+    except UsageError as exc:  # a bad option, spec, gate, policy or baseline file: one clean message
         raise pytest.UsageError(redact(str(exc))) from None
     session.collected.selection = _selection(config, settings.limit)
     config.stash[SESSION_KEY] = session
@@ -92,6 +129,18 @@ def _selection(config: pytest.Config, limit: int | None) -> dict[str, Any]:
     return out
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--mlb-sequential``: suite items run (and are asked) in a seeded random order."""
+    mlb = mlb_session(config)
+    if not mlb.active or not mlb.settings.sequential:
+        return
+    at = [i for i, it in enumerate(items) if isinstance(it, MLBItem)]
+    suite = [items[i] for i in at]
+    order = seeded_item_order([it.item.key for it in suite], mlb.settings.seed)  # type: ignore[attr-defined]
+    for i, j in zip(at, order):
+        items[i] = suite[j]
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     mlb = mlb_session(session.config)
     if not mlb.active or session.config.option.collectonly:
@@ -126,9 +175,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             session.config.workeroutput["mlb_prompt_style"] = gen.prompt_style()  # type: ignore[attr-defined]
         mlb.finish()
         return
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    seq = mlb.gates.sequential
+    decided_stop = seq is not None and seq.stopped is not None  # --mlb-sequential stopped the run on purpose
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED and not decided_stop
     stopped = session.shouldstop or session.shouldfail
     report = mlb.finish(interrupted=interrupted, stopped=str(stopped) if stopped else None)
+    if decided_stop and session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        session.exitstatus = pytest.ExitCode.OK  # the verdict below decides, as for a full run
     if report is not None and report["verdict"] != "pass" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -154,6 +207,23 @@ class _Recorder:
 
     def __init__(self, session: MLBSession) -> None:
         self.session = session
+        self.pytest_session: pytest.Session | None = None
+        self._shown: tuple[dict[str, Any] | None, list[tuple[str, str]]] = (None, [])
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.pytest_session = session
+
+    def _observe(self, result: dict[str, Any]) -> None:
+        """``--mlb-sequential``: stop the run (here, or every xdist worker) once the drop gates are decided."""
+        seq = self.session.gates.sequential
+        reason = seq.observe(result) if seq is not None else None
+        if reason is None or self.pytest_session is None:
+            return
+        dsession = self.pytest_session.config.pluginmanager.getplugin("dsession")
+        if dsession is not None:
+            dsession.shouldstop = reason
+        else:
+            self.pytest_session.shouldstop = reason
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -165,8 +235,13 @@ class _Recorder:
                 continue
             assert isinstance(value, dict)  # our own property: the item's result
             self.session.record(value)
-            kept += [(f"mlb_{k}", _short(value.get(k))) for k in ("outcome", "score", "expected", "response", "error")
-                     if value.get(k) is not None]
+            self._observe(value)
+            if self._shown[0] is not value:  # the teardown report shares the call report's (100,000 items)
+                self._shown = (
+                    value,
+                    [(n, _short(value.get(k))) for k, n in _SHOWN.items() if value.get(k) is not None],
+                )
+            kept += self._shown[1]
         report.user_properties = kept
 
 
@@ -177,6 +252,9 @@ def _is_suite_node(session: MLBSession, nodeid: str) -> bool:
         full = session.rootdir / path
         known[path] = full.suffix in (".json", ".jsonl") and full.is_file() and is_suite_file(full)
     return known[path]
+
+
+_SHOWN = {k: f"mlb_{k}" for k in ("outcome", "score", "expected", "response", "error")}  # JUnit property names
 
 
 def _short(value: Any, n: int = 300) -> str:

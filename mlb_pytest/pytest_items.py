@@ -39,8 +39,9 @@ class MLBFile(pytest.File):
             self.config.addinivalue_line("markers", f"{dataset_marker(name)}: items of the {name} dataset")
         for lang in {language_marker(it.language) for it in loaded.items} - {"en", "zh"}:
             self.config.addinivalue_line("markers", f"{lang}: items in language {lang}")
+        marks: dict[str, pytest.MarkDecorator] = {}  # one decorator per marker name, shared by the file's items
         for item in select_limited(loaded.items, session.settings.limit, session.settings.seed):
-            yield MLBItem.from_parent(self, name=item.id, item=item)
+            yield MLBItem.from_parent(self, name=item.id, item=item, marks=marks)
         used: set[str] = set()
         for err in loaded.errors:
             name = base = _error_name(err)
@@ -63,21 +64,26 @@ def _error_name(err: SuiteError) -> str:
 class MLBItem(pytest.Item):
     """One benchmark item: setup waits for its answer, the call scores it."""
 
-    def __init__(self, *, item: Item, **kwargs: Any) -> None:
+    def __init__(self, *, item: Item, marks: dict[str, pytest.MarkDecorator] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.item = item
-        self.add_marker("mlb")
-        self.add_marker(item.dimension.marker)
-        self.add_marker(dataset_marker(item.dataset))
-        self.add_marker(language_marker(item.language))
+        names = ["mlb", item.dimension.marker, dataset_marker(item.dataset), language_marker(item.language)]
         if item.critical:
-            self.add_marker("mlb_critical")
+            names.append("mlb_critical")
+        marks = {} if marks is None else marks
+        for name in names:  # a looked-up decorator per name: 100,000 items share a handful of Mark objects
+            mark = marks.get(name)
+            if mark is None:
+                mark = marks[name] = getattr(pytest.mark, name)
+            self.add_marker(mark)
         self.extra_keyword_matches.update({item.dataset, item.dimension.value})
         self._gens: list[Any] = []
         self._judged: list[Any] | None = None
         self._extracted: list[list[str] | None] | None = None
         self._result: dict[str, Any] | None = None
         self._rotations: Any = None  # --mlb-circular
+        self._perturbed: Any = None  # --mlb-perturb
+        self._baseline: Any = None  # --mlb-rescore-baseline
 
     def _publish(self, result: dict[str, Any]) -> None:
         self.user_properties.append((RESULT_PROPERTY, result))
@@ -88,17 +94,24 @@ class MLBItem(pytest.Item):
         if self.item.needs_judge and not gen.has_judge:
             base.update(outcome="needs_judge", explanation="needs a judge (--mlb-judge)")
             self._publish(base)
-            raise pytest.skip.Exception(f"{self.item.key}: judge-scored, needs a judge (--mlb-judge)",
-                                        _use_item_location=True)
+            raise pytest.skip.Exception(
+                f"{self.item.key}: judge-scored, needs a judge (--mlb-judge)", _use_item_location=True
+            )
         try:
             self._gens = gen.wait(self.item, on_idle=self._progress)
             if self.item.needs_judge:
                 self._judged = gen.wait_verdicts(self.item, self._gens, on_idle=self._progress)
             self._extracted = gen.wait_extractions(self.item, self._gens, on_idle=self._progress)
             self._rotations = gen.wait_rotations(self.item, on_idle=self._progress)
+            self._perturbed = gen.wait_perturbed(self.item, on_idle=self._progress)
+            self._baseline = gen.wait_baseline(self.item, on_idle=self._progress)
         except ItemError as err:
-            base.update(outcome="error", error=str(err), explanation=f"no answer: {err}",
-                        usage=gen.item_usage(self.item, self._gens))  # a judge error still cost the answer
+            base.update(
+                outcome="error",
+                error=str(err),
+                explanation=f"no answer: {err}",
+                usage=gen.item_usage(self.item, self._gens),
+            )  # a judge error still cost the answer
             self._publish(base)
             raise
         finally:
@@ -125,10 +138,13 @@ class MLBItem(pytest.Item):
         assert self._result is not None
         result = session.scorer.score(self.item, self._gens, self._result, self._judged, self._extracted)
         session.scorer.add_circular(self.item, result, self._rotations)
+        session.scorer.add_perturbed(self.item, result, self._perturbed)
+        session.scorer.add_baseline_rescore(self.item, result, self._baseline)
         self._publish(result)
         if result.get("red_line"):  # only crossing the red line fails the run, whatever the score
-            raise WrongAnswer(f"critical item crossed its red line: {result['red_line']['description']} "
-                              f"({result['explanation']})")
+            raise WrongAnswer(
+                f"critical item crossed its red line: {result['red_line']['description']} ({result['explanation']})"
+            )
         if result["passed"]:
             return
         if session.settings.strict:
@@ -165,10 +181,19 @@ class SuiteErrorItem(pytest.Item):
 
     def setup(self) -> None:
         where = f"{self.error.path}:{self.error.line}" if self.error.line else self.error.path
-        self.user_properties.append((RESULT_PROPERTY, {
-            "key": f"suite-error/{where}", "nodeid": self.nodeid, "outcome": "suite_error",
-            "error": str(self.error), "location": where, "dataset": None,
-        }))
+        self.user_properties.append(
+            (
+                RESULT_PROPERTY,
+                {
+                    "key": f"suite-error/{where}",
+                    "nodeid": self.nodeid,
+                    "outcome": "suite_error",
+                    "error": str(self.error),
+                    "location": where,
+                    "dataset": None,
+                },
+            )
+        )
         raise self.error
 
     def runtest(self) -> None:  # pragma: no cover - setup always raises

@@ -25,25 +25,44 @@ def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> lis
     errors = sum(1 for r in items if r.get("outcome") == "error")
     share = errors / len(items) if items else 0.0
     return [
-        Gate("suite files", not bad_lines,
-             "every suite line loaded" if not bad_lines else
-             f"{len(bad_lines)} malformed suite line(s): {', '.join(bad_lines[:5])}" + (" ..." if len(bad_lines) > 5 else ""),
-             observed=float(len(bad_lines)), threshold=0.0),
-        Gate("critical items", not critical_wrong,
-             "no critical item crossed its red line" if not critical_wrong else
-             f"{len(critical_wrong)} critical item(s) crossed their red line: {', '.join(critical_wrong[:5])}"
-             + (" ..." if len(critical_wrong) > 5 else "")
-             + (f" ({unsure} on an uncertain judge verdict, in the review file)" if unsure else ""),
-             observed=float(len(critical_wrong)), threshold=0.0),
-        Gate(INFRA_GATE, share <= error_share,
-             f"{errors} of {len(items)} items could not be answered ({share:.1%}, allowed {error_share:.0%})"
-             + ("" if share <= error_share else ": infrastructure failure, not a regression; fix the endpoint and re-run"),
-             observed=share, threshold=error_share),
+        Gate(
+            "suite files",
+            not bad_lines,
+            "every suite line loaded"
+            if not bad_lines
+            else f"{len(bad_lines)} malformed suite line(s): {', '.join(bad_lines[:5])}"
+            + (" ..." if len(bad_lines) > 5 else ""),
+            observed=float(len(bad_lines)),
+            threshold=0.0,
+        ),
+        Gate(
+            "critical items",
+            not critical_wrong,
+            "no critical item crossed its red line"
+            if not critical_wrong
+            else f"{len(critical_wrong)} critical item(s) crossed their red line: {', '.join(critical_wrong[:5])}"
+            + (" ..." if len(critical_wrong) > 5 else "")
+            + (f" ({unsure} on an uncertain judge verdict, in the review file)" if unsure else ""),
+            observed=float(len(critical_wrong)),
+            threshold=0.0,
+        ),
+        Gate(
+            INFRA_GATE,
+            share <= error_share,
+            f"{errors} of {len(items)} items could not be answered ({share:.1%}, allowed {error_share:.0%})"
+            + (
+                ""
+                if share <= error_share
+                else ": infrastructure failure, not a regression; fix the endpoint and re-run"
+            ),
+            observed=share,
+            threshold=error_share,
+        ),
     ]
 
 
 def verdict(gates: Sequence[Gate]) -> tuple[str, str]:
-    """"error" when the run cannot decide (cut short, unreachable model), else "fail" or "pass"."""
+    """ "error" when the run cannot decide (cut short, unreachable model), else "fail" or "pass"."""
     undecided = [g for g in gates if g.name in (COMPLETENESS_GATE, INFRA_GATE) and not g.passed]
     if undecided:
         return "error", undecided[0].reason
@@ -53,8 +72,9 @@ def verdict(gates: Sequence[Gate]) -> tuple[str, str]:
     return "pass", "every gate holds"
 
 
-def build_report(run: dict[str, Any], items: Sequence[Mapping[str, Any]], agg: Aggregate,
-                 gates: Sequence[Gate]) -> dict[str, Any]:
+def build_report(
+    run: dict[str, Any], items: Sequence[Mapping[str, Any]], agg: Aggregate, gates: Sequence[Gate]
+) -> dict[str, Any]:
     """The report before baseline gates: the verdict is set again once gates are evaluated."""
     v, why = verdict(gates)
     body = agg.to_json()

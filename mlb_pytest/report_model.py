@@ -137,6 +137,9 @@ class Sample(_Closed):
     score: float | None
     explanation: str
     verdicts: list[VerdictRecord] | None = None
+    tp: float | None = None
+    fp: float | None = None
+    fn: float | None = None
 
 
 class RedLine(_Closed):
@@ -160,6 +163,54 @@ class Circular(_Closed):
     chosen: list[list[str] | None] | None = None
     responses: list[str | None] | None = None
     follows_position: bool | None = None
+
+
+class PerturbEntry(_Closed):
+    """``--mlb-perturb``: the item asked in one perturbed form (``invariance/report.py``)."""
+
+    status: Literal["scored", "skipped", "error"]
+    id: str | None = None
+    flipped: bool | None = Field(default=None, description="the answer changed from the plain ask's")
+    passed: bool | None = None
+    score: float | None = None
+    chosen: list[str] | None = None
+    response: str | None = None
+    question: str | None = Field(default=None, description="the perturbed prompt's last user message")
+    reason: str | None = Field(default=None, description="skipped: why the perturbation does not apply")
+    error: str | None = None
+
+
+class FlipRate(_Closed):
+    """One perturbation's flip rate over a dataset, dimension or the run."""
+
+    n: int
+    flips: int
+    errors: int
+    skipped: int
+    flip: float | None
+    flip_ci: Interval | None
+
+
+class Spread(_Closed):
+    """``--mlb-samples=K``: the K per-sample runs' scores (``sample_spread.py``)."""
+
+    k: int
+    scores: list[float]
+    mean: float
+    sd: float
+    worst: float
+    best: float
+
+
+class BaselineRescore(_Closed):
+    """``--mlb-rescore-baseline``: the baseline's stored answer to this item, scored by this run."""
+
+    score: float | None
+    passed: bool | None
+    error: str | None
+    tp: float | None = None
+    fp: float | None = None
+    fn: float | None = None
 
 
 class ItemUsage(_Closed):
@@ -209,6 +260,8 @@ class ItemResult(_Closed):
     red_line: RedLine | None = None
     samples: list[Sample] | None = None
     circular: Circular | None = None
+    perturb: dict[str, PerturbEntry] | None = None
+    baseline_rescore: BaselineRescore | None = None
 
 
 class SuiteErrorResult(_Closed):
@@ -256,6 +309,8 @@ class DatasetSummary(_Closed):
     circular_errors: int | None = None
     position_following: float | None = None
     position_following_n: int | None = None
+    perturb: dict[str, FlipRate] | None = None
+    spread: Spread | None = None
 
 
 class _CircularGroup(_Closed):
@@ -264,6 +319,8 @@ class _CircularGroup(_Closed):
     circular_errors: int | None = None
     position_following: float | None = None
     circular_datasets: list[str] | None = None
+    perturb: dict[str, FlipRate] | None = None
+    spread: Spread | None = None
 
 
 class DimensionSummary(_CircularGroup):
@@ -286,6 +343,8 @@ class OverallSummary(_Closed):
     missing: list[DimensionName]
     partial: bool
     circular: float | None = None
+    perturb: dict[str, FlipRate] | None = None
+    spread: Spread | None = None
 
 
 class CIMethod(_Closed):
@@ -351,6 +410,9 @@ class RunOptions(_Closed):
     hf_batch: int | None = None
     dry_run: bool | None = None
     circular: bool | None = None
+    perturb: str | None = None
+    rescore_baseline: bool | None = None
+    sequential: bool | None = None
     prompt_style: PromptStyle | None = None
 
 
@@ -363,6 +425,7 @@ class Selection(_Closed):
     node_ids: list[str] | None = None
     deselect: list[str] | None = Field(default=None, alias="--deselect")
     last_failed: bool | None = Field(default=None, alias="--lf")
+    sequential: str | None = Field(default=None, description="--mlb-sequential stopped the run once decided")
 
 
 class Generation(_Closed):
@@ -492,6 +555,23 @@ class RegressedItem(_Closed):
     explanation: str | None
 
 
+class Rescored(_Closed):
+    """``--mlb-rescore-baseline``: the baseline's answers scored again by this run's rules and judge."""
+
+    items: int
+    changed_verdicts: int
+    errors: int
+
+
+class JudgeChanged(_Closed):
+    """The baseline was judged by another judge (or revision) than this run, and not re-scored."""
+
+    baseline: str | None
+    baseline_revision: str | None
+    current: str | None
+    current_revision: str | None
+
+
 class Comparison(_Closed):
     """The gate policy and, when a baseline was read, how the run compares with it."""
 
@@ -507,12 +587,36 @@ class Comparison(_Closed):
     changes: dict[Literal["added", "removed", "changed"], Change] | None = None
     differences: dict[str, Difference] | None = None
     regressions: list[RegressedItem] | None = None
+    rescored: Rescored | None = None
+    judge_changed: JudgeChanged | None = None
 
 
 class BaselineUpdate(_Closed):
     written: bool
     path: str
     reason: str | None = None
+
+
+class SequentialGate(_Closed):
+    """One drop gate's sequential test (``run/sequential_gate.py``)."""
+
+    decision: Literal["regression", "no regression", "undecided"]
+    rule: str
+    n_used: int
+    drop: float | None
+    e_regression: float
+    e_futility: float
+    alpha_sequential: float
+    alpha_fallback: float
+    futility_bound: float
+
+
+class SequentialBlock(_Closed):
+    """``--mlb-sequential``: how many items the run needed and what each drop gate's test decided."""
+
+    items_run: int
+    stopped: str | None
+    gates: dict[str, SequentialGate]
 
 
 class Report(_Closed):
@@ -532,6 +636,7 @@ class Report(_Closed):
     verdict_reason: str
     comparison: Comparison | None = None
     baseline_update: BaselineUpdate | None = None
+    sequential: SequentialBlock | None = None
 
 
 # --- checking ----------------------------------------------------------------------------------

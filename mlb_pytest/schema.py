@@ -81,8 +81,10 @@ class RubricCriterion(BaseModel):
         return v
 
 
-ROLE_LABELS = {"en": {"system": "System", "user": "User", "assistant": "Assistant"},
-               "zh": {"system": "系统", "user": "用户", "assistant": "助手"}}
+ROLE_LABELS = {
+    "en": {"system": "System", "user": "User", "assistant": "Assistant"},
+    "zh": {"system": "系统", "user": "用户", "assistant": "助手"},
+}
 
 
 def render_turns(messages: Any, language: str = "zh") -> str:

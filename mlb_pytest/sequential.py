@@ -88,6 +88,7 @@ def seeded_order(keys: Sequence[str], seed: str | int = 0) -> list[int]:
     order by hash of (seed, key) is random for that purpose, and the same in every process and
     whatever order the results arrived in (xdist).
     """
+
     def rank(i: int) -> bytes:
         return hashlib.sha256(f"{seed}\x1f{keys[i]}".encode()).digest()
 
@@ -102,8 +103,14 @@ def _check_scores(baseline: np.ndarray, candidate: np.ndarray) -> np.ndarray:
     c = np.asarray(candidate, dtype=float)
     if b.shape != c.shape:
         raise ValueError(f"baseline and candidate scores differ in shape: {b.shape} vs {c.shape}")
-    if b.size and (np.nanmin(b) < 0 or np.nanmax(b) > 1 or np.nanmin(c) < 0 or np.nanmax(c) > 1
-                   or np.isnan(b).any() or np.isnan(c).any()):
+    if b.size and (
+        np.nanmin(b) < 0
+        or np.nanmax(b) > 1
+        or np.nanmin(c) < 0
+        or np.nanmax(c) > 1
+        or np.isnan(b).any()
+        or np.isnan(c).any()
+    ):
         raise ValueError("per-item scores must lie in [0, 1] (clip rubric scores first)")
     return b - c
 
@@ -157,8 +164,12 @@ class Bounds:
     n: int
 
 
-def confidence_bounds(d: Sequence[float] | np.ndarray, alpha: float = DEFAULT_ALPHA,
-                      grid: Sequence[float] = DEFAULT_GRID, tol: float = 1e-9) -> Bounds:
+def confidence_bounds(
+    d: Sequence[float] | np.ndarray,
+    alpha: float = DEFAULT_ALPHA,
+    grid: Sequence[float] = DEFAULT_GRID,
+    tol: float = 1e-9,
+) -> Bounds:
     """Lower and upper confidence-sequence bounds of the mean of d in [-1, 1], at the current n.
 
     lower = the smallest m not rejected by the "drop > m" mixture (wealth decreases in m, so the
@@ -263,8 +274,9 @@ class SequentialResult:
         return self.n_used / self.n_total if self.n_total else 0.0
 
 
-def fixed_size_test(baseline: np.ndarray, candidate: np.ndarray, allowed: float, alpha: float,
-                    name: str = "sequential-fallback") -> tuple[bool, float, float]:
+def fixed_size_test(
+    baseline: np.ndarray, candidate: np.ndarray, allowed: float, alpha: float, name: str = "sequential-fallback"
+) -> tuple[bool, float, float]:
     """(regressed, p, drop) by the fixed-size gate's rule: drop > allowed and one-sided p < alpha.
 
     The same tests as :func:`mlb_pytest.comparison.compare`: exact McNemar for 0/1 scores, the paired
@@ -311,9 +323,13 @@ def sequential_paths(d: np.ndarray, design: SequentialDesign) -> tuple[np.ndarra
     return stop, decision
 
 
-def run_sequential(baseline: Sequence[float] | np.ndarray, candidate: Sequence[float] | np.ndarray,
-                   design: SequentialDesign = SequentialDesign(), keys: Sequence[str] | None = None,
-                   seed: str | int = 0) -> SequentialResult:
+def run_sequential(
+    baseline: Sequence[float] | np.ndarray,
+    candidate: Sequence[float] | np.ndarray,
+    design: SequentialDesign = SequentialDesign(),
+    keys: Sequence[str] | None = None,
+    seed: str | int = 0,
+) -> SequentialResult:
     """The sequential gate on one pair of runs: items in seeded random order, stop at the first decision.
 
     ``keys`` name the items (their order is then fixed by :func:`seeded_order`); without keys the
@@ -338,14 +354,28 @@ def run_sequential(baseline: Sequence[float] | np.ndarray, candidate: Sequence[f
     e_fut = e_value_futility(seen, design.futility_bound, design.grid)
     bounds = confidence_bounds(seen, design.alpha_sequential, design.grid, tol=1e-6)
     if dec == 1:
-        return SequentialResult(REGRESSION, used, n, "sequential", float(seen.mean()), e_reg, e_fut, bounds=bounds, order=order)
+        return SequentialResult(
+            REGRESSION, used, n, "sequential", float(seen.mean()), e_reg, e_fut, bounds=bounds, order=order
+        )
     if dec == 0:
-        return SequentialResult(NO_REGRESSION, used, n, "futility", float(seen.mean()), e_reg, e_fut, bounds=bounds, order=order)
+        return SequentialResult(
+            NO_REGRESSION, used, n, "futility", float(seen.mean()), e_reg, e_fut, bounds=bounds, order=order
+        )
     b = np.asarray(baseline, dtype=float)
     c = np.asarray(candidate, dtype=float)
     regressed, p, drop = fixed_size_test(b, c, design.allowed_drop, design.alpha_fallback)
-    return SequentialResult(REGRESSION if regressed else NO_REGRESSION, n, n, "fixed-size fallback", drop, e_reg, e_fut,
-                            p_fixed=p, bounds=bounds, order=order)
+    return SequentialResult(
+        REGRESSION if regressed else NO_REGRESSION,
+        n,
+        n,
+        "fixed-size fallback",
+        drop,
+        e_reg,
+        e_fut,
+        p_fixed=p,
+        bounds=bounds,
+        order=order,
+    )
 
 
 class SequentialDropTest:
@@ -406,8 +436,12 @@ class SequentialDropTest:
     def finish(self) -> str:
         """No more items: an undecided gate falls back to the fixed-size test at ``alpha_fallback``."""
         if self.decision == UNDECIDED and self.n:
-            regressed, _, _ = fixed_size_test(np.asarray(self.baseline), np.asarray(self.candidate),
-                                              self.design.allowed_drop, self.design.alpha_fallback)
+            regressed, _, _ = fixed_size_test(
+                np.asarray(self.baseline),
+                np.asarray(self.candidate),
+                self.design.allowed_drop,
+                self.design.alpha_fallback,
+            )
             self.decision = REGRESSION if regressed else NO_REGRESSION
             self.rule = "fixed-size fallback"
         return self.decision
@@ -422,8 +456,13 @@ def _z(p: float) -> float:
     return float(norm.ppf(p))
 
 
-def min_detectable_drop(n: int, alpha: float = DEFAULT_ALPHA, power: float = DEFAULT_POWER,
-                        discordance: float | None = None, sd: float | None = None) -> float:
+def min_detectable_drop(
+    n: int,
+    alpha: float = DEFAULT_ALPHA,
+    power: float = DEFAULT_POWER,
+    discordance: float | None = None,
+    sd: float | None = None,
+) -> float:
     """Smallest true drop that the fixed-size one-sided paired test detects with ``power`` at ``alpha``.
 
     0/1 scores (give ``discordance``, the share of items on which the two runs disagree; default
@@ -459,7 +498,9 @@ def min_detectable_drop(n: int, alpha: float = DEFAULT_ALPHA, power: float = DEF
     return min(delta, psi)
 
 
-def paired_spread(baseline: Sequence[float] | np.ndarray, candidate: Sequence[float] | np.ndarray) -> dict[str, float | None]:
+def paired_spread(
+    baseline: Sequence[float] | np.ndarray, candidate: Sequence[float] | np.ndarray
+) -> dict[str, float | None]:
     """What :func:`min_detectable_drop` needs from observed pairs: discordance (0/1 scores) or sd (graded)."""
     b = np.asarray(baseline, dtype=float)
     c = np.asarray(candidate, dtype=float)
@@ -471,8 +512,14 @@ def paired_spread(baseline: Sequence[float] | np.ndarray, candidate: Sequence[fl
     return {"discordance": None, "sd": float(d.std(ddof=1)) if d.size > 1 else 1.0}
 
 
-def underpowered(n: int, allowed: float, alpha: float = DEFAULT_ALPHA, power: float = DEFAULT_POWER,
-                 discordance: float | None = None, sd: float | None = None) -> tuple[bool, float]:
+def underpowered(
+    n: int,
+    allowed: float,
+    alpha: float = DEFAULT_ALPHA,
+    power: float = DEFAULT_POWER,
+    discordance: float | None = None,
+    sd: float | None = None,
+) -> tuple[bool, float]:
     """(True when n shared items cannot detect a drop of ``allowed``, the smallest detectable drop).
 
     A passing drop gate claims "no drop beyond ``allowed``"; when even a true drop of ``allowed`` would

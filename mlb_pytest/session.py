@@ -30,8 +30,15 @@ RESULT_PROPERTY = "mlb_result"  # the user property under which an item's result
 class MLBSession:
     """The run's parts, wired once; the hooks reach them through here."""
 
-    def __init__(self, settings: Settings, rootdir: Path, *, is_worker: bool, run_id: str | None = None,
-                 coord_db: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rootdir: Path,
+        *,
+        is_worker: bool,
+        run_id: str | None = None,
+        coord_db: str | None = None,
+    ) -> None:
         self.settings = settings
         self.rootdir = rootdir
         self.is_worker = is_worker
@@ -53,6 +60,8 @@ class MLBSession:
 
     def prepare_gates(self) -> None:
         self.gates.prepare()
+        if self.settings.rescore_baseline:  # every process re-scores its own items' baseline answers
+            self.generation.baseline_items = self.gates.baseline_items
 
     def coordination_db(self) -> str | None:
         return self.setup.coordination_db()
@@ -66,7 +75,7 @@ class MLBSession:
 
         plan = self.generation.dry_run(items)
         self.dry_run_plan = plan.to_json()
-        return plan_lines(plan)
+        return plan_lines(plan) + self.gates.power_lines(items)
 
     def record(self, result: dict[str, Any]) -> None:
         self.collected.results[result["nodeid"]] = result

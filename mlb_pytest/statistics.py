@@ -48,6 +48,9 @@ def rng_for(*parts: str) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+_MAX_CELLS = 2_000_000
+
+
 def bootstrap_replicates(
     columns: Sequence[np.ndarray],
     statistic: Callable[[Sequence[np.ndarray]], np.ndarray],
@@ -63,6 +66,9 @@ def bootstrap_replicates(
     n = len(columns[0])
     if n == 0:
         return np.full(resamples, np.nan)
+    # at most ~2M cells a chunk: 100 rows of 100,000 items are several arrays of 80 MB each
+    # (suites up to 20,000 items keep the chunk, and so the very same replicates)
+    chunk = max(1, min(chunk, _MAX_CELLS // n))
     out = np.empty(resamples)
     done = 0
     while done < resamples:

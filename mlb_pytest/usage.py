@@ -49,8 +49,14 @@ def tokens_of(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
 
 
 def _empty() -> dict[str, Any]:
-    return {"requests": 0, "cached": 0, **{k: 0 for k in TOKEN_FIELDS}, **{f"cached_{k}": 0 for k in TOKEN_FIELDS},
-            "no_usage": 0, "sent_at": None}
+    return {
+        "requests": 0,
+        "cached": 0,
+        **{k: 0 for k in TOKEN_FIELDS},
+        **{f"cached_{k}": 0 for k in TOKEN_FIELDS},
+        "no_usage": 0,
+        "sent_at": None,
+    }
 
 
 def tally(gens: Iterable[Any]) -> dict[str, Any] | None:
@@ -139,8 +145,10 @@ def role_text(role: str, u: Mapping[str, Any]) -> str:
         text += f", of which {_n(u['reasoning_tokens'])} reasoning"
     text += f" ({req}{timing}"
     if cached:
-        text += (f", {_n(cached)} from cache: {_n(u.get('cached_prompt_tokens') or 0)} prompt + "
-                 f"{_n(u.get('cached_completion_tokens') or 0)} completion when made, not spent now")
+        text += (
+            f", {_n(cached)} from cache: {_n(u.get('cached_prompt_tokens') or 0)} prompt + "
+            f"{_n(u.get('cached_completion_tokens') or 0)} completion when made, not spent now"
+        )
     if u.get("no_usage"):
         text += f"; {_n(u['no_usage'])} answers came without usage"
     if u.get("counting") == "tokenizer":

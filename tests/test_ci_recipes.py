@@ -240,8 +240,13 @@ def plugin_options() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def help_text(tmp_path_factory: pytest.TempPathFactory) -> str:
-    done = subprocess.run([str(BIN / "pytest"), "--help"], cwd=tmp_path_factory.mktemp("help"), capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [str(BIN / "pytest"), "--help"],
+        cwd=tmp_path_factory.mktemp("help"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -295,8 +300,11 @@ def _resolve(value: str, ctx: dict[str, dict[str, str]]) -> str:
 
 
 def _base_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLB_", "OPENAI_", "GITHUB_", "CI_", "PYTEST_")) and k != "CI"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLB_", "OPENAI_", "GITHUB_", "CI_", "PYTEST_")) and k != "CI"
+    }
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["HOME"] = str(tmp / "home")  # nothing of this machine's ~/.cache leaks in
     env["CI"] = "true"
@@ -327,8 +335,9 @@ def _runner_env(name: str, tmp: Path, base_url: str) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RECIPES))
-def test_recipe_command_gives_a_verdict_and_writes_its_reports(name: str, tmp_path: Path,
-                                                               server: FakeOpenAIServer) -> None:
+def test_recipe_command_gives_a_verdict_and_writes_its_reports(
+    name: str, tmp_path: Path, server: FakeOpenAIServer
+) -> None:
     work = tmp_path / "checkout"
     write_native(work / "suites" / "DemoExam.jsonl", N_ITEMS)
     command, n = re.subn(r"(?<!\S)-n\s+auto(?!\S)", "-n 2", pytest_command(name))
@@ -336,8 +345,14 @@ def test_recipe_command_gives_a_verdict_and_writes_its_reports(name: str, tmp_pa
     env = _runner_env(name, tmp_path, server.base_url)
     assert env["MLB_API_KEY"] == API_KEY and env["MLB_MODEL_REVISION"] == REVISION
 
-    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = done.stdout + done.stderr
     assert done.returncode in (0, 1), f"exit status {done.returncode} is not a gate verdict:\n{log[-4000:]}"
     verdicts = re.findall(r"^MLB gate: (PASS|FAIL|ERROR)\b", done.stdout, re.M)

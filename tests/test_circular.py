@@ -46,7 +46,9 @@ def test_rotations_compose_and_n_rotations_return_the_original(case: Any, a: int
         again = circular.rotate_options(again, 1)
     assert again == options and list(again) == list(options)
     letters = list(options)
-    assert circular.unrotate_letters(circular.rotate_letters(raw["answer"], letters, a), letters, a) == sorted(raw["answer"])
+    assert circular.unrotate_letters(circular.rotate_letters(raw["answer"], letters, a), letters, a) == sorted(
+        raw["answer"]
+    )
 
 
 @given(choice_raw())
@@ -72,8 +74,14 @@ def test_every_text_sits_at_every_letter_and_the_answer_follows_its_text(case: A
 
 def test_red_line_letters_move_with_their_text() -> None:
     info = DatasetInfo("Safe", Dimension("MedSE"), Task.choice, Metric("accuracy"), CHOICE_PROMPT)
-    raw = {"id": "q1", "question": "怎么办？", "options": {"A": "就医", "B": "自行停药", "C": "观察"}, "answer": "A",
-           "critical": True, "red_line_options": ["B"]}
+    raw = {
+        "id": "q1",
+        "question": "怎么办？",
+        "options": {"A": "就医", "B": "自行停药", "C": "观察"},
+        "answer": "A",
+        "critical": True,
+        "red_line_options": ["B"],
+    }
     item = build_item(info, raw, "s.jsonl", 2)
     for rot in circular.rotations(item):
         assert [rot.options[k] for k in rot.red_line_options] == ["自行停药"]
@@ -126,8 +134,12 @@ def _suite(pytester: pytest.Pytester) -> Path:
     for i, answer in enumerate(ANSWERS):
         options = {"A": f"说法甲{i}", "B": f"说法乙{i}", "C": f"说法丙{i}"}
         options[answer] = f"正确说法{i}"  # the right text is marked, so a reader of the prompt can find it
-        lines.append(json.dumps({"id": f"q{i:03d}", "question": f"第{i}题：下列哪项正确？", "options": options,
-                                 "answer": answer}, ensure_ascii=False))
+        lines.append(
+            json.dumps(
+                {"id": f"q{i:03d}", "question": f"第{i}题：下列哪项正确？", "options": options, "answer": answer},
+                ensure_ascii=False,
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -142,8 +154,15 @@ def answer(messages, **params):
 
 def _run(pytester: pytest.Pytester, body: str, *extra: str) -> tuple[pytest.RunResult, dict[str, Any]]:
     pytester.makepyfile(scripted=body)
-    r = pytester.runpytest("s", "--mlb-model=python:scripted:answer", "--mlb-cache=c.sqlite", "--mlb-report=r.json",
-                           "-p", "no:cacheprovider", *extra)
+    r = pytester.runpytest(
+        "s",
+        "--mlb-model=python:scripted:answer",
+        "--mlb-cache=c.sqlite",
+        "--mlb-report=r.json",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    )
     return r, load_report(pytester.path / "r.json")
 
 
@@ -171,8 +190,9 @@ def test_a_model_that_always_says_a_has_a_circular_score_of_zero(pytester: pytes
     assert again["run"]["generation"]["cached"] == 24 and again["run"]["usage"]["model"]["requests"] == 0
     assert again["datasets"]["DemoExam"]["circular"] == 0.0
     # a report replays with its rotations
-    pytester.runpytest("s", "--mlb-model=replay:r.json", "--mlb-circular", "--mlb-report=replayed.json",
-                       "-p", "no:cacheprovider")
+    pytester.runpytest(
+        "s", "--mlb-model=replay:r.json", "--mlb-circular", "--mlb-report=replayed.json", "-p", "no:cacheprovider"
+    )
     replayed = load_report(pytester.path / "replayed.json")["datasets"]["DemoExam"]
     assert (replayed["score"], replayed["circular"], replayed["circular_errors"]) == (0.5, 0.0, 0)
 

@@ -20,9 +20,14 @@ def test_cli_over_pyproject_over_defaults() -> None:
     assert s.extra["gates"] == {"MedSE": ">=0.9"}
 
 
-@pytest.mark.parametrize("table,message", [({"concurrency": "many"}, "concurrency must be an integer"),
-                                           ({"colour": 1}, "unknown key 'colour'"),
-                                           ({"samples": 0}, "--mlb-samples must be at least 1")])
+@pytest.mark.parametrize(
+    "table,message",
+    [
+        ({"concurrency": "many"}, "concurrency must be an integer"),
+        ({"colour": 1}, "unknown key 'colour'"),
+        ({"samples": 0}, "--mlb-samples must be at least 1"),
+    ],
+)
 def test_bad_settings_are_named(table: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         resolve({}, table)
@@ -38,13 +43,16 @@ def test_model_specs() -> None:
             parse_spec(bad)
 
 
-@pytest.mark.parametrize("raw,text", [
-    ("<think>A or B? B.</think>\n答案：C", "答案：C"),
-    ("先想想</think>C", "C"),
-    ("<think>unfinished thoughts", ""),
-    ("plain answer", "plain answer"),
-    ("<think>x</think>A<think>y</think>", "A"),
-])
+@pytest.mark.parametrize(
+    "raw,text",
+    [
+        ("<think>A or B? B.</think>\n答案：C", "答案：C"),
+        ("先想想</think>C", "C"),
+        ("<think>unfinished thoughts", ""),
+        ("plain answer", "plain answer"),
+        ("<think>x</think>A<think>y</think>", "A"),
+    ],
+)
 def test_reasoning_is_stripped(raw: str, text: str) -> None:
     assert strip_reasoning(raw) == text
 

@@ -32,8 +32,16 @@ def counted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MLB_TEST_CALLS", str(calls))
     pytester.makepyfile(counting_model=COUNTING_MODEL)
     write_native(pytester.path / "s" / "a.jsonl", 40)
-    write_native(pytester.path / "s" / "b.jsonl", 40, header={"dataset": "DemoB", "dimension": "MedSE", "mirrors": "MASafety",
-                                                        "prompt": "安全题：${question}\n${options}"})
+    write_native(
+        pytester.path / "s" / "b.jsonl",
+        40,
+        header={
+            "dataset": "DemoB",
+            "dimension": "MedSE",
+            "mirrors": "MASafety",
+            "prompt": "安全题：${question}\n${options}",
+        },
+    )
     return calls
 
 
@@ -64,8 +72,16 @@ def test_xdist_requests_each_item_once(pytester: pytest.Pytester, counted: Path,
     single = pytester.runpytest_subprocess(*base, "--mlb-report=single.json")
     single.assert_outcomes(passed=80)
     counted.write_text("")
-    args = ["s", "--mlb-model=python:counting_model:answer", "-p", "no:cacheprovider", "-n", "2",
-            "--mlb-report=xdist.json", *cache_flag]
+    args = [
+        "s",
+        "--mlb-model=python:counting_model:answer",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--mlb-report=xdist.json",
+        *cache_flag,
+    ]
     result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=80)
     calls = _calls(counted)

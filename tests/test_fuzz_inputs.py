@@ -43,14 +43,22 @@ SMALL_LINE_CAP = 4096  # native.MAX_LINE_BYTES during fuzzing, so "huge line" in
 # --- inputs -------------------------------------------------------------------------------------
 
 _lone_surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3)
-_scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-            | st.text(max_size=20) | _lone_surrogates)
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | _lone_surrogates
+)
 json_values = st.recursive(
-    _scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    _scalars,
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
     max_leaves=12,
 )
-_json_alphabet = st.sampled_from(list('{}[]:,"\\ \n\t0123456789.-eE+truefalsnNaIfiy')
-                                 + ["\u2028", "\x85", "题", "\ufeff"])
+_json_alphabet = st.sampled_from(
+    list('{}[]:,"\\ \n\t0123456789.-eE+truefalsnNaIfiy') + ["\u2028", "\x85", "题", "\ufeff"]
+)
 json_ish_text = st.text(alphabet=_json_alphabet, max_size=200)
 
 
@@ -73,7 +81,7 @@ def mutated(draw: st.DrawFn, base: bytes) -> bytes:
             n = draw(st.integers(50, 3000))
             data[pos:pos] = b"[" * n + b"]" * n
         elif kind == "delete":
-            del data[pos:pos + draw(st.integers(1, 40))]
+            del data[pos : pos + draw(st.integers(1, 40))]
     return bytes(data)
 
 
@@ -180,8 +188,9 @@ _ITEM_FIELDS = list(json.loads(choice_line(0))) + ["critical", "weight", "tags",
 
 @FUZZ
 @given(where=st.sampled_from(["header", "item"]), field=st.data(), value=json_values)
-def test_native_wrong_types_in_every_field(tmp_path_factory: pytest.TempPathFactory, where: str,
-                                           field: st.DataObject, value: Any) -> None:
+def test_native_wrong_types_in_every_field(
+    tmp_path_factory: pytest.TempPathFactory, where: str, field: st.DataObject, value: Any
+) -> None:
     header, item = json.loads(native_header()), json.loads(choice_line(0))
     target = header if where == "header" else item
     target[field.draw(st.sampled_from(_HEADER_FIELDS if where == "header" else _ITEM_FIELDS))] = value
@@ -218,10 +227,14 @@ def test_release_mutated(tmp_path_factory: pytest.TempPathFactory, name: str, da
 
 
 @FUZZ
-@given(name=st.sampled_from(RELEASE_NAMES), field=st.sampled_from(["system_prompt", "examples", "question", "answer",
-                                                                   "id", "example"]), value=json_values)
-def test_release_wrong_types_in_every_field(tmp_path_factory: pytest.TempPathFactory, name: str, field: str,
-                                            value: Any) -> None:
+@given(
+    name=st.sampled_from(RELEASE_NAMES),
+    field=st.sampled_from(["system_prompt", "examples", "question", "answer", "id", "example"]),
+    value=json_values,
+)
+def test_release_wrong_types_in_every_field(
+    tmp_path_factory: pytest.TempPathFactory, name: str, field: str, value: Any
+) -> None:
     prompt, examples = RELEASE_ITEMS[name]
     doc: dict[str, Any] = {"system_prompt": prompt, "examples": [dict(examples[0]), dict(examples[0], id="keep")]}
     if field in ("system_prompt", "examples"):
@@ -238,7 +251,7 @@ def test_release_wrong_types_in_every_field(tmp_path_factory: pytest.TempPathFac
 
 
 @FUZZ
-@given(ids=st.lists(st.one_of(st.none(), st.text(max_size=30), st.integers(-10**6, 10**6)), min_size=1, max_size=6))
+@given(ids=st.lists(st.one_of(st.none(), st.text(max_size=30), st.integers(-(10**6), 10**6)), min_size=1, max_size=6))
 def test_release_ids_are_safe_stable_and_unique(tmp_path_factory: pytest.TempPathFactory, ids: list[Any]) -> None:
     prompt, (example, *_) = RELEASE_ITEMS["CMExam"]
     doc = {"system_prompt": prompt, "examples": [dict(example, id=i) for i in ids]}
@@ -261,13 +274,23 @@ def test_release_ids_are_safe_stable_and_unique(tmp_path_factory: pytest.TempPat
 # --- baselines ----------------------------------------------------------------------------------
 
 BASELINE_VALID: dict[str, Any] = {
-    "mlb_baseline": 1, "model": "mock:oracle", "suite_fingerprint": "sha256:0123", "created": "2026-01-01",
+    "mlb_baseline": 1,
+    "model": "mock:oracle",
+    "suite_fingerprint": "sha256:0123",
+    "created": "2026-01-01",
     "dimensions": {"MedKQA": {"score": 0.5, "n": 2, "ci": [0.1, 0.9]}, "MedRU": {"score": None, "n": 0, "ci": None}},
     "items": {
         "CMExam/q0000": {"dataset": "CMExam", "metric": "accuracy", "score": 1.0, "passed": True, "content_hash": "a"},
         "CMExam/q0001": {"dataset": "CMExam", "metric": "accuracy", "score": 0.0, "passed": False, "content_hash": "b"},
-        "CMeEE/q0000": {"dataset": "CMeEE", "metric": "micro_f1", "score": 0.5, "passed": False, "tp": 1, "fp": 1,
-                        "fn": 1},
+        "CMeEE/q0000": {
+            "dataset": "CMeEE",
+            "metric": "micro_f1",
+            "score": 0.5,
+            "passed": False,
+            "tp": 1,
+            "fp": 1,
+            "fn": 1,
+        },
     },
 }
 
@@ -286,8 +309,17 @@ def check_baseline(folder: Path, data: bytes) -> None:
     if base is None:
         return
     view = item_view(base)
-    current = [{"key": k, "dataset": str(v.get("dataset")), "metric": str(v.get("metric") or "accuracy"), "score": 0.5,
-                "content_hash": None, "details": {"tp": 1, "fp": 0, "fn": 0}} for k, v in view.items()]
+    current = [
+        {
+            "key": k,
+            "dataset": str(v.get("dataset")),
+            "metric": str(v.get("metric") or "accuracy"),
+            "score": 0.5,
+            "content_hash": None,
+            "details": {"tp": 1, "fp": 0, "fn": 0},
+        }
+        for k, v in view.items()
+    ]
     groups = align(view, current)
     if groups:
         compare(groups, "fuzz", resamples=20)
@@ -310,14 +342,27 @@ def test_baseline_mutated(tmp_path_factory: pytest.TempPathFactory, data: st.Dat
 
 
 @FUZZ
-@given(path=st.sampled_from([("mlb_baseline",), ("items",), ("dimensions",), ("suite_fingerprint",),
-                             ("dimensions", "MedKQA"), ("dimensions", "MedKQA", "score"),
-                             *[("items", "CMeEE/q0000", f) for f in ("score", "passed", "content_hash", "tp", "fp",
-                                                                      "fn", "metric", "dataset")],
-                             ("items", "CMExam/q0000")]),
-       value=json_values | st.sampled_from([float("nan"), float("inf"), -1, True]))
-def test_baseline_wrong_types_in_every_field(tmp_path_factory: pytest.TempPathFactory, path: tuple[str, ...],
-                                             value: Any) -> None:
+@given(
+    path=st.sampled_from(
+        [
+            ("mlb_baseline",),
+            ("items",),
+            ("dimensions",),
+            ("suite_fingerprint",),
+            ("dimensions", "MedKQA"),
+            ("dimensions", "MedKQA", "score"),
+            *[
+                ("items", "CMeEE/q0000", f)
+                for f in ("score", "passed", "content_hash", "tp", "fp", "fn", "metric", "dataset")
+            ],
+            ("items", "CMExam/q0000"),
+        ]
+    ),
+    value=json_values | st.sampled_from([float("nan"), float("inf"), -1, True]),
+)
+def test_baseline_wrong_types_in_every_field(
+    tmp_path_factory: pytest.TempPathFactory, path: tuple[str, ...], value: Any
+) -> None:
     doc = json.loads(json.dumps(BASELINE_VALID))
     node = doc
     for key in path[:-1]:
@@ -368,27 +413,54 @@ def test_cache_random_bytes(tmp_path_factory: pytest.TempPathFactory, data: byte
         check_cache(folder)
 
 
-_COLUMNS = ["key", "raw", "meta", "created", "model", "name", "value", "run_id", "owner", "lease_until", "state",
-            "error", "x"]
-_cells = (st.none() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=10)
-          | st.binary(max_size=10))
+_COLUMNS = [
+    "key",
+    "raw",
+    "meta",
+    "created",
+    "model",
+    "name",
+    "value",
+    "run_id",
+    "owner",
+    "lease_until",
+    "state",
+    "error",
+    "x",
+]
+_cells = (
+    st.none()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=10)
+    | st.binary(max_size=10)
+)
 
 
 @FEW
-@given(tables=st.dictionaries(st.sampled_from(["meta", "responses", "claims", "other"]),
-                              st.lists(st.tuples(st.sampled_from(_COLUMNS),
-                                                 st.sampled_from(["TEXT", "REAL", "INTEGER", "BLOB", ""])),
-                                       min_size=1, max_size=6, unique_by=lambda c: c[0]),
-                              min_size=1, max_size=4),
-       rows=st.lists(st.lists(_cells, min_size=6, max_size=6), max_size=3))
-def test_cache_sqlite_with_wrong_tables(tmp_path_factory: pytest.TempPathFactory,
-                                        tables: dict[str, list[tuple[str, str]]], rows: list[list[Any]]) -> None:
+@given(
+    tables=st.dictionaries(
+        st.sampled_from(["meta", "responses", "claims", "other"]),
+        st.lists(
+            st.tuples(st.sampled_from(_COLUMNS), st.sampled_from(["TEXT", "REAL", "INTEGER", "BLOB", ""])),
+            min_size=1,
+            max_size=6,
+            unique_by=lambda c: c[0],
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    rows=st.lists(st.lists(_cells, min_size=6, max_size=6), max_size=3),
+)
+def test_cache_sqlite_with_wrong_tables(
+    tmp_path_factory: pytest.TempPathFactory, tables: dict[str, list[tuple[str, str]]], rows: list[list[Any]]
+) -> None:
     with _folder(tmp_path_factory) as folder:
         db = sqlite3.connect(folder / "cache.sqlite")
         for name, cols in tables.items():
             db.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in cols)})")
             for row in rows:
-                db.execute(f"INSERT INTO {name} VALUES ({', '.join('?' * len(cols))})", row[:len(cols)])
+                db.execute(f"INSERT INTO {name} VALUES ({', '.join('?' * len(cols))})", row[: len(cols)])
         if "meta" in tables and {"name", "value"} <= {c for c, _ in tables["meta"]}:
             db.execute("DELETE FROM meta")
             db.execute("INSERT INTO meta (name, value) VALUES ('schema', '1')")  # passes the version check
@@ -417,7 +489,7 @@ def real_cache() -> bytes:
 def test_cache_truncated_or_damaged(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     damaged = bytearray(real_cache())
     if data.draw(st.booleans(), label="truncate"):
-        del damaged[data.draw(st.integers(0, len(damaged)), label="at"):]
+        del damaged[data.draw(st.integers(0, len(damaged)), label="at") :]
     else:
         for _ in range(data.draw(st.integers(1, 20), label="flips")):
             damaged[data.draw(st.integers(0, len(damaged) - 1))] ^= data.draw(st.integers(1, 255))
@@ -476,9 +548,13 @@ def test_cache_of_random_bytes_is_refused_untouched(tmp_path: Path) -> None:
 # --- replay reports -----------------------------------------------------------------------------
 
 REPORT_VALID: dict[str, Any] = {
-    "schema_version": 1, "run": {"model": "m"}, "verdict": "pass",
-    "items": [{"dataset": "CMExam", "id": "q0000", "samples": [{"raw": "A"}, {"raw": "<think>x</think>B"}]},
-              {"dataset": "MAHalt", "id": "q0000", "response": "B"}],
+    "schema_version": 1,
+    "run": {"model": "m"},
+    "verdict": "pass",
+    "items": [
+        {"dataset": "CMExam", "id": "q0000", "samples": [{"raw": "A"}, {"raw": "<think>x</think>B"}]},
+        {"dataset": "MAHalt", "id": "q0000", "response": "B"},
+    ],
 }
 
 
@@ -508,8 +584,9 @@ def test_replay_mutated(tmp_path_factory: pytest.TempPathFactory, data: st.DataO
 
 
 @FUZZ
-@given(field=st.sampled_from(["items", "item", "samples", "sample", "raw", "dataset", "id", "response"]),
-       value=json_values)
+@given(
+    field=st.sampled_from(["items", "item", "samples", "sample", "raw", "dataset", "id", "response"]), value=json_values
+)
 def test_replay_wrong_types_in_every_field(tmp_path_factory: pytest.TempPathFactory, field: str, value: Any) -> None:
     doc = json.loads(json.dumps(REPORT_VALID))
     first = doc["items"][0]
@@ -569,32 +646,41 @@ def test_deep_nesting_is_the_reader_s_own_error(tmp_path: Path, loader: str) -> 
         assert "nested deeper than 100" in str(err)
 
 
-
 # --- option splitting (render.py) on hostile questions ------------------------------------------
 
 
 @pytest.mark.parametrize("question", ["问 ['A 甲', " + "-" * 100_000 + "1]", "问 " + "A 甲 " * 5000])
 def test_hostile_questions_are_bounded_errors_in_release_files(tmp_path: Path, question: str) -> None:
     f = tmp_path / "MAKnowledge.json"
-    f.write_text(json.dumps({"system_prompt": "${question}\n${options}",
-                             "examples": [{"question": question, "answer": "A"}]}, ensure_ascii=False),
-                 encoding="utf-8")
+    f.write_text(
+        json.dumps(
+            {"system_prompt": "${question}\n${options}", "examples": [{"question": question, "answer": "A"}]},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     res = _bounded(lambda: load_suite_file(f, "MAKnowledge.json"))
     (err,) = res.errors
     assert err.field == "examples[0].question"
 
 
-@pytest.mark.xfail(reason="render.py: split_python_list lets ast.literal_eval's MemoryError (deep unary minus) "
-                          "escape; release.py catches it, other callers would not", strict=True)
+@pytest.mark.xfail(
+    reason="render.py: split_python_list lets ast.literal_eval's MemoryError (deep unary minus) "
+    "escape; release.py catches it, other callers would not",
+    strict=True,
+)
 def test_split_options_never_raises() -> None:
     from mlb_pytest.suites.render import split_options
 
     assert split_options("问 ['A 甲', " + "-" * 100_000 + "1]") is None
 
 
-@pytest.mark.xfail(reason="render.py: split_inline searches the rest of the question for B, C... from every A "
-                          "marker, quadratic in the length (80 kB: about 9 s); release.py caps choice questions "
-                          "at 16,384 characters meanwhile", strict=True)
+@pytest.mark.xfail(
+    reason="render.py: split_inline searches the rest of the question for B, C... from every A "
+    "marker, quadratic in the length (80 kB: about 9 s); release.py caps choice questions "
+    "at 16,384 characters meanwhile",
+    strict=True,
+)
 def test_split_options_is_linear_in_the_question() -> None:
     from mlb_pytest.suites.render import split_options
 

@@ -14,10 +14,17 @@ from mlb_pytest.gates import DEFAULT_RULES, GateError, load_policy, parse_rule
 from mlb_pytest.statistics import holm_adjust, mcnemar_drop_p
 
 
-@pytest.mark.parametrize("text,target,kind,value", [
-    ("MedSE>=0.90", "MedSE", "floor", 0.9), ("overall>=0.7", "overall", "floor", 0.7),
-    ("MedRU:drop<=0.02", "MedRU", "drop", 0.02), ("*:drop<=0.02", "*", "drop", 0.02),
-    ("CHIP-CDN>=0.5", "CHIP-CDN", "floor", 0.5), (" CMExam:drop <= 0.05 ", "CMExam", "drop", 0.05)])
+@pytest.mark.parametrize(
+    "text,target,kind,value",
+    [
+        ("MedSE>=0.90", "MedSE", "floor", 0.9),
+        ("overall>=0.7", "overall", "floor", 0.7),
+        ("MedRU:drop<=0.02", "MedRU", "drop", 0.02),
+        ("*:drop<=0.02", "*", "drop", 0.02),
+        ("CHIP-CDN>=0.5", "CHIP-CDN", "floor", 0.5),
+        (" CMExam:drop <= 0.05 ", "CMExam", "drop", 0.05),
+    ],
+)
 def test_rules_parse(text: str, target: str, kind: str, value: float) -> None:
     r = parse_rule(text)
     assert (r.target, r.kind, r.threshold) == (target, kind, value)
@@ -67,8 +74,19 @@ def test_holm_keeps_order_and_only_raises(ps: list[float]) -> None:
 
 
 def _items(scores: list[float], metric: str = "accuracy", dataset: str = "D") -> list[dict]:
-    return [{"key": f"{dataset}/{i}", "dataset": dataset, "dimension": "MedKQA", "metric": metric, "score": s,
-             "weight": 1.0, "content_hash": str(i), "details": {}} for i, s in enumerate(scores)]
+    return [
+        {
+            "key": f"{dataset}/{i}",
+            "dataset": dataset,
+            "dimension": "MedKQA",
+            "metric": metric,
+            "score": s,
+            "weight": 1.0,
+            "content_hash": str(i),
+            "details": {},
+        }
+        for i, s in enumerate(scores)
+    ]
 
 
 @settings(max_examples=30, deadline=None)
@@ -116,8 +134,20 @@ def test_edited_items_are_not_compared() -> None:
 
 def test_micro_f1_drop_uses_bootstrap() -> None:
     def rows(tp: int, fp: int) -> list[dict]:
-        return [{"key": f"E/{i}", "dataset": "E", "dimension": "MedRU", "metric": "micro_f1", "score": 0.5,
-                 "weight": 1.0, "content_hash": str(i), "details": {"tp": tp, "fp": fp, "fn": 1}} for i in range(60)]
+        return [
+            {
+                "key": f"E/{i}",
+                "dataset": "E",
+                "dimension": "MedRU",
+                "metric": "micro_f1",
+                "score": 0.5,
+                "weight": 1.0,
+                "content_hash": str(i),
+                "details": {"tp": tp, "fp": fp, "fn": 1},
+            }
+            for i in range(60)
+        ]
+
     base = {r["key"]: r for r in rows(4, 0)}
     d = compare(align(base, rows(2, 3)), "f")
     assert d.drop > 0.2 and d.p_value < 0.01 and "randomisation" in d.test

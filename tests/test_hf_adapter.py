@@ -26,14 +26,17 @@ def _generate(model: HFModel, reqs: list[GenerationRequest]) -> list[str]:
             return [g.raw for g in await asyncio.gather(*(model.generate(r) for r in reqs))]
         finally:
             await model.aclose()
+
     return asyncio.run(go())
 
 
 def _requests(tmp_path: Path, n: int, max_tokens: int = 6) -> list[GenerationRequest]:
     items = load_suite_file(write_native(tmp_path / "d.jsonl", n)).items
     # different lengths so that left padding matters
-    items = [it.model_copy(update={"messages": ({"role": "user", "content": it.messages[0]["content"] + " x" * i},)})
-             for i, it in enumerate(items)]
+    items = [
+        it.model_copy(update={"messages": ({"role": "user", "content": it.messages[0]["content"] + " x" * i},)})
+        for i, it in enumerate(items)
+    ]
     return [GenerationRequest(it, {"temperature": 0.0, "max_tokens": max_tokens}) for it in items]
 
 

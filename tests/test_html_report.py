@@ -24,14 +24,14 @@ SCREENSHOT = ROOT / "build" / "html-report.png"
 XSS = "<script>window.__mlb_xss = 1</script>"
 
 # Answers "A" (right) unless the item's number is listed in SIM_WRONG; wrong answers carry a script tag.
-MODEL = f'''
+MODEL = f"""
 import os
 
 def answer(messages, **params):
     wrong = set(os.environ.get("SIM_WRONG", "").split(","))
     qid = messages[-1]["content"].split("题号", 1)[1].split("：", 1)[0]
     return "B 这是错的 {XSS}" if qid in wrong else "A"
-'''
+"""
 DATASETS = (("MedKQA", "KQA"), ("MedSE", "SE"), ("MedRU", "RU"))
 WRONG = ["KQA1", "KQA2", "KQA3", "KQA4", "KQA5", "KQA6", "KQA7", "KQA8", "SE1", "SE10", "RU3"]
 
@@ -41,8 +41,13 @@ def _suite(folder: Path) -> None:
     for dim, name in DATASETS:
         lines = [native_header(dataset=name, dimension=dim, mirrors="CMExam")]
         for i in range(40):
-            item: dict[str, Any] = {"id": f"q{i:03d}", "specialty": "cardiology", "question": f"题号{name}{i}：哪项对？",
-                                    "options": {"A": "对", "B": "错", "C": "无关"}, "answer": "A"}
+            item: dict[str, Any] = {
+                "id": f"q{i:03d}",
+                "specialty": "cardiology",
+                "question": f"题号{name}{i}：哪项对？",
+                "options": {"A": "对", "B": "错", "C": "无关"},
+                "answer": "A",
+            }
             if name == "SE" and i < 3:  # SE1 crosses its red line; SE10 is an ordinary wrong answer
                 item.update(critical=True, red_line_options=["B"])
             lines.append(json.dumps(item, ensure_ascii=False))
@@ -53,9 +58,25 @@ def _suite(folder: Path) -> None:
 def _pytest(folder: Path, wrong: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(folder), "SIM_WRONG": ",".join(wrong)}
     env.pop("GITHUB_STEP_SUMMARY", None)
-    return subprocess.run([sys.executable, "-m", "pytest", "s", "-p", "no:cacheprovider", "-q",
-                           "--mlb-model=python:sim:answer", "--mlb-no-cache", *args],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "s",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--mlb-model=python:sim:answer",
+            "--mlb-no-cache",
+            *args,
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -143,32 +164,63 @@ def test_failed_items_carry_their_filters(report: dict[str, Any]) -> None:
 def test_judge_rationale_and_token_use_are_shown_where_the_report_has_them(report: dict[str, Any]) -> None:
     judged = copy.deepcopy(report)
     item = next(it for it in judged["items"] if it["key"] == "KQA/q002")
-    item["details"]["verdicts"] = [{"kind": "point", "criterion": "提到<心电图>", "judge1": "no", "verdict": "no",
-                                    "rationale1": "未提及 <b>ECG</b>", "source": "single"}]
-    judged["run"]["usage"] = {"model": {"prompt_tokens": 1200, "completion_tokens": 34},
-                              "judge": {"prompt_tokens": 900, "completion_tokens": 12}}
+    item["details"]["verdicts"] = [
+        {
+            "kind": "point",
+            "criterion": "提到<心电图>",
+            "judge1": "no",
+            "verdict": "no",
+            "rationale1": "未提及 <b>ECG</b>",
+            "source": "single",
+        }
+    ]
+    judged["run"]["usage"] = {
+        "model": {"prompt_tokens": 1200, "completion_tokens": 34},
+        "judge": {"prompt_tokens": 900, "completion_tokens": 12},
+    }
     page = html_report(judged)
     assert "提到&lt;心电图&gt;" in page and "judge1: 未提及 &lt;b&gt;ECG&lt;/b&gt;" in page
     tokens = page.split('<table id="tokens">', 1)[1].split("</table>", 1)[0]
     assert "1,200" in tokens and "judge" in tokens and "completion_tokens" in tokens
     run = page.split("<h2>Run</h2>", 1)[1]
-    for text in ("python:sim:answer", report["run"]["suite_fingerprint"], report["run"]["revision"]["model"]["revision"],
-                 "started", "duration", "latency"):
+    for text in (
+        "python:sim:answer",
+        report["run"]["suite_fingerprint"],
+        report["run"]["revision"]["model"]["revision"],
+        "started",
+        "duration",
+        "latency",
+    ):
         assert text in run
 
 
 def test_item_outcomes_order() -> None:
     assert item_outcomes({"outcome": "pass"}, False) == []
-    assert item_outcomes({"outcome": "wrong", "critical": True, "red_line": {"crossed": ["B"]}}, True) == \
-        ["red-line", "regressed", "wrong"]
+    assert item_outcomes({"outcome": "wrong", "critical": True, "red_line": {"crossed": ["B"]}}, True) == [
+        "red-line",
+        "regressed",
+        "wrong",
+    ]
     assert item_outcomes({"outcome": "wrong", "critical": True}, False) == ["critical-wrong", "wrong"]
     assert item_outcomes({"outcome": "error"}, False) == ["error"]
 
 
 def test_cli_report_html(runs: Path, report: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     out = runs / "cli" / "page.html"
-    assert mlb_main(["report", "html", str(runs / "r.json"), "--baseline", str(runs / "baselines" / "sim-answer.json"),
-                     "-o", str(out)]) == 0
+    assert (
+        mlb_main(
+            [
+                "report",
+                "html",
+                str(runs / "r.json"),
+                "--baseline",
+                str(runs / "baselines" / "sim-answer.json"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert f"written: {out}" in capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
     # with a baseline every dataset has its baseline, delta and paired p-value
@@ -179,13 +231,20 @@ def test_cli_report_html(runs: Path, report: dict[str, Any], capsys: pytest.Capt
     assert len(re.findall(r'<rect class="dim-bar"', page)) == len(report["dimensions"])
     # another report as the baseline gives the same table
     other = runs / "cli" / "other.html"
-    assert mlb_main(["report", "html", str(runs / "r.json"), "--baseline", str(runs / "base.json"), "-o", str(other)]) == 0
+    assert (
+        mlb_main(["report", "html", str(runs / "r.json"), "--baseline", str(runs / "base.json"), "-o", str(other)]) == 0
+    )
     table = lambda text: text.split('<table id="datasets">', 1)[1].split("</table>", 1)[0]  # noqa: E731
     assert table(other.read_text(encoding="utf-8")) == table(page)
 
     # the installed command, default output beside the report
-    proc = subprocess.run([sys.executable, "-m", "mlb_pytest.cli", "report", "html", "r.json"], cwd=runs,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlb_pytest.cli", "report", "html", "r.json"],
+        cwd=runs,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "written: r.html" in proc.stdout and (runs / "r.html").is_file()
 
     assert mlb_main(["report", "html", str(runs / "sim.py"), "-o", str(runs / "x.html")]) == 4
@@ -197,11 +256,28 @@ def test_cli_report_html(runs: Path, report: dict[str, Any], capsys: pytest.Capt
 def _browser() -> tuple[str, str]:
     """Paths of a system Chromium and its chromedriver, or a skip saying what is missing."""
     binary = os.environ.get("MLB_CHROMIUM") or next(
-        (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
-    driver = os.environ.get("MLB_CHROMEDRIVER") or shutil.which("chromedriver") or next(
-        (p for p in ("/usr/lib/chromium/chromedriver", "/usr/lib/chromium-browser/chromedriver") if Path(p).is_file()), None)
-    missing = [what for what, path in (("chromium (apt-get install chromium)", binary),
-                                       ("chromedriver (apt-get install chromium-driver)", driver)) if not path]
+        (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None
+    )
+    driver = (
+        os.environ.get("MLB_CHROMEDRIVER")
+        or shutil.which("chromedriver")
+        or next(
+            (
+                p
+                for p in ("/usr/lib/chromium/chromedriver", "/usr/lib/chromium-browser/chromedriver")
+                if Path(p).is_file()
+            ),
+            None,
+        )
+    )
+    missing = [
+        what
+        for what, path in (
+            ("chromium (apt-get install chromium)", binary),
+            ("chromedriver (apt-get install chromium-driver)", driver),
+        )
+        if not path
+    ]
     if missing:
         reason = f"no browser for the HTML report test: {', '.join(missing)} not found"
         if os.environ.get("MLB_REQUIRE_BROWSER"):
@@ -224,8 +300,15 @@ def test_page_in_headless_chromium(runs: Path, report: dict[str, Any]) -> None:
         pytest.skip("selenium is not installed (pip install -e '.[dev]')")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,1000",
-                "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,1000",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)  # explicit paths: nothing downloaded
@@ -238,7 +321,9 @@ def test_page_in_headless_chromium(runs: Path, report: dict[str, Any]) -> None:
 
         bars = driver.find_elements(By.CSS_SELECTOR, "svg#dimension-chart rect.dim-bar")
         assert sorted(str(b.get_attribute("data-dimension")) for b in bars) == sorted(report["dimensions"])
-        assert len(driver.find_elements(By.CSS_SELECTOR, "svg#dimension-chart rect.base-bar")) == len(report["dimensions"])
+        assert len(driver.find_elements(By.CSS_SELECTOR, "svg#dimension-chart rect.base-bar")) == len(
+            report["dimensions"]
+        )
 
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.item-row")
         assert len(rows) == len(WRONG) and all(r.is_displayed() for r in rows)

@@ -38,8 +38,9 @@ def sample(rel: str) -> Path:
     return path
 
 
-def run_import(capsys: pytest.CaptureFixture[str], fmt: str, src: Path, out: Path, *args: str,
-               provenance: bool = True) -> tuple[int, str, str]:
+def run_import(
+    capsys: pytest.CaptureFixture[str], fmt: str, src: Path, out: Path, *args: str, provenance: bool = True
+) -> tuple[int, str, str]:
     extra = ["--source", "test source", "--licence", "test licence"] if provenance else []
     rc = main(["import", fmt, str(src), "-o", str(out), *extra, *args])
     cap = capsys.readouterr()
@@ -75,28 +76,58 @@ def csv_rows(path: Path, header: bool, lines: bool = False) -> list[Any]:
 
 
 def expect_medqa(path: Path) -> list[dict[str, Any]]:
-    return [{"question": r["question"], "options": r["options"], "answer": [r["answer_idx"]],
-             "source_id": str(r["realidx"]) if "realidx" in r else None, "ref": f"line {i}"}
-            for i, r in enumerate(jsonl_rows(path), 1)]
+    return [
+        {
+            "question": r["question"],
+            "options": r["options"],
+            "answer": [r["answer_idx"]],
+            "source_id": str(r["realidx"]) if "realidx" in r else None,
+            "ref": f"line {i}",
+        }
+        for i, r in enumerate(jsonl_rows(path), 1)
+    ]
 
 
 def expect_pubmedqa(path: Path) -> list[dict[str, Any]]:
     data = json.loads(path.read_text(encoding="utf-8"))
     letter = {"yes": "A", "no": "B", "maybe": "C"}
-    return [{"question": r["QUESTION"], "options": {"A": "yes", "B": "no", "C": "maybe"},
-             "answer": [letter[r["final_decision"]]], "source_id": pmid, "context": r["CONTEXTS"][0],
-             "ref": f"PMID {pmid}"}
-            for pmid, r in data.items()]
+    return [
+        {
+            "question": r["QUESTION"],
+            "options": {"A": "yes", "B": "no", "C": "maybe"},
+            "answer": [letter[r["final_decision"]]],
+            "source_id": pmid,
+            "context": r["CONTEXTS"][0],
+            "ref": f"PMID {pmid}",
+        }
+        for pmid, r in data.items()
+    ]
 
 
 def expect_mmlu(path: Path) -> list[dict[str, Any]]:
-    return [{"question": r[0], "options": dict(zip("ABCD", r[1:5])), "answer": [r[5]], "source_id": None,
-             "ref": f"line {n}"} for n, r in csv_rows(path, header=False, lines=True)]
+    return [
+        {
+            "question": r[0],
+            "options": dict(zip("ABCD", r[1:5])),
+            "answer": [r[5]],
+            "source_id": None,
+            "ref": f"line {n}",
+        }
+        for n, r in csv_rows(path, header=False, lines=True)
+    ]
 
 
 def expect_cmmlu(path: Path) -> list[dict[str, Any]]:
-    return [{"question": r[1], "options": dict(zip("ABCD", r[2:6])), "answer": [r[6]], "source_id": r[0],
-             "ref": f"line {n}"} for n, r in csv_rows(path, header=True, lines=True)]
+    return [
+        {
+            "question": r[1],
+            "options": dict(zip("ABCD", r[2:6])),
+            "answer": [r[6]],
+            "source_id": r[0],
+            "ref": f"line {n}",
+        }
+        for n, r in csv_rows(path, header=True, lines=True)
+    ]
 
 
 CHOICE_SAMPLES = [
@@ -184,8 +215,9 @@ def test_pubmedqa_labels_and_contexts(tmp_path: Path, capsys: pytest.CaptureFixt
     first = items["21645374"]
     assert first.question.startswith("Context:\nBACKGROUND: Programmed cell death (PCD)")
     assert "\n\nRESULTS: The following paper" in first.question
-    assert first.question.endswith("Question: Do mitochondria play a role in remodelling lace plant leaves during "
-                                   "programmed cell death?")
+    assert first.question.endswith(
+        "Question: Do mitochondria play a role in remodelling lace plant leaves during programmed cell death?"
+    )
     assert first.source == "ori_pqal.json PMID 21645374" and tags(first)["year"] == "2011"
     assert sum(it.expected == ["A"] for it in items.values()) == 33  # the sample's 33 yes / 16 no / 11 maybe
     assert sum(it.expected == ["C"] for it in items.values()) == 11
@@ -220,10 +252,12 @@ def test_cmb_clin_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         assert item.source == f"CMB-test-qa.json case {case['id']} QA {k + 1}"
         assert item.judge is not None and item.judge.value == "points" and item.dimension.value == "SmartCare"
     assert items[0].reference_points == (
-        "诊断：嵌顿性腹股沟斜疝合并肠梗阻。", "诊断依据：右下腹痛并自扪及包块3小时",
+        "诊断：嵌顿性腹股沟斜疝合并肠梗阻。",
+        "诊断依据：右下腹痛并自扪及包块3小时",
         "诊断依据：有腹胀、呕吐，类似肠梗阻表现；腹部平片可见阶梯状液平，考虑肠梗阻可能；腹部B超考虑，腹部包块内可能为肠管可能",
         "诊断依据：有轻度毒性反应或是中毒反应，如 T 37.8℃，P 101次／分，白细胞中性分类78％",
-        "诊断依据：腹股沟区包块位于腹股沟韧带上内方。")
+        "诊断依据：腹股沟区包块位于腹股沟韧带上内方。",
+    )
     # Questions on one case share its text by design: they carry the case tag, and `mlb validate` accepts them.
     assert all(tags(it)["case"] == tags(it)["source_id"] for it in items)
     assert validate_paths([out])[1] == []
@@ -250,8 +284,14 @@ def test_medsafetybench_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert validate_paths([out])[1] == []
 
 
-@pytest.mark.parametrize("fmt,rel", [("medqa", "medqa/test.jsonl"), ("cmmlu", "cmmlu_medical/clinical_knowledge.csv"),
-                                     ("cmb-clin", "cmb_clin/CMB-test-qa.json")])
+@pytest.mark.parametrize(
+    "fmt,rel",
+    [
+        ("medqa", "medqa/test.jsonl"),
+        ("cmmlu", "cmmlu_medical/clinical_knowledge.csv"),
+        ("cmb-clin", "cmb_clin/CMB-test-qa.json"),
+    ],
+)
 def test_unknown_provenance_is_said(fmt: str, rel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = sample(rel)
     out = tmp_path / "X.jsonl"
@@ -282,14 +322,20 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_bad_jsonl_rows_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = write(tmp_path / "medqa.jsonl", "\n".join([
-        json.dumps({"question": "q1", "options": {"A": "x", "B": "y"}, "answer_idx": "A"}),
-        json.dumps({"question": "q2", "options": {"A": "x", "B": "y"}}),  # no answer
-        json.dumps({"question": "q3", "options": {"A": "x", "B": "y"}, "answer_idx": "E"}),  # bad letter
-        '{"question": "q4", "options": {"A": "x"',  # broken JSON
-        json.dumps({"question": "q5", "options": {"A": "x", "B": "y"}, "answer_idx": "B", "answer": "x"}),
-        json.dumps({"question": "q6", "options": {"A": "x", "B": "y"}, "answer_idx": "B"}),
-    ]) + "\n")
+    src = write(
+        tmp_path / "medqa.jsonl",
+        "\n".join(
+            [
+                json.dumps({"question": "q1", "options": {"A": "x", "B": "y"}, "answer_idx": "A"}),
+                json.dumps({"question": "q2", "options": {"A": "x", "B": "y"}}),  # no answer
+                json.dumps({"question": "q3", "options": {"A": "x", "B": "y"}, "answer_idx": "E"}),  # bad letter
+                '{"question": "q4", "options": {"A": "x"',  # broken JSON
+                json.dumps({"question": "q5", "options": {"A": "x", "B": "y"}, "answer_idx": "B", "answer": "x"}),
+                json.dumps({"question": "q6", "options": {"A": "x", "B": "y"}, "answer_idx": "B"}),
+            ]
+        )
+        + "\n",
+    )
     out = tmp_path / "out.jsonl"
     write(out, "previous contents\n")
     rc, stdout, err = run_import(capsys, "medqa", src, out)
@@ -338,15 +384,24 @@ def test_broken_json_documents_are_named(tmp_path: Path, capsys: pytest.CaptureF
     rc, _, err = run_import(capsys, "pubmedqa", src, tmp_path / "p.jsonl")
     assert rc == 2 and f"{src}:5: invalid JSON" in err
     rec = {"QUESTION": "Is it?", "CONTEXTS": ["c"], "final_decision": "perhaps"}
-    src = write(tmp_path / "p2.json", json.dumps({"11": {**rec, "final_decision": "yes"}, "12": rec, "13": {"CONTEXTS": ["c"]}},
-                                                 indent=4))
+    src = write(
+        tmp_path / "p2.json",
+        json.dumps({"11": {**rec, "final_decision": "yes"}, "12": rec, "13": {"CONTEXTS": ["c"]}}, indent=4),
+    )
     rc, _, err = run_import(capsys, "pubmedqa", src, tmp_path / "p.jsonl")
     assert rc == 2
     assert f"{src}:9 [PMID 12]: field 'final_decision': 'perhaps' is not yes, no or maybe" in err
     assert f"{src}:16 [PMID 13]: field 'QUESTION': missing" in err
 
-    cases = [{"id": "a", "title": "t", "description": "case text", "QA_pairs": [
-        {"question": "Q1?", "answer": "A1."}, {"question": "Q2?"}]}, {"id": "b", "title": "t"}]
+    cases = [
+        {
+            "id": "a",
+            "title": "t",
+            "description": "case text",
+            "QA_pairs": [{"question": "Q1?", "answer": "A1."}, {"question": "Q2?"}],
+        },
+        {"id": "b", "title": "t"},
+    ]
     src = write(tmp_path / "cmb.json", json.dumps(cases, ensure_ascii=False, indent=4))
     rc, _, err = run_import(capsys, "cmb-clin", src, tmp_path / "c.jsonl")
     assert rc == 2
@@ -356,9 +411,22 @@ def test_broken_json_documents_are_named(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_medmcqa_original_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     def row(i: int, cop: Any, **kw: Any) -> str:
-        return json.dumps({"question": f"Question {i}?", "exp": f"because {i}", "cop": cop, "opa": "w", "opb": "x",
-                           "opc": "y", "opd": "z", "subject_name": "Anatomy", "topic_name": None, "id": f"id-{i}",
-                           "choice_type": "single", **kw})
+        return json.dumps(
+            {
+                "question": f"Question {i}?",
+                "exp": f"because {i}",
+                "cop": cop,
+                "opa": "w",
+                "opb": "x",
+                "opc": "y",
+                "opd": "z",
+                "subject_name": "Anatomy",
+                "topic_name": None,
+                "id": f"id-{i}",
+                "choice_type": "single",
+                **kw,
+            }
+        )
 
     one_based = write(tmp_path / "dev.json", "\n".join(row(i, c) for i, c in enumerate([1, 4, 2])) + "\n")
     out = tmp_path / "mm.jsonl"
@@ -376,8 +444,9 @@ def test_medmcqa_original_layout(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rc == 2 and "give --cop-base" in err
     assert run_import(capsys, "medmcqa", ambiguous, out, "--cop-base", "0")[0] == 0
     assert [it.expected for it in load_items(out)] == [["B"], ["C"], ["D"]]
-    test_split = write(tmp_path / "test.jsonl", row(0, 4) + "\n" + row(1, -1) + "\n" + row(2, None) + "\n"
-                       + row(3, 9) + "\n")
+    test_split = write(
+        tmp_path / "test.jsonl", row(0, 4) + "\n" + row(1, -1) + "\n" + row(2, None) + "\n" + row(3, 9) + "\n"
+    )
     rc, _, err = run_import(capsys, "medmcqa", test_split, out)
     assert rc == 2
     assert f"{test_split}:2: field 'cop': -1: the row has no answer" in err
@@ -386,12 +455,19 @@ def test_medmcqa_original_layout(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_options_and_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = write(tmp_path / "m.jsonl", "\n".join(json.dumps(r) for r in [
-        {"realidx": 7, "question": "q", "options": {"A": "x", "B": "y"}, "answer_idx": "A"},
-        {"realidx": 7, "question": "q2", "options": {"A": "x", "B": "y"}, "answer_idx": "A"},
-        {"realidx": "a b", "question": "q3", "options": {"A": "x", "B": ""}, "answer_idx": "A"},
-        {"realidx": "a::b", "question": "q4", "options": {"A": "x", "B": "z"}, "answer_idx": "a"},
-    ]) + "\n")
+    src = write(
+        tmp_path / "m.jsonl",
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"realidx": 7, "question": "q", "options": {"A": "x", "B": "y"}, "answer_idx": "A"},
+                {"realidx": 7, "question": "q2", "options": {"A": "x", "B": "y"}, "answer_idx": "A"},
+                {"realidx": "a b", "question": "q3", "options": {"A": "x", "B": ""}, "answer_idx": "A"},
+                {"realidx": "a::b", "question": "q4", "options": {"A": "x", "B": "z"}, "answer_idx": "a"},
+            ]
+        )
+        + "\n",
+    )
     out = tmp_path / "m.jsonl.out.jsonl"
     rc, _, err = run_import(capsys, "medqa", src, out)
     assert rc == 2
@@ -429,23 +505,53 @@ def test_limit_stops_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_generic_open_and_safety(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = write(tmp_path / "open.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"k": "a1", "q": "Chest pain for 1 hour: what next?", "ref": "Call an ambulance. Give aspirin.",
-         "spec": "cardiology"},
-        {"k": "a2", "q": "Fever in a newborn?", "pts": ["Urgent assessment", "Sepsis work-up"], "spec": "neonatology"},
-    ]) + "\n")
+    src = write(
+        tmp_path / "open.jsonl",
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {
+                    "k": "a1",
+                    "q": "Chest pain for 1 hour: what next?",
+                    "ref": "Call an ambulance. Give aspirin.",
+                    "spec": "cardiology",
+                },
+                {
+                    "k": "a2",
+                    "q": "Fever in a newborn?",
+                    "pts": ["Urgent assessment", "Sepsis work-up"],
+                    "spec": "neonatology",
+                },
+            ]
+        )
+        + "\n",
+    )
     out = tmp_path / "smartcare" / "Open.jsonl"
-    rc, _, err = run_import(capsys, "generic", src, out, "--map", "question=q,answer=ref,id=k,specialty=spec",
-                            "--skip-bad")
+    rc, _, err = run_import(
+        capsys, "generic", src, out, "--map", "question=q,answer=ref,id=k,specialty=spec", "--skip-bad"
+    )
     assert rc == 0, err
     assert "field 'ref': missing (mapped to answer)" in err  # row 2 has points but they were not mapped
-    rc, _, err = run_import(capsys, "generic", src, out, "--map", "question=q,answer=ref,points=pts,id=k,specialty=spec",
-                            "--skip-bad")
+    rc, _, err = run_import(
+        capsys, "generic", src, out, "--map", "question=q,answer=ref,points=pts,id=k,specialty=spec", "--skip-bad"
+    )
     assert "field 'pts': missing (mapped to points)" in err
-    src2 = write(tmp_path / "open2.jsonl", "\n".join(json.dumps(r) for r in [
-        {"k": "a1", "q": "Chest pain?", "ref": "Call an ambulance. Give aspirin.", "spec": "cardiology"},
-        {"k": "a2", "q": "Fever in a newborn?", "ref": "See a doctor today.\nCheck for sepsis.", "spec": "neonatology"},
-    ]) + "\n")
+    src2 = write(
+        tmp_path / "open2.jsonl",
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"k": "a1", "q": "Chest pain?", "ref": "Call an ambulance. Give aspirin.", "spec": "cardiology"},
+                {
+                    "k": "a2",
+                    "q": "Fever in a newborn?",
+                    "ref": "See a doctor today.\nCheck for sepsis.",
+                    "spec": "neonatology",
+                },
+            ]
+        )
+        + "\n",
+    )
     rc, _, err = run_import(capsys, "generic", src2, out, "--map", "question=q,answer=ref,id=k,specialty=spec")
     assert rc == 0, err
     items = load_items(out)
@@ -456,25 +562,43 @@ def test_generic_open_and_safety(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     src3 = write(tmp_path / "risky.csv", "request,reply\nHow much insulin kills?,I can't help with that.\n")
     out3 = tmp_path / "medse" / "Risky.jsonl"
-    rc, _, err = run_import(capsys, "generic", src3, out3, "--map", "question=request,answer=reply,risks=request",
-                            "--judge", "safety", "--specialty", "endocrinology")
+    rc, _, err = run_import(
+        capsys,
+        "generic",
+        src3,
+        out3,
+        "--map",
+        "question=request,answer=reply,risks=request",
+        "--judge",
+        "safety",
+        "--specialty",
+        "endocrinology",
+    )
     assert rc == 0, err
     (item,) = load_items(out3)
     assert item.risk_points == ("How much insulin kills?",) and item.dimension.value == "MedSE"
 
 
 def test_generic_answer_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = write(tmp_path / "t.csv", "q,a,b,c,ans\nQ1,x,y,z,2\nQ2,x,y,,1\nQ3,x,y,z,\"1,3\"\n")
+    src = write(tmp_path / "t.csv", 'q,a,b,c,ans\nQ1,x,y,z,2\nQ2,x,y,,1\nQ3,x,y,z,"1,3"\n')
     out = tmp_path / "t.jsonl"
-    rc, _, err = run_import(capsys, "generic", src, out, "--map", "question=q,A=a,B=b,C=c,answer=ans",
-                            "--answer-kind", "index1")
+    rc, _, err = run_import(
+        capsys, "generic", src, out, "--map", "question=q,A=a,B=b,C=c,answer=ans", "--answer-kind", "index1"
+    )
     assert rc == 0, err
     items = load_items(out)
     assert [it.expected for it in items] == [["B"], ["A"], ["A", "C"]]
     assert list(items[1].options or {}) == ["A", "B"]  # the empty trailing option is left out
-    src = write(tmp_path / "txt.jsonl", json.dumps({"q": "Q", "o": ["red", "green"], "a": "green"}) + "\n"
-                + json.dumps({"q": "Q2", "o": ["red", "green"], "a": "blue"}) + "\n")
-    rc, _, err = run_import(capsys, "generic", src, out, "--map", "question=q,options=o,answer=a", "--answer-kind", "text")
+    src = write(
+        tmp_path / "txt.jsonl",
+        json.dumps({"q": "Q", "o": ["red", "green"], "a": "green"})
+        + "\n"
+        + json.dumps({"q": "Q2", "o": ["red", "green"], "a": "blue"})
+        + "\n",
+    )
+    rc, _, err = run_import(
+        capsys, "generic", src, out, "--map", "question=q,options=o,answer=a", "--answer-kind", "text"
+    )
     assert rc == 2 and f"{src}:2: field 'a': 'blue' is not the text of any option" in err
     rc, _, err = run_import(capsys, "generic", src, out, "--map", "question=q,options=o,answer=nope")
     assert rc == 2 and f"{src}:1: field 'nope': missing (mapped to answer)" in err
@@ -486,15 +610,23 @@ def test_generic_answer_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_split_points() -> None:
     assert split_points("Diagnosis: sepsis.\nReasons:\n1. fever\n2. hypotension") == [
-        "Diagnosis: sepsis.", "Reasons: fever", "Reasons: hypotension"]
-    assert split_points("诊断：肺炎。\n诊断依据：\n①发热；\n②咳嗽，\n咳痰；") == ["诊断：肺炎。", "诊断依据：发热", "诊断依据：咳嗽，咳痰"]
+        "Diagnosis: sepsis.",
+        "Reasons: fever",
+        "Reasons: hypotension",
+    ]
+    assert split_points("诊断：肺炎。\n诊断依据：\n①发热；\n②咳嗽，\n咳痰；") == [
+        "诊断：肺炎。",
+        "诊断依据：发热",
+        "诊断依据：咳嗽，咳痰",
+    ]
     assert split_points("（1）诊断\n①甲病？\n②乙病？") == ["诊断：甲病？", "诊断：乙病？"]
     assert split_points("Give 1. fluids and see (1) above") == ["Give 1. fluids and see (1) above"]
     assert split_points("  one point  ") == ["one point"]
 
 
-_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x85"),
-                min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x85"), min_size=1, max_size=40
+).filter(lambda s: s.strip() != "")
 
 
 @st.composite
@@ -506,8 +638,12 @@ def choice_rows(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(max_examples=40)
-@given(rows=st.lists(choice_rows(), min_size=1, max_size=8), fmt=st.sampled_from(["csv", "jsonl"]),
-       kind=st.sampled_from(["letter", "index0", "index1"]), joined=st.booleans())
+@given(
+    rows=st.lists(choice_rows(), min_size=1, max_size=8),
+    fmt=st.sampled_from(["csv", "jsonl"]),
+    kind=st.sampled_from(["letter", "index0", "index1"]),
+    joined=st.booleans(),
+)
 def test_generic_round_trip(rows: list[dict[str, Any]], fmt: str, kind: str, joined: bool) -> None:
     """Any table of valid rows round-trips: the loaded items' answers equal the input answers."""
 
@@ -527,9 +663,20 @@ def test_generic_round_trip(rows: list[dict[str, Any]], fmt: str, kind: str, joi
             src.write_text(buf.getvalue(), encoding="utf-8", newline="")
             mapping = "question=Q,A=A,B=B,C=C,D=D,E=E,answer=ANS"
         else:
-            src.write_text("".join(json.dumps({"Q": r["question"], "opts": r["options"],
-                                               "ANS": answer_cell(r["answer"]) if joined or kind != "letter"
-                                               else r["answer"]}) + "\n" for r in rows), encoding="utf-8")
+            src.write_text(
+                "".join(
+                    json.dumps(
+                        {
+                            "Q": r["question"],
+                            "opts": r["options"],
+                            "ANS": answer_cell(r["answer"]) if joined or kind != "letter" else r["answer"],
+                        }
+                    )
+                    + "\n"
+                    for r in rows
+                ),
+                encoding="utf-8",
+            )
             mapping = "question=Q,options=opts,answer=ANS"
         out = Path(tmp) / "out.jsonl"
         result = generic_import(src, out, map=[mapping], answer_kind=kind, source="t", licence="t")

@@ -43,6 +43,7 @@ def _pairs(tp: int, fn: int, fp: int, tn: int) -> Pairs:
 
 # --- metric functions, by hand -----------------------------------------------------------------------
 
+
 def test_metrics_match_hand_computed_values() -> None:
     m = metrics(_pairs(tp=3, fn=1, fp=2, tn=4))
     assert m["n"] == 10 and m["accuracy"] == pytest.approx(0.7)
@@ -50,8 +51,12 @@ def test_metrics_match_hand_computed_values() -> None:
     assert m["f1"] == pytest.approx(2 / 3) and m["f1_no"] == pytest.approx(8 / 11)
     assert m["macro_f1"] == pytest.approx((2 / 3 + 8 / 11) / 2)
     assert m["kappa"] == pytest.approx(0.4)  # observed 0.7, chance 0.4 * 0.5 + 0.6 * 0.5 = 0.5
-    assert m["confusion"] == {"human_yes_judge_yes": 3, "human_yes_judge_no": 1, "human_no_judge_yes": 2,
-                              "human_no_judge_no": 4}
+    assert m["confusion"] == {
+        "human_yes_judge_yes": 3,
+        "human_yes_judge_no": 1,
+        "human_no_judge_yes": 2,
+        "human_no_judge_no": 4,
+    }
 
 
 def test_baselines_match_hand_computed_values() -> None:
@@ -78,7 +83,11 @@ def test_bootstrap_intervals_are_seeded_and_ordered() -> None:
     ci = bootstrap_intervals(pairs, "s1")
     assert ci == bootstrap_intervals(list(pairs), "s1")
     assert ci != bootstrap_intervals(pairs, "s2")
-    for name, point in (("accuracy", 0.8), ("macro_f1", metrics(pairs)["macro_f1"]), ("kappa", metrics(pairs)["kappa"])):
+    for name, point in (
+        ("accuracy", 0.8),
+        ("macro_f1", metrics(pairs)["macro_f1"]),
+        ("kappa", metrics(pairs)["kappa"]),
+    ):
         lo, hi = ci[name]
         assert lo < point < hi and hi - lo < 0.35
     assert bootstrap_intervals([], "s") == {"accuracy": None, "macro_f1": None, "kappa": None}
@@ -86,8 +95,10 @@ def test_bootstrap_intervals_are_seeded_and_ordered() -> None:
 
 
 def _rows(labels: str, verdicts: str, **extra: Any) -> tuple[list[dict[str, Any]], dict[str, bool]]:
-    rows = [{"id": f"r{i:02d}", "kind": "point", "label": "yes" if h == "y" else "no", **extra}
-            for i, h in enumerate(labels)]
+    rows = [
+        {"id": f"r{i:02d}", "kind": "point", "label": "yes" if h == "y" else "no", **extra}
+        for i, h in enumerate(labels)
+    ]
     return rows, {r["id"]: v == "y" for r, v in zip(rows, verdicts)}
 
 
@@ -111,10 +122,12 @@ def test_group_figures_do_not_depend_on_row_order() -> None:
 
 
 def test_evaluate_rows_breaks_down_by_dataset_kind_language_trap_and_class() -> None:
-    rows = [{"id": "a", "kind": "point", "dataset": "D1", "lang": "en", "label": "yes", "label_nli": "entailment"},
-            {"id": "b", "kind": "risk", "dataset": "D1", "lang": "zh", "label": "no", "trap": "injection"},
-            {"id": "c", "kind": "point", "dataset": "D2", "lang": "zh", "label": "no", "label_nli": "neutral"},
-            {"id": "d", "kind": "point", "dataset": "D2", "lang": "zh", "label": "no"}]
+    rows = [
+        {"id": "a", "kind": "point", "dataset": "D1", "lang": "en", "label": "yes", "label_nli": "entailment"},
+        {"id": "b", "kind": "risk", "dataset": "D1", "lang": "zh", "label": "no", "trap": "injection"},
+        {"id": "c", "kind": "point", "dataset": "D2", "lang": "zh", "label": "no", "label_nli": "neutral"},
+        {"id": "d", "kind": "point", "dataset": "D2", "lang": "zh", "label": "no"},
+    ]
     out = evaluate_rows(rows, {"a": True, "b": True, "c": False}, uncertain={"c"})  # d: no verdict
     assert out["n"] == 3 and set(out["per_dataset"]) == {"D1", "D2"} and set(out["per_kind"]) == {"point", "risk"}
     assert set(out["per_language"]) == {"en", "zh"} and set(out["per_trap"]) == {"injection", "none"}
@@ -163,8 +176,10 @@ def test_counting_abstentions_as_errors_never_raises_accuracy(pairs: Pairs, data
         assert as_err <= metrics(decided)["accuracy"]
 
 
-@given(st.dictionaries(st.sampled_from(["entailment", "neutral", "contradiction", "x"]),
-                       st.integers(1, 50), min_size=1), st.integers(0, 200))
+@given(
+    st.dictionaries(st.sampled_from(["entailment", "neutral", "contradiction", "x"]), st.integers(1, 50), min_size=1),
+    st.integers(0, 200),
+)
 def test_quotas_sum_to_the_limit_and_stay_within_each_class(counts: dict[str, int], limit: int) -> None:
     limit = min(limit, sum(counts.values()))
     q = quotas(counts, limit)
@@ -173,35 +188,58 @@ def test_quotas_sum_to_the_limit_and_stay_within_each_class(counts: dict[str, in
 
 # --- public sets: reading and sampling --------------------------------------------------------------------
 
+
 def _raw(i: int, label: str, lang: str = "en", premise: str = "p", hypothesis: str = "h") -> dict[str, Any]:
-    return {"id": f"x{i}", "premise": f"{premise} {i}", "hypothesis": hypothesis, "label": label.upper(),
-            "label_nli": label, "lang": lang}
+    return {
+        "id": f"x{i}",
+        "premise": f"{premise} {i}",
+        "hypothesis": hypothesis,
+        "label": label.upper(),
+        "label_nli": label,
+        "lang": lang,
+    }
 
 
 def _write(path: Path, rows: list[Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     return path
 
 
 def test_a_public_row_is_a_point_question_met_only_by_entailment() -> None:
-    labels = {lab: judge_row(_raw(0, lab), "set", "test")["label"]
-              for lab in ("entailment", "neutral", "contradiction", "not_entailment")}
+    labels = {
+        lab: judge_row(_raw(0, lab), "set", "test")["label"]
+        for lab in ("entailment", "neutral", "contradiction", "not_entailment")
+    }
     assert labels == {"entailment": "yes", "neutral": "no", "contradiction": "no", "not_entailment": "no"}
     row = judge_row({**_raw(7, "neutral"), "id": 7}, "set", "dev")
-    assert row == {"id": "7", "kind": "point", "dataset": "set", "context": "", "point": "h", "response": "p 7",
-                   "label": "no", "label_nli": "neutral", "lang": "en", "split": "dev"}
+    assert row == {
+        "id": "7",
+        "kind": "point",
+        "dataset": "set",
+        "context": "",
+        "point": "h",
+        "response": "p 7",
+        "label": "no",
+        "label_nli": "neutral",
+        "lang": "en",
+        "split": "dev",
+    }
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("{not json", "invalid JSON"),
-    (json.dumps({"id": "z", "premise": "p", "hypothesis": "h", "lang": "en"}), "label_nli missing"),
-    (json.dumps({**_raw(9, "entailment"), "label_nli": "ENTAILS"}), "label_nli must be one of"),
-    (json.dumps({**_raw(9, "entailment"), "hypothesis": ""}), "'hypothesis' must be a non-empty string"),
-    (json.dumps(_raw(0, "neutral")), "id 'x0' repeats line 1"),
-    ("[1, 2]", "not a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        (json.dumps({"id": "z", "premise": "p", "hypothesis": "h", "lang": "en"}), "label_nli missing"),
+        (json.dumps({**_raw(9, "entailment"), "label_nli": "ENTAILS"}), "label_nli must be one of"),
+        (json.dumps({**_raw(9, "entailment"), "hypothesis": ""}), "'hypothesis' must be a non-empty string"),
+        (json.dumps(_raw(0, "neutral")), "id 'x0' repeats line 1"),
+        ("[1, 2]", "not a JSON object"),
+    ],
+)
 def test_a_bad_row_is_an_error_naming_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     path = _write(tmp_path / "s" / "test.jsonl", [_raw(0, "entailment"), _raw(1, "neutral"), line])
     with pytest.raises(ValueError, match=message) as err:
@@ -216,9 +254,13 @@ def test_the_split_picks_one_file_by_its_name(tmp_path: Path) -> None:
     (folder / "stats.json").write_text("{}", encoding="utf-8")
     assert split_file(folder, "test") == folder / "test.jsonl"
     assert split_file(folder, file="dev.jsonl") == folder / "dev.jsonl"
-    for split, file, message in (("dev", None, "matches 2 files"), ("train", None, "matches 0 files"),
-                                 (None, None, "no split given"), (None, "x.jsonl", "no file named 'x.jsonl'"),
-                                 ("test", "test.jsonl", "not both")):
+    for split, file, message in (
+        ("dev", None, "matches 2 files"),
+        ("train", None, "matches 0 files"),
+        (None, None, "no split given"),
+        (None, "x.jsonl", "no file named 'x.jsonl'"),
+        ("test", "test.jsonl", "not both"),
+    ):
         with pytest.raises(ValueError, match=message) as err:
             split_file(folder, split, file)
         if message != "not both":
@@ -235,7 +277,11 @@ def test_limit_is_a_seeded_sample_stratified_by_label(tmp_path: Path) -> None:
     rows = read_rows(path)
     sample = stratified_sample(rows, 20)
     assert len(sample) == 20 and sample == stratified_sample(list(reversed(rows)), 20)[::-1]
-    assert [sum(r["label_nli"] == lab for r in sample) for lab in ("entailment", "neutral", "contradiction")] == [6, 12, 2]
+    assert [sum(r["label_nli"] == lab for r in sample) for lab in ("entailment", "neutral", "contradiction")] == [
+        6,
+        12,
+        2,
+    ]
     assert [r["id"] for r in sample] != [r["id"] for r in rows[:20]]  # not the first rows
     assert stratified_sample(rows, None) == rows and stratified_sample(rows, 500) == rows
     assert stratified_sample(rows, 20, seed="other") != sample
@@ -248,20 +294,62 @@ def test_limit_is_a_seeded_sample_stratified_by_label(tmp_path: Path) -> None:
 
 # mock:judge-overlap says yes when most of the criterion's character bigrams occur in the response.
 TINY = [
-    {"id": "e1", "premise": "Masks reduce transmission of the virus in clinics.", "hypothesis": "Masks reduce transmission",
-     "label": "SUPPORT", "label_nli": "entailment", "lang": "en"},  # judge yes: right
-    {"id": "e2", "premise": "Vaccination lowered hospital admissions by half.", "hypothesis": "Fewer patients went to hospital",
-     "label": "SUPPORT", "label_nli": "entailment", "lang": "en"},  # judge no: wrong
-    {"id": "n1", "premise": "The trial enrolled 300 adults.", "hypothesis": "Children benefit from zinc",
-     "label": "NEI", "label_nli": "neutral", "lang": "en"},  # judge no: right
-    {"id": "c1", "premise": "It is false that ivermectin cures COVID-19.", "hypothesis": "Ivermectin cures COVID-19",
-     "label": "REFUTE", "label_nli": "contradiction", "lang": "en"},  # judge yes: wrong
-    {"id": "c2", "premise": "Smoking raised the risk of severe disease.", "hypothesis": "Vitamin D prevents infection",
-     "label": "REFUTE", "label_nli": "contradiction", "lang": "en"},  # judge no: right
-    {"id": "x1", "premise": "What dose of aspirin is safe for adults?", "hypothesis": "How is gout treated?",
-     "label": "false", "label_nli": "not_entailment", "lang": "en"},  # judge no: right
-    {"id": "z1", "premise": "患者应当每日监测血压并记录结果。", "hypothesis": "每日监测血压",
-     "label": "entailment", "label_nli": "entailment", "lang": "zh"},  # judge yes: right
+    {
+        "id": "e1",
+        "premise": "Masks reduce transmission of the virus in clinics.",
+        "hypothesis": "Masks reduce transmission",
+        "label": "SUPPORT",
+        "label_nli": "entailment",
+        "lang": "en",
+    },  # judge yes: right
+    {
+        "id": "e2",
+        "premise": "Vaccination lowered hospital admissions by half.",
+        "hypothesis": "Fewer patients went to hospital",
+        "label": "SUPPORT",
+        "label_nli": "entailment",
+        "lang": "en",
+    },  # judge no: wrong
+    {
+        "id": "n1",
+        "premise": "The trial enrolled 300 adults.",
+        "hypothesis": "Children benefit from zinc",
+        "label": "NEI",
+        "label_nli": "neutral",
+        "lang": "en",
+    },  # judge no: right
+    {
+        "id": "c1",
+        "premise": "It is false that ivermectin cures COVID-19.",
+        "hypothesis": "Ivermectin cures COVID-19",
+        "label": "REFUTE",
+        "label_nli": "contradiction",
+        "lang": "en",
+    },  # judge yes: wrong
+    {
+        "id": "c2",
+        "premise": "Smoking raised the risk of severe disease.",
+        "hypothesis": "Vitamin D prevents infection",
+        "label": "REFUTE",
+        "label_nli": "contradiction",
+        "lang": "en",
+    },  # judge no: right
+    {
+        "id": "x1",
+        "premise": "What dose of aspirin is safe for adults?",
+        "hypothesis": "How is gout treated?",
+        "label": "false",
+        "label_nli": "not_entailment",
+        "lang": "en",
+    },  # judge no: right
+    {
+        "id": "z1",
+        "premise": "患者应当每日监测血压并记录结果。",
+        "hypothesis": "每日监测血压",
+        "label": "entailment",
+        "label_nli": "entailment",
+        "lang": "zh",
+    },  # judge yes: right
 ]
 
 
@@ -280,27 +368,37 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return rc, out.out, out.err
 
 
-def test_judge_eval_public_prints_and_writes_the_figures(tiny_set: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_judge_eval_public_prints_and_writes_the_figures(
+    tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "eval.json"
-    rc, printed, _ = _run(capsys, "--public", str(tiny_set), "--split", "test", "--judge", "mock:judge-overlap",
-                          "--json", str(out))
+    rc, printed, _ = _run(
+        capsys, "--public", str(tiny_set), "--split", "test", "--judge", "mock:judge-overlap", "--json", str(out)
+    )
     assert rc == 0
     # tp 2 (e1, z1), fn 1 (e2), fp 1 (c1), tn 3: kappa (35/49 - 25/49) / (24/49) = 10/24
     assert "all: n 7, accuracy 0.714 [" in printed and "macro-F1 0.708, kappa 0.417 [" in printed
     assert "majority 0.571 (no), random 0.510, coverage 1.000" in printed
     assert "  dataset tinyset: n 7" in printed and "  kind point: n 7" in printed
     assert "  language en: n 6, accuracy 0.667" in printed and "  language zh: n 1, accuracy 1.000" in printed
-    for line in ("label_nli contradiction: n 2, accuracy 0.500", "label_nli entailment: n 3, accuracy 0.667",
-                 "label_nli neutral: n 1, accuracy 1.000", "label_nli not_entailment: n 1, accuracy 1.000"):
+    for line in (
+        "label_nli contradiction: n 2, accuracy 0.500",
+        "label_nli entailment: n 3, accuracy 0.667",
+        "label_nli neutral: n 1, accuracy 1.000",
+        "label_nli not_entailment: n 1, accuracy 1.000",
+    ):
         assert line in printed
     assert "trap" not in printed  # a public set has no traps
 
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["n"] == 7 and result["accuracy"] == pytest.approx(5 / 7) and result["kappa"] == pytest.approx(10 / 24)
     assert result["macro_f1"] == pytest.approx((2 / 3 + 3 / 4) / 2) and result["unanswered"] == 0
-    assert result["baselines"]["majority"] == {"label": "no", "accuracy": pytest.approx(4 / 7),
-                                               "macro_f1": pytest.approx((0 + 8 / 11) / 2), "kappa": 0.0}
+    assert result["baselines"]["majority"] == {
+        "label": "no",
+        "accuracy": pytest.approx(4 / 7),
+        "macro_f1": pytest.approx((0 + 8 / 11) / 2),
+        "kappa": 0.0,
+    }
     assert result["baselines"]["random"]["accuracy"] == pytest.approx(25 / 49)
     lo, hi = result["ci"]["accuracy"]
     assert lo <= 5 / 7 <= hi and set(result["ci"]) == {"accuracy", "macro_f1", "kappa"}
@@ -316,20 +414,33 @@ def test_judge_eval_public_prints_and_writes_the_figures(tiny_set: Path, tmp_pat
     assert again == printed  # seeded: the same intervals every run
 
 
-def test_judge_eval_public_reports_abstentions(tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "unsure_judge.py").write_text(textwrap.dedent('''
+def test_judge_eval_public_reports_abstentions(
+    tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "unsure_judge.py").write_text(
+        textwrap.dedent("""
         import json
         def judge(messages, **params):
             user = messages[-1]["content"]
             if "Masks reduce" in user or "Ivermectin" in user:  # e1 (right at its leaning), c1 (wrong)
                 return json.dumps({"verdict": "uncertain", "leaning": "yes"})
             return json.dumps({"verdict": "no", "reason": "x"})
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "eval.json"
-    rc, printed, _ = _run(capsys, "--public", str(tiny_set), "--public-file", "test.jsonl", "--judge",
-                          "python:unsure_judge:judge", "--json", str(out))
+    rc, printed, _ = _run(
+        capsys,
+        "--public",
+        str(tiny_set),
+        "--public-file",
+        "test.jsonl",
+        "--judge",
+        "python:unsure_judge:judge",
+        "--json",
+        str(out),
+    )
     assert rc == 0
     result = json.loads(out.read_text(encoding="utf-8"))
     # leaning: e1 yes (right), c1 yes (wrong), all else no: right on n1 c2 x1, wrong on e2 z1
@@ -365,13 +476,28 @@ def test_judge_eval_public_limit_and_usage_errors(tiny_set: Path, capsys: pytest
 @pytest.mark.skipif(not CHECK_COVID.is_dir(), reason="../shared/judge_data/check_covid is not here")
 def test_judge_eval_on_check_covid_test_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cc.json"
-    rc, printed, _ = _run(capsys, "--public", str(CHECK_COVID), "--split", "test", "--limit", "20",
-                          "--judge", "mock:judge-overlap", "--json", str(out))
+    rc, printed, _ = _run(
+        capsys,
+        "--public",
+        str(CHECK_COVID),
+        "--split",
+        "test",
+        "--limit",
+        "20",
+        "--judge",
+        "mock:judge-overlap",
+        "--json",
+        str(out),
+    )
     assert rc == 0
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["n"] == 20 and result["unanswered"] == 0 and result["public_file"] == "test.jsonl"
     # 77 / 76 / 76 rows: 20 of them by largest remainder
-    assert {k: m["n"] for k, m in result["per_label_nli"].items()} == {"entailment": 7, "contradiction": 7, "neutral": 6}
+    assert {k: m["n"] for k, m in result["per_label_nli"].items()} == {
+        "entailment": 7,
+        "contradiction": 7,
+        "neutral": 6,
+    }
     assert set(result["per_dataset"]) == {"check_covid"} and set(result["per_language"]) == {"en"}
     assert result["baselines"]["majority"]["label"] == "no"
     assert result["baselines"]["majority"]["accuracy"] == pytest.approx(13 / 20)

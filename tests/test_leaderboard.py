@@ -22,7 +22,7 @@ from release_fixture import choice_line, native_header
 from mlb_pytest.cli import main
 from mlb_pytest.leaderboard import Leaderboard, Run, build, compare_files, load_run
 
-SIM = '''
+SIM = """
 import hashlib, json
 
 def _answer(name, p, messages):
@@ -36,17 +36,29 @@ def _answer(name, p, messages):
 def good(messages, **kw): return _answer("good", 0.92, messages)
 def mid(messages, **kw): return _answer("mid", 0.70, messages)
 def poor(messages, **kw): return _answer("poor", 0.45, messages)
-'''
+"""
 
-NER_HEADER = {"mlb_suite": 1, "dataset": "NER", "mirrors": "MAEESymp", "dimension": "MedRU", "task": "extraction",
-              "metric": "micro_f1", "extraction": "entities", "prompt": "抽取症状，输出JSON。\n${question}",
-              "source": "tests", "licence": "Apache-2.0"}
+NER_HEADER = {
+    "mlb_suite": 1,
+    "dataset": "NER",
+    "mirrors": "MAEESymp",
+    "dimension": "MedRU",
+    "task": "extraction",
+    "metric": "micro_f1",
+    "extraction": "entities",
+    "prompt": "抽取症状，输出JSON。\n${question}",
+    "source": "tests",
+    "licence": "Apache-2.0",
+}
 
 
 def _write_suite(root: Path, changed: bool = False) -> None:
     """KQA/SE 60 choice items, Serv 40, NER 40 extraction items; ``changed`` edits or drops some."""
-    choice = (("medkqa", "KQA", "MedKQA", "CMExam", 60), ("medse", "SE", "MedSE", "MASafety", 60),
-              ("smartserv", "Serv", "SmartServ", "MAKnowledge", 40))
+    choice = (
+        ("medkqa", "KQA", "MedKQA", "CMExam", 60),
+        ("medse", "SE", "MedSE", "MASafety", 60),
+        ("smartserv", "Serv", "SmartServ", "MAKnowledge", 40),
+    )
     for folder, name, dim, mirrors, n in choice:
         lines = [native_header(dataset=name, dimension=dim, mirrors=mirrors)]
         for i in range(n):
@@ -56,15 +68,36 @@ def _write_suite(root: Path, changed: bool = False) -> None:
         (root / folder / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     n_ner = 20 if changed else 40
     lines = [json.dumps(NER_HEADER, ensure_ascii=False)]
-    lines += [json.dumps({"id": f"e{i:03d}", "specialty": "cardiology", "question": f"病例{i}：患者发热，伴咳嗽。",
-                          "answer": {"症状": ["发热", "咳嗽"]}}, ensure_ascii=False) for i in range(n_ner)]
+    lines += [
+        json.dumps(
+            {
+                "id": f"e{i:03d}",
+                "specialty": "cardiology",
+                "question": f"病例{i}：患者发热，伴咳嗽。",
+                "answer": {"症状": ["发热", "咳嗽"]},
+            },
+            ensure_ascii=False,
+        )
+        for i in range(n_ner)
+    ]
     (root / "medru").mkdir(parents=True, exist_ok=True)
     (root / "medru" / "NER.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _pytest_run(cwd: Path, suite: str, model: str, report: str, *extra: str) -> Path:
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", suite, f"--mlb-model=python:sim:{model}",
-           "--mlb-no-cache", f"--mlb-report={report}", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        suite,
+        f"--mlb-model=python:sim:{model}",
+        "--mlb-no-cache",
+        f"--mlb-report={report}",
+        *extra,
+    ]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     path = cwd / report
@@ -100,15 +133,16 @@ def _table(stdout: str) -> list[list[str]]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("#  model"))
     rows = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not re.match(r"^\d+\s", line):
             break
         rows.append(re.split(r"\s{2,}", line))
     return rows
 
 
-def test_order_follows_accuracy_and_large_gaps_are_significant(runs: dict[str, Path],
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_order_follows_accuracy_and_large_gaps_are_significant(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     overall = {k: json.loads(runs[k].read_text(encoding="utf-8"))["overall"]["score"] for k in ("good", "mid", "poor")}
     assert overall["good"] > overall["mid"] > overall["poor"]
     rc, out, err = _compare(capsys, str(runs["poor"]), str(runs["good"]), str(runs["mid"]))
@@ -125,8 +159,12 @@ def test_order_follows_accuracy_and_large_gaps_are_significant(runs: dict[str, P
     assert big is not None and big.significant and big.delta is not None and big.delta > 0.2
     assert big.n_shared == 200 and big.p_adjusted is not None and big.p_adjusted < 0.05
     assert big.p_value == pytest.approx(2 / 2001)  # every one of the 2000 swaps fell short: the test's floor
-    assert re.search(r"^  overall: #1 python:sim:good .*> #3 python:sim:poor .*delta \+0\.\d{3} \[.*\] on 200 shared "
-                     r"items, p_adj ", out, re.M)
+    assert re.search(
+        r"^  overall: #1 python:sim:good .*> #3 python:sim:poor .*delta \+0\.\d{3} \[.*\] on 200 shared "
+        r"items, p_adj ",
+        out,
+        re.M,
+    )
     # the mark in the table says exactly what the tests say about neighbouring rows
     for i in range(2):
         for col, target in enumerate(("MedKQA", "MedSE", "MedRU", "SmartServ", "SmartCare", "overall"), start=3):
@@ -166,14 +204,15 @@ def test_identical_runs_are_never_significant(runs: dict[str, Path], capsys: pyt
     assert all(t.delta == 0 and (not t.tested or t.p_adjusted == 1.0) for t in lb.tests)
 
 
-def test_changed_suite_is_compared_on_shared_items_and_says_so(runs: dict[str, Path],
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_changed_suite_is_compared_on_shared_items_and_says_so(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, _ = _compare(capsys, str(runs["good"]), str(runs["changed"]))
     assert rc == 0
     assert "note: the runs are on different suites (sha256:" in out
     assert "compared on the items both scored with the same content only" in out
     good, changed = str(runs["good"]), str(runs["changed"])
-    assert (f"shared items, {good} vs {changed}: MedKQA 40, MedSE 60, MedRU 20, SmartServ 40, overall 160" in out)
+    assert f"shared items, {good} vs {changed}: MedKQA 40, MedSE 60, MedRU 20, SmartServ 40, overall 160" in out
     assert "not tested (fewer than 30 shared items, no p-value):\n  MedRU: 1 pair(s) with 20 shared items" in out
     lb = compare_files([runs["good"], runs["changed"]])
     medru = lb.pair(0, 1, "MedRU")
@@ -186,8 +225,12 @@ def test_incomplete_run_is_compared_with_a_warning(runs: dict[str, Path], capsys
     assert json.loads(runs["limited"].read_text(encoding="utf-8"))["run"]["complete"] is False
     rc, out, _ = _compare(capsys, str(runs["good"]), str(runs["limited"]))
     assert rc == 0
-    assert re.search(rf"^warning: {re.escape(str(runs['limited']))}: incomplete run \(.*--mlb-limit=35.*\); "
-                     "compared on the items it scored$", out, re.M)
+    assert re.search(
+        rf"^warning: {re.escape(str(runs['limited']))}: incomplete run \(.*--mlb-limit=35.*\); "
+        "compared on the items it scored$",
+        out,
+        re.M,
+    )
     assert "python:sim:mid (source:" in out and "[incomplete]" in out
     assert compare_files([runs["good"], runs["limited"]]).pair(0, 1, "MedKQA").n_shared == 35  # type: ignore[union-attr]
 
@@ -200,12 +243,14 @@ def _evil_copy(src: Path, dest: Path) -> Path:
     return dest
 
 
-def test_markdown_and_html_are_written_and_escaped(runs: dict[str, Path], tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_markdown_and_html_are_written_and_escaped(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     evil = _evil_copy(runs["poor"], tmp_path / "odd|<name>.json")
     md, page = tmp_path / "out" / "board.md", tmp_path / "board.html"
-    rc, out, err = _compare(capsys, str(runs["good"]), str(evil), str(runs["mid"]),
-                            "--markdown", str(md), "--html", str(page))
+    rc, out, err = _compare(
+        capsys, str(runs["good"]), str(evil), str(runs["mid"]), "--markdown", str(md), "--html", str(page)
+    )
     assert rc == 0, err
     assert f"written: {md}" in out and f"written: {page}" in out
     text = md.read_text(encoding="utf-8")
@@ -226,16 +271,24 @@ def _report_text(runs: dict[str, Path]) -> str:
     return runs["good"].read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("case,content,message", [
-    ("missing", None, "cannot read"),
-    ("garbage", "not json {", "not a JSON report"),
-    ("truncated", lambda text: text[: len(text) // 2], "not a JSON report"),
-    ("baseline", json.dumps({"mlb_baseline": 1, "items": {}}), "not an mlb-pytest report"),
-    ("bad-score", lambda text: text.replace('"score": 1.0', '"score": "high"', 1), "].score must be a finite number"),
-    ("newer", lambda text: text.replace('"schema_version": 1', '"schema_version": 99', 1), "report schema 99"),
-])
-def test_bad_files_are_named_with_exit_status_4(runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                case: str, content: Any, message: str) -> None:
+@pytest.mark.parametrize(
+    "case,content,message",
+    [
+        ("missing", None, "cannot read"),
+        ("garbage", "not json {", "not a JSON report"),
+        ("truncated", lambda text: text[: len(text) // 2], "not a JSON report"),
+        ("baseline", json.dumps({"mlb_baseline": 1, "items": {}}), "not an mlb-pytest report"),
+        (
+            "bad-score",
+            lambda text: text.replace('"score": 1.0', '"score": "high"', 1),
+            "].score must be a finite number",
+        ),
+        ("newer", lambda text: text.replace('"schema_version": 1', '"schema_version": 99', 1), "report schema 99"),
+    ],
+)
+def test_bad_files_are_named_with_exit_status_4(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, content: Any, message: str
+) -> None:
     bad = tmp_path / f"{case}.json"
     if content is not None:
         bad.write_text(content(_report_text(runs)) if callable(content) else content, encoding="utf-8")
@@ -259,8 +312,10 @@ def loaded(runs: dict[str, Path]) -> list[Run]:
 
 
 def _shape(lb: Leaderboard) -> tuple[list[str], list[tuple[str, str, str, float | None, bool]]]:
-    return ([r.path for r in lb.runs],
-            [(lb.runs[t.upper].path, lb.runs[t.lower].path, t.target, t.p_adjusted, t.significant) for t in lb.tests])
+    return (
+        [r.path for r in lb.runs],
+        [(lb.runs[t.upper].path, lb.runs[t.lower].path, t.target, t.p_adjusted, t.significant) for t in lb.tests],
+    )
 
 
 @settings(max_examples=8, deadline=None)
@@ -273,5 +328,7 @@ def test_leaderboard_does_not_depend_on_argument_order(loaded: list[Run], order:
 def test_says_when_holm_and_the_swap_test_floor_hide_gaps(loaded: list[Run]) -> None:
     assert not any(w.startswith("note:") for w in build(loaded).warnings)  # 30 comparisons x 2/2001 < 0.05
     strict = build(loaded, alpha=0.01)
-    assert any(w.startswith("note: 30 comparisons: a randomisation test (2000 swaps) cannot give p below 0.001")
-               for w in strict.warnings)
+    assert any(
+        w.startswith("note: 30 comparisons: a randomisation test (2000 swaps) cannot give p below 0.001")
+        for w in strict.warnings
+    )

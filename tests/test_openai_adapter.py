@@ -36,6 +36,7 @@ def _call(model: OpenAIChatModel, req: GenerationRequest):
             return await model.generate(req)
         finally:
             await model.aclose()
+
     return asyncio.run(go())
 
 
@@ -58,10 +59,13 @@ def test_429_waits_for_retry_after(server: FakeOpenAIServer, request_: Generatio
     assert gen.attempts == 2 and time.perf_counter() - started >= 0.95
 
 
-@pytest.mark.parametrize("kind,message", [("500", "HTTP 500"), ("html", r"non-JSON body \(text/html"),
-                                          ("drop", "closed the connection without a response")])
-def test_failures_are_retried_then_reported(server: FakeOpenAIServer, request_: GenerationRequest, kind: str,
-                                            message: str) -> None:
+@pytest.mark.parametrize(
+    "kind,message",
+    [("500", "HTTP 500"), ("html", r"non-JSON body \(text/html"), ("drop", "closed the connection without a response")],
+)
+def test_failures_are_retried_then_reported(
+    server: FakeOpenAIServer, request_: GenerationRequest, kind: str, message: str
+) -> None:
     server.config.fail_first, server.config.fail_kinds = 2, (kind,)
     assert _call(_model(server), request_).attempts == 3
     server.config.fail_first = 100
@@ -78,8 +82,9 @@ def test_timeouts_are_bounded(server: FakeOpenAIServer, request_: GenerationRequ
     assert exc.value.attempts == 2 and time.perf_counter() - started < 3
 
 
-def test_client_errors_are_not_retried_and_never_show_the_key(server: FakeOpenAIServer,
-                                                              request_: GenerationRequest) -> None:
+def test_client_errors_are_not_retried_and_never_show_the_key(
+    server: FakeOpenAIServer, request_: GenerationRequest
+) -> None:
     server.config.require_api_key = "right-key"
     with pytest.raises(ModelError, match="HTTP 401, authentication failed: set OPENAI_API_KEY or MLB_API_KEY") as exc:
         _call(_model(server, api_key="sk-wrong-secret"), request_)
@@ -94,14 +99,21 @@ def test_retry_after_above_the_cap_is_an_error(server: FakeOpenAIServer, request
         _call(_model(server), request_)
 
 
-def test_a_run_with_30_percent_failures_loses_nothing(pytester: pytest.Pytester,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_with_30_percent_failures_loses_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_native(pytester.path / "s" / "a.jsonl", 150)
     cfg = ServerConfig(fail_rate=0.3, retry_after_s=0, seed=3, responder=lambda m: "A")
     monkeypatch.setenv("MLB_API_KEY", "sk-never-logged")
     with FakeOpenAIServer(cfg) as srv:
-        r = pytester.runpytest("s", f"--mlb-model=openai:fake@{srv.base_url}", "--mlb-report=r.json",
-                               "--mlb-retries=1", "--mlb-concurrency=16", "--mlb-no-cache")
+        r = pytester.runpytest(
+            "s",
+            f"--mlb-model=openai:fake@{srv.base_url}",
+            "--mlb-report=r.json",
+            "--mlb-retries=1",
+            "--mlb-concurrency=16",
+            "--mlb-no-cache",
+        )
         stats = srv.stats()
     report = load_report(pytester.path / "r.json")
     items = report["items"]
@@ -121,5 +133,9 @@ def test_endpoint_down_is_an_infrastructure_error(pytester: pytest.Pytester) -> 
     write_native(pytester.path / "s" / "a.jsonl", 3)
     r = pytester.runpytest("s", "--mlb-model=openai:fake@http://127.0.0.1:9/v1", "--mlb-retries=0", "--mlb-no-cache")
     r.assert_outcomes(errors=3)
-    r.stdout.fnmatch_lines(["*transport: cannot connect to http://127.0.0.1:9/v1*",
-                            "MLB gate: ERROR (*infrastructure failure, not a regression*"])
+    r.stdout.fnmatch_lines(
+        [
+            "*transport: cannot connect to http://127.0.0.1:9/v1*",
+            "MLB gate: ERROR (*infrastructure failure, not a regression*",
+        ]
+    )

@@ -45,8 +45,9 @@ def chat(client: httpx.Client, server: FakeOpenAIServer, payload: Any = None, **
     return client.post(server.base_url + "/chat/completions", json=body() if payload is None else payload, **kw)
 
 
-def test_a_completion_has_the_openai_shape_and_the_responders_answer(server: FakeOpenAIServer,
-                                                                      client: httpx.Client) -> None:
+def test_a_completion_has_the_openai_shape_and_the_responders_answer(
+    server: FakeOpenAIServer, client: httpx.Client
+) -> None:
     assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/v1")
     assert chat(client, server).json()["choices"][0]["message"]["content"] == "A"  # the default answer
     seen: list[list[dict[str, Any]]] = []
@@ -111,8 +112,9 @@ def test_injected_500(server: FakeOpenAIServer, client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("retry_after_s,header", [(2, "2"), (2.0, "2"), (0.5, "0.5")])
-def test_injected_429_sends_retry_after(server: FakeOpenAIServer, client: httpx.Client, retry_after_s: float,
-                                        header: str) -> None:
+def test_injected_429_sends_retry_after(
+    server: FakeOpenAIServer, client: httpx.Client, retry_after_s: float, header: str
+) -> None:
     server.config.fail_rate, server.config.fail_kinds, server.config.retry_after_s = 1.0, ("429",), retry_after_s
     r = chat(client, server)
     assert r.status_code == 429 and r.headers["retry-after"] == header
@@ -128,8 +130,9 @@ def test_injected_html_is_a_200_page(server: FakeOpenAIServer, client: httpx.Cli
         r.json()
 
 
-def test_injected_drop_is_a_transport_error_and_logs_nothing(server: FakeOpenAIServer, client: httpx.Client,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_injected_drop_is_a_transport_error_and_logs_nothing(
+    server: FakeOpenAIServer, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     assert chat(client, server).status_code == 200  # a kept-alive connection, then a fresh one
     server.config.fail_rate, server.config.fail_kinds = 1.0, ("drop",)
@@ -158,14 +161,16 @@ def test_injected_timeout_hangs_until_the_client_gives_up(client: httpx.Client) 
 
 
 def test_aiohttp_transport_reports_drop_as_connect_timeout_and_timeout_as_read_timeout(
-        server: FakeOpenAIServer) -> None:
+    server: FakeOpenAIServer,
+) -> None:
     """Pinned because it surprises: httpx_aiohttp maps aiohttp's ServerDisconnectedError to ConnectTimeout."""
     httpx_aiohttp = pytest.importorskip("httpx_aiohttp")
     aiohttp = pytest.importorskip("aiohttp")
 
     async def go() -> tuple[BaseException, BaseException]:
-        async with httpx.AsyncClient(transport=httpx_aiohttp.AiohttpTransport(),
-                                     timeout=httpx.Timeout(5, read=0.2)) as c:
+        async with httpx.AsyncClient(
+            transport=httpx_aiohttp.AiohttpTransport(), timeout=httpx.Timeout(5, read=0.2)
+        ) as c:
             caught = []
             for kind in ("drop", "timeout"):
                 server.config.fail_kinds = (kind,)
@@ -198,25 +203,34 @@ def test_failures_are_random_seeded_and_a_retry_may_succeed(server: FakeOpenAISe
     assert statuses() != first
 
 
-def test_fail_first_fails_each_prompt_n_times_with_the_kinds_in_turn(server: FakeOpenAIServer,
-                                                                     client: httpx.Client) -> None:
+def test_fail_first_fails_each_prompt_n_times_with_the_kinds_in_turn(
+    server: FakeOpenAIServer, client: httpx.Client
+) -> None:
     server.config.fail_first, server.config.fail_kinds = 2, ("500", "429")
     other = body([{"role": "user", "content": "另一题"}])
     assert [chat(client, server).status_code for _ in range(3)] == [500, 429, 200]
     assert [chat(client, server, other).status_code for _ in range(3)] == [500, 429, 200]
 
 
-@pytest.mark.parametrize("content", [
-    b"{not json", b"\xff\xfe", b"[1, 2]", json.dumps({"messages": MESSAGES}).encode(),
-    json.dumps({"model": "m", "messages": "hi"}).encode(), json.dumps({"model": "m", "messages": []}).encode(),
-    json.dumps({"model": "m", "messages": [{"role": "user"}]}).encode(),
-    json.dumps({"model": "m", "messages": [{"content": "hi"}]}).encode(),
-    json.dumps({"model": "m", "messages": [{"role": "user", "content": 3}]}).encode(),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b"[1, 2]",
+        json.dumps({"messages": MESSAGES}).encode(),
+        json.dumps({"model": "m", "messages": "hi"}).encode(),
+        json.dumps({"model": "m", "messages": []}).encode(),
+        json.dumps({"model": "m", "messages": [{"role": "user"}]}).encode(),
+        json.dumps({"model": "m", "messages": [{"content": "hi"}]}).encode(),
+        json.dumps({"model": "m", "messages": [{"role": "user", "content": 3}]}).encode(),
+    ],
+)
 def test_malformed_requests_get_400(server: FakeOpenAIServer, client: httpx.Client, content: bytes) -> None:
     server.config.fail_rate = 1.0  # validation comes before any injected failure
-    r = client.post(server.base_url + "/chat/completions", content=content,
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        server.base_url + "/chat/completions", content=content, headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
     stats = server.stats()
     assert (stats["requests"], stats["rejected"], stats["failed"], stats["per_prompt"]) == (1, {"400": 1}, {}, {})
@@ -275,8 +289,19 @@ def test_start_and_stop_leave_no_thread_socket_or_warning(client: httpx.Client) 
 def test_the_command_line_prints_ready_and_serves(tmp_path: Path) -> None:
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps({"心": "B", "肺": "C"}, ensure_ascii=False), encoding="utf-8")
-    cmd = [sys.executable, "-m", "mlb_pytest.testing.openai_server", "--port", "0", "--latency", "0",
-           "--fail-rate", "0", "--responder-json", str(answers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlb_pytest.testing.openai_server",
+        "--port",
+        "0",
+        "--latency",
+        "0",
+        "--fail-rate",
+        "0",
+        "--responder-json",
+        str(answers),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
     watchdog = threading.Timer(20, proc.kill)
     watchdog.start()

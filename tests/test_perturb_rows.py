@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judge"))
+from mlb_pytest.judges.training.perturb import NUMBER, SWAPS, _swap, perturb, rows_from
 
-from perturb_rows import NUMBER, SWAPS, _swap, perturb, rows_from  # noqa: E402
-
-WORDS = st.sampled_from(["左侧", "右侧", "阳性", "阴性", "升高", "降低", "胸痛", "，", "CT", " ", "left", "right", "3天"])
+WORDS = st.sampled_from(
+    ["左侧", "右侧", "阳性", "阴性", "升高", "降低", "胸痛", "，", "CT", " ", "left", "right", "3天"]
+)
 
 
 @given(st.lists(WORDS, max_size=12).map("".join), st.sampled_from(SWAPS))
@@ -50,15 +48,30 @@ def test_nothing_shared_means_no_row() -> None:
 
 
 def _row(i: int, **over: str) -> dict:
-    row = {"id": f"WorkupPlan-wkp-{i:03d}-1", "item": f"wkp-{i:03d}", "kind": "point", "dataset": "WorkupPlan",
-           "context": "病历", "point": "左侧肢体无力3天", "response": "左侧肢体无力3天，考虑脑梗死",
-           "label": "yes", "trap": "meets", "lang": "zh", "split": "train"}
+    row = {
+        "id": f"WorkupPlan-wkp-{i:03d}-1",
+        "item": f"wkp-{i:03d}",
+        "kind": "point",
+        "dataset": "WorkupPlan",
+        "context": "病历",
+        "point": "左侧肢体无力3天",
+        "response": "左侧肢体无力3天，考虑脑梗死",
+        "label": "yes",
+        "trap": "meets",
+        "lang": "zh",
+        "split": "train",
+    }
     return {**row, **over}
 
 
 def test_rows_come_only_from_met_points_and_are_labelled_no() -> None:
-    source = [_row(1), _row(2, label="no", trap="wrong_detail"), _row(3, kind="risk"), _row(4, trap="partial"),
-              _row(5, id="derived-x")]
+    source = [
+        _row(1),
+        _row(2, label="no", trap="wrong_detail"),
+        _row(3, kind="risk"),
+        _row(4, trap="partial"),
+        _row(5, id="derived-x"),
+    ]
     rows = rows_from(source, random.Random(0))
     assert [r["id"] for r in rows] == ["detail-WorkupPlan-wkp-001-1"]
     (row,) = rows

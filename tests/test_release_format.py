@@ -29,7 +29,12 @@ def test_every_fixture_file_loads_with_its_catalog_entry(release_dir: Path) -> N
         assert res.errors == [], f
         (item,) = res.items
         spec = MLB_DATASETS[f.stem]
-        assert (item.dataset, item.dimension, item.task, item.metric) == (spec.name, spec.dimension, spec.task, spec.metric)
+        assert (item.dataset, item.dimension, item.task, item.metric) == (
+            spec.name,
+            spec.dimension,
+            spec.task,
+            spec.metric,
+        )
         assert item.location.endswith(":4")
         assert "${" not in item.messages[0]["content"]
 
@@ -56,8 +61,11 @@ def test_normalisation_candidates_and_smartcare_points(release_dir: Path) -> Non
 
 def test_answer_outside_options_names_file_line_and_field(tmp_path: Path) -> None:
     f = tmp_path / "CMExam.json"
-    f.write_text('{"system_prompt": "${question}\\n${options}",\n "examples": [\n  {"question": "问 A 甲 B 乙", "answer": "B"},\n'
-                 '  {"question": "问 A 甲 B 乙", "answer": "E"}\n]}', encoding="utf-8")
+    f.write_text(
+        '{"system_prompt": "${question}\\n${options}",\n "examples": [\n  {"question": "问 A 甲 B 乙", "answer": "B"},\n'
+        '  {"question": "问 A 甲 B 乙", "answer": "E"}\n]}',
+        encoding="utf-8",
+    )
     res = load_suite_file(f)
     assert len(res.items) == 1
     (err,) = res.errors
@@ -85,7 +93,11 @@ def test_mlb_release_examples_load() -> None:
 _text = st.text(alphabet=st.characters(whitelist_categories=("Lo",)), min_size=1, max_size=12)
 
 
-@given(stem=_text, texts=st.lists(_text, min_size=2, max_size=6, unique=True), style=st.sampled_from(["inline", "dot", "list"]))
+@given(
+    stem=_text,
+    texts=st.lists(_text, min_size=2, max_size=6, unique=True),
+    style=st.sampled_from(["inline", "dot", "list"]),
+)
 def test_options_written_any_mlb_way_split_back(stem: str, texts: list[str], style: str) -> None:
     opts = {chr(65 + i): t for i, t in enumerate(texts)}
     if style == "list":
@@ -116,18 +128,21 @@ def _write(folder: Path, name: str, data: bytes | str) -> Path:
     return f
 
 
-@pytest.mark.parametrize(("data", "says"), [
-    (b"", "empty file: MLB's CMExam dataset has no items here"),
-    (b" \n\t\n", "empty file"),
-    (b'{"system_prompt": "\xff\xfe", "examples": []}', "not UTF-8 text (byte 0xff at column 20)"),
-    (b'{"system_prompt": "${question}", "examples": [\n  {"question": "q', "invalid JSON"),
-    (b"[1, 2]", "not in MLB's release format (found a JSON list)"),
-    (b'{"model": "x", "results": []}', "no 'system_prompt' or 'examples'"),
-    (b'{"system_prompt": "${question}", "examples": []}', "is empty: the file has no items"),
-    (b'{"system_prompt": "${question}", "examples": {}}', "must be a list"),
-    (b'{"system_prompt": 3, "examples": []}', "must be a string containing ${question}"),
-    (b'{"system_prompt": "x", "examples": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested deeper than 100 levels"),
-])
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"", "empty file: MLB's CMExam dataset has no items here"),
+        (b" \n\t\n", "empty file"),
+        (b'{"system_prompt": "\xff\xfe", "examples": []}', "not UTF-8 text (byte 0xff at column 20)"),
+        (b'{"system_prompt": "${question}", "examples": [\n  {"question": "q', "invalid JSON"),
+        (b"[1, 2]", "not in MLB's release format (found a JSON list)"),
+        (b'{"model": "x", "results": []}', "no 'system_prompt' or 'examples'"),
+        (b'{"system_prompt": "${question}", "examples": []}', "is empty: the file has no items"),
+        (b'{"system_prompt": "${question}", "examples": {}}', "must be a list"),
+        (b'{"system_prompt": 3, "examples": []}', "must be a string containing ${question}"),
+        (b'{"system_prompt": "x", "examples": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested deeper than 100 levels"),
+    ],
+)
 def test_a_broken_file_named_like_a_dataset_is_one_error_naming_it(tmp_path: Path, data: bytes, says: str) -> None:
     f = _write(tmp_path, "CMExam", data)
     assert is_suite_file(f)
@@ -174,19 +189,25 @@ def test_a_broken_file_beside_good_ones_is_an_error_in_the_run(pytester: pytest.
     (folder / "MAHalt.json").write_bytes(b"\xff\xfe\x00")
     result = pytester.runpytest("release", "--mlb-model=mock:oracle", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=14, skipped=6, errors=2)
-    result.stdout.fnmatch_lines(["*malformed suite: release/CMExam.json: empty file*",
-                                 "*malformed suite: release/MAHalt.json:1: not UTF-8 text*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*malformed suite: release/CMExam.json: empty file*",
+            "*malformed suite: release/MAHalt.json:1: not UTF-8 text*",
+        ]
+    )
     assert result.ret != 0
 
 
 def test_example_lines_are_found_past_lookalike_keys(tmp_path: Path) -> None:
-    doc = ('{"system_prompt": "say \\"examples\\": [ ${question}\\n${options}",\n'
-           ' "meta": {"examples": [1, 2, 3]},\n'
-           ' "examples": [\n'
-           '  {"question": "问 A 甲 B 乙", "answer": "A"},\n'
-           '\n'
-           '  {"question": "问 A 甲 B 乙", "answer": "Z"}\n'
-           ']}')
+    doc = (
+        '{"system_prompt": "say \\"examples\\": [ ${question}\\n${options}",\n'
+        ' "meta": {"examples": [1, 2, 3]},\n'
+        ' "examples": [\n'
+        '  {"question": "问 A 甲 B 乙", "answer": "A"},\n'
+        "\n"
+        '  {"question": "问 A 甲 B 乙", "answer": "Z"}\n'
+        "]}"
+    )
     res = load_suite_file(_write(tmp_path, "CMExam", doc))
     assert [it.location.rsplit(":", 1)[1] for it in res.items] == ["4"]
     (err,) = res.errors
@@ -219,8 +240,7 @@ def test_good_ids_are_kept_and_missing_ones_are_positional(tmp_path: Path) -> No
     assert all(it.tags == () for it in res.items)
 
 
-@pytest.mark.parametrize("original",
-                         ["a::b", "x[1]", "two\nlines", "", " ", "病例1", "-lead", "ok\n", "a" * 300 + "!"])
+@pytest.mark.parametrize("original", ["a::b", "x[1]", "two\nlines", "", " ", "病例1", "-lead", "ok\n", "a" * 300 + "!"])
 def test_broken_ids_are_slugified_and_the_original_kept(tmp_path: Path, original: str) -> None:
     (item,) = _ids_file(tmp_path, [original]).items
     assert re.fullmatch(ID_PATTERN, item.id) and len(item.id) <= 60
@@ -247,9 +267,11 @@ def test_duplicate_ids_are_errors_naming_line_and_field_and_the_first_is_kept(tm
     res = _ids_file(tmp_path, ["dup", "other", "dup", 5, "5", "a::b", "a::b"])
     assert [it.id for it in res.items] == ["dup", "other", "5", res.items[3].id]
     got = [(e.line, e.field, e.message) for e in res.errors]
-    assert got == [(5, "examples[2].id", "duplicate id 'dup' (first on line 3)"),
-                   (7, "examples[4].id", "duplicate id '5' (first on line 6)"),
-                   (9, "examples[6].id", f"duplicate id {res.items[3].id!r} (first on line 8)")]
+    assert got == [
+        (5, "examples[2].id", "duplicate id 'dup' (first on line 3)"),
+        (7, "examples[4].id", "duplicate id '5' (first on line 6)"),
+        (9, "examples[6].id", f"duplicate id {res.items[3].id!r} (first on line 8)"),
+    ]
 
 
 def test_error_node_ids_are_unique_for_a_compact_release_file(pytester: pytest.Pytester) -> None:
@@ -263,9 +285,11 @@ def test_error_node_ids_are_unique_for_a_compact_release_file(pytester: pytest.P
 
 
 def test_a_lone_surrogate_escape_is_an_error_naming_the_example(tmp_path: Path) -> None:
-    text = ('{"system_prompt": "${question}\\n${options}", "examples": [\n'
-            '{"question": "问\\udc00 A 甲 B 乙", "answer": "A"},\n'
-            '{"question": "问\\ud83d\\ude00 A 甲 B 乙", "answer": "A"}\n]}')
+    text = (
+        '{"system_prompt": "${question}\\n${options}", "examples": [\n'
+        '{"question": "问\\udc00 A 甲 B 乙", "answer": "A"},\n'
+        '{"question": "问\\ud83d\\ude00 A 甲 B 乙", "answer": "A"}\n]}'
+    )
     res = load_suite_file(_write(tmp_path, "CMExam", text), "CMExam.json")
     assert [it.question for it in res.items] == ["问😀"]
     (err,) = res.errors
@@ -274,9 +298,11 @@ def test_a_lone_surrogate_escape_is_an_error_naming_the_example(tmp_path: Path) 
 
 @pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e999"])
 def test_a_non_finite_number_is_the_error_of_its_example_only(tmp_path: Path, number: str) -> None:
-    text = ('{"system_prompt": "${question}\\n${options}", "examples": [\n'
-            '{"question": "问 A 甲 B 乙", "answer": "A", "score": [1, ' + number + ']},\n'
-            '{"question": "问 A 甲 B 乙", "answer": "B"}\n]}')
+    text = (
+        '{"system_prompt": "${question}\\n${options}", "examples": [\n'
+        '{"question": "问 A 甲 B 乙", "answer": "A", "score": [1, ' + number + "]},\n"
+        '{"question": "问 A 甲 B 乙", "answer": "B"}\n]}'
+    )
     res = load_suite_file(_write(tmp_path, "CMExam", text), "CMExam.json")
     assert [it.id for it in res.items] == ["q0001"]
     (err,) = res.errors

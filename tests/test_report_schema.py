@@ -30,14 +30,28 @@ PACKAGE = Path(report_model.__file__).parent
 def _suite(pytester: pytest.Pytester) -> None:
     """Our 22 release files, plus a native file with a critical item, a rotatable one and a broken line."""
     folder = write_release(pytester.path / "s")
-    lines = [native_header(dataset="Triage", dimension="SmartServ", mirrors="MAGuidance"),
-             choice_line(0, critical=True, red_line_options=["C"]), choice_line(1, answer="B"), "{not json"]
+    lines = [
+        native_header(dataset="Triage", dimension="SmartServ", mirrors="MAGuidance"),
+        choice_line(0, critical=True, red_line_options=["C"]),
+        choice_line(1, answer="B"),
+        "{not json",
+    ]
     (folder / "Triage.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _run(pytester: pytest.Pytester, model: str, report: str, *extra: str) -> dict[str, Any]:
-    pytester.runpytest("s", f"--mlb-model={model}", "--mlb-no-cache", f"--mlb-report={report}",
-                       "--mlb-baseline=base.json", "--mlb-circular", "--mlb-samples=2", "-p", "no:cacheprovider", *extra)
+    pytester.runpytest(
+        "s",
+        f"--mlb-model={model}",
+        "--mlb-no-cache",
+        f"--mlb-report={report}",
+        "--mlb-baseline=base.json",
+        "--mlb-circular",
+        "--mlb-samples=2",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    )
     return json.loads((pytester.path / report).read_text(encoding="utf-8"))
 
 
@@ -69,8 +83,9 @@ def test_the_schema_command_prints_a_json_schema(capsys: pytest.CaptureFixture[s
     schema = _schema(capsys)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object" and schema["additionalProperties"] is False
-    assert {"schema_version", "run", "items", "datasets", "dimensions", "overall", "gates",
-            "verdict"} <= set(schema["required"])
+    assert {"schema_version", "run", "items", "datasets", "dimensions", "overall", "gates", "verdict"} <= set(
+        schema["required"]
+    )
     assert schema["properties"]["schema_version"]["const"] == 1
     for ref in _refs(schema):  # every reference resolves inside the document
         assert ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in schema["$defs"], ref
@@ -93,8 +108,9 @@ def test_the_schema_command_writes_a_file(capsys: pytest.CaptureFixture[str], tm
     assert str(tmp_path) in capsys.readouterr().err
 
 
-def test_real_reports_meet_the_contract(reports: tuple[dict[str, Any], dict[str, Any]],
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_real_reports_meet_the_contract(
+    reports: tuple[dict[str, Any], dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     first, second = reports
     for report in reports:
         parsed = validate_report(report)
@@ -119,7 +135,8 @@ def _errors(report: dict[str, Any]) -> str:
 
 
 def test_a_wrong_outcome_or_a_missing_field_is_refused_naming_the_field(
-        reports: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    reports: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
     report, _ = reports
     n = next(i for i, r in enumerate(report["items"]) if r["outcome"] == "pass")
     bad = copy.deepcopy(report)
@@ -141,11 +158,17 @@ def test_a_wrong_outcome_or_a_missing_field_is_refused_naming_the_field(
 
 
 def test_values_are_strict_and_objects_closed_except_where_open_by_design(
-        reports: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    reports: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
     report, _ = reports
     n = next(i for i, r in enumerate(report["items"]) if r["outcome"] == "pass")
-    for path, value in ((("items", n, "score"), "1.0"), (("items", n, "passed"), 1), (("overall", "partial"), "no"),
-                        (("run", "items_collected"), 3.5), (("items", n, "dimension"), "MedXYZ")):
+    for path, value in (
+        (("items", n, "score"), "1.0"),
+        (("items", n, "passed"), 1),
+        (("overall", "partial"), "no"),
+        (("run", "items_collected"), 3.5),
+        (("items", n, "dimension"), "MedXYZ"),
+    ):
         bad = copy.deepcopy(report)
         target = bad
         for part in path[:-1]:
@@ -165,13 +188,57 @@ def test_values_are_strict_and_objects_closed_except_where_open_by_design(
 
 
 # What the first schema_version 1 report already wrote; every other field came later and is optional.
-FIRST_REPORT = {"schema_version", "run", "items", "datasets", "dimensions", "overall", "ci_method", "gates", "verdict",
-                "verdict_reason"}
-FIRST_RUN = {"run_id", "model", "judge", "suite_fingerprint", "options", "started", "ended", "python", "generation",
-             "plugin_version"}
-FIRST_ITEM = {"key", "id", "dataset", "dimension", "metric", "task", "mirrors", "specialty", "critical", "weight",
-              "location", "content_hash", "nodeid", "messages", "expected", "response", "raw_response", "score", "passed",
-              "outcome", "explanation", "details", "error", "latency_s", "origin"}
+FIRST_REPORT = {
+    "schema_version",
+    "run",
+    "items",
+    "datasets",
+    "dimensions",
+    "overall",
+    "ci_method",
+    "gates",
+    "verdict",
+    "verdict_reason",
+}
+FIRST_RUN = {
+    "run_id",
+    "model",
+    "judge",
+    "suite_fingerprint",
+    "options",
+    "started",
+    "ended",
+    "python",
+    "generation",
+    "plugin_version",
+}
+FIRST_ITEM = {
+    "key",
+    "id",
+    "dataset",
+    "dimension",
+    "metric",
+    "task",
+    "mirrors",
+    "specialty",
+    "critical",
+    "weight",
+    "location",
+    "content_hash",
+    "nodeid",
+    "messages",
+    "expected",
+    "response",
+    "raw_response",
+    "score",
+    "passed",
+    "outcome",
+    "explanation",
+    "details",
+    "error",
+    "latency_s",
+    "origin",
+}
 FIRST_DATASET = {"dimension", "metric", "score", "ci", "n", "n_items", "errors", "needs_judge", "status", "mirrors"}
 FIRST_DIMENSION = {"score", "ci", "n", "datasets", "missing"}
 FIRST_GATE = {"name", "passed", "reason", "observed", "threshold", "baseline", "p_value"}
@@ -194,7 +261,7 @@ def test_older_schema_version_1_reports_stay_readable(reports: tuple[dict[str, A
     old["overall"] = _keep(report["overall"], FIRST_DIMENSION - {"datasets"} | {"dimensions", "partial"})
     old["gates"] = [_keep(g, FIRST_GATE) for g in report["gates"]]
     validate_report(old)
-    assert Report.model_fields.keys() - FIRST_REPORT == {"comparison", "baseline_update"}
+    assert Report.model_fields.keys() - FIRST_REPORT == {"comparison", "baseline_update", "sequential"}
     required = {name for name, f in Report.model_fields.items() if f.is_required()}
     assert required == FIRST_REPORT
     assert {n for n, f in report_model.Run.model_fields.items() if f.is_required()} == FIRST_RUN

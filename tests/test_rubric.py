@@ -25,8 +25,17 @@ from mlb_pytest.judges.score import if_decided, mean_rubric, rubric_score
 from mlb_pytest.judges.verdict import Verdict
 from mlb_pytest.suites import load_suite_file
 
-HEADER = {"mlb_suite": 1, "dataset": "HBDemo", "dimension": "SmartServ", "task": "open", "metric": "rubric",
-          "language": "en", "prompt": "${question}", "source": "tests", "licence": "Apache-2.0"}
+HEADER = {
+    "mlb_suite": 1,
+    "dataset": "HBDemo",
+    "dimension": "SmartServ",
+    "task": "open",
+    "metric": "rubric",
+    "language": "en",
+    "prompt": "${question}",
+    "source": "tests",
+    "licence": "Apache-2.0",
+}
 
 CONVERSATION = [
     {"role": "system", "content": "You are a careful clinician. Answer briefly."},
@@ -37,17 +46,33 @@ CONVERSATION = [
 
 # The scripted judge below calls a criterion met when its LAST word occurs in the response.
 ITEMS: list[dict[str, Any]] = [
-    {"id": "a", "messages": CONVERSATION, "tags": ["theme:emergency"], "rubric": [
-        {"criterion": "Advises calling emergency", "points": 6, "tags": ["axis:accuracy"]},
-        {"criterion": "Asks about duration", "points": 4, "tags": ["axis:context_awareness"]},
-        {"criterion": "Recommends driving alone", "points": -5, "tags": ["axis:accuracy"]}]},
-    {"id": "b", "question": "I have a cold. What helps?", "rubric": [
-        {"criterion": "Mentions hydration", "points": 5, "tags": ["axis:accuracy"]},
-        {"criterion": "Mentions sleep", "points": 3, "tags": ["axis:completeness"]},
-        {"criterion": "Suggests antibiotics", "points": -5, "tags": ["axis:accuracy"]}]},
-    {"id": "c", "question": "My back hurts after lifting. What now?", "rubric": [
-        {"criterion": "Mentions rest", "points": 4, "tags": ["axis:completeness"]},
-        {"criterion": "Prescribes opioids", "points": -5, "tags": ["axis:accuracy"]}]},
+    {
+        "id": "a",
+        "messages": CONVERSATION,
+        "tags": ["theme:emergency"],
+        "rubric": [
+            {"criterion": "Advises calling emergency", "points": 6, "tags": ["axis:accuracy"]},
+            {"criterion": "Asks about duration", "points": 4, "tags": ["axis:context_awareness"]},
+            {"criterion": "Recommends driving alone", "points": -5, "tags": ["axis:accuracy"]},
+        ],
+    },
+    {
+        "id": "b",
+        "question": "I have a cold. What helps?",
+        "rubric": [
+            {"criterion": "Mentions hydration", "points": 5, "tags": ["axis:accuracy"]},
+            {"criterion": "Mentions sleep", "points": 3, "tags": ["axis:completeness"]},
+            {"criterion": "Suggests antibiotics", "points": -5, "tags": ["axis:accuracy"]},
+        ],
+    },
+    {
+        "id": "c",
+        "question": "My back hurts after lifting. What now?",
+        "rubric": [
+            {"criterion": "Mentions rest", "points": 4, "tags": ["axis:completeness"]},
+            {"criterion": "Prescribes opioids", "points": -5, "tags": ["axis:accuracy"]},
+        ],
+    },
 ]
 
 ANSWERS = {  # last user turn -> the model's answer
@@ -60,8 +85,12 @@ EXPECTED_ITEMS = {"a": 1.0, "b": 0.0, "c": -0.25}
 EXPECTED_DATASET = (1.0 + 0.0 - 0.25) / 3
 # per tag, over the items where the tag has positive points: accuracy a 6/6, b 0/5 (c: only a negative
 # criterion, left out); completeness b 0/3, c (4 - 0)/4; context_awareness a 4/4; theme:emergency a's score
-EXPECTED_TAGS = {"axis:accuracy": (0.5, 2), "axis:completeness": (0.5, 2), "axis:context_awareness": (1.0, 1),
-                 "theme:emergency": (1.0, 1)}
+EXPECTED_TAGS = {
+    "axis:accuracy": (0.5, 2),
+    "axis:completeness": (0.5, 2),
+    "axis:context_awareness": (1.0, 1),
+    "theme:emergency": (1.0, 1),
+}
 
 MODEL = f"""
 ANSWERS = {json.dumps(ANSWERS)}
@@ -104,10 +133,13 @@ def test_rubric_items_and_conversations_load(tmp_path: Path) -> None:
     a, b, _ = res.items
     assert a.messages == tuple(CONVERSATION) and b.messages == ({"role": "user", "content": ITEMS[1]["question"]},)
     assert a.question.startswith("System: You are a careful clinician.") and a.question.endswith(
-        "User: He is 67 and sweating. What should we do?")
+        "User: He is 67 and sweating. What should we do?"
+    )
     assert [(c.criterion, c.points, c.tags) for c in a.rubric] == [
-        ("Advises calling emergency", 6, ("axis:accuracy",)), ("Asks about duration", 4, ("axis:context_awareness",)),
-        ("Recommends driving alone", -5, ("axis:accuracy",))]
+        ("Advises calling emergency", 6, ("axis:accuracy",)),
+        ("Asks about duration", 4, ("axis:context_awareness",)),
+        ("Recommends driving alone", -5, ("axis:accuracy",)),
+    ]
     assert a.judge.value == "rubric" and a.metric.value == "rubric" and a.needs_judge
 
 
@@ -115,7 +147,10 @@ def test_the_template_wraps_the_last_user_turn(tmp_path: Path) -> None:
     res = load_suite_file(write_suite(tmp_path, prompt="Answer as a doctor.\n${question}"))
     a = res.items[0]
     assert a.messages[:3] == tuple(CONVERSATION[:3])
-    assert a.messages[3] == {"role": "user", "content": "Answer as a doctor.\nHe is 67 and sweating. What should we do?"}
+    assert a.messages[3] == {
+        "role": "user",
+        "content": "Answer as a doctor.\nHe is 67 and sweating. What should we do?",
+    }
 
 
 def test_a_conversation_ending_with_a_non_user_turn_is_an_error_naming_line_and_field(tmp_path: Path) -> None:
@@ -123,16 +158,22 @@ def test_a_conversation_ending_with_a_non_user_turn_is_an_error_naming_line_and_
     ((line, field, message),) = _errors(tmp_path, item)
     assert (line, field) == (3, "messages[2].role") and "last message must be from the user" in message
     assert f"{tmp_path / 'HBDemo.jsonl'}:3: field 'messages[2].role'" in str(
-        load_suite_file(tmp_path / "HBDemo.jsonl").errors[0])
+        load_suite_file(tmp_path / "HBDemo.jsonl").errors[0]
+    )
 
 
-@pytest.mark.parametrize("messages,field", [
-    ([{"role": "user", "content": "a"}, {"role": "system", "content": "b"}, {"role": "user", "content": "c"}],
-     "messages[1].role"),
-    ([{"role": "tool", "content": "a"}], "messages.0.role"),
-    ([{"role": "user", "content": ""}], "messages.0.content"),
-    ([], "messages"),
-])
+@pytest.mark.parametrize(
+    "messages,field",
+    [
+        (
+            [{"role": "user", "content": "a"}, {"role": "system", "content": "b"}, {"role": "user", "content": "c"}],
+            "messages[1].role",
+        ),
+        ([{"role": "tool", "content": "a"}], "messages.0.role"),
+        ([{"role": "user", "content": ""}], "messages.0.content"),
+        ([], "messages"),
+    ],
+)
 def test_malformed_conversations_name_the_field(tmp_path: Path, messages: list[dict[str, str]], field: str) -> None:
     ((line, got, _),) = _errors(tmp_path, {"id": "x", "messages": messages, "rubric": ITEMS[1]["rubric"]})
     assert (line, got) == (3, field)
@@ -145,16 +186,26 @@ def test_question_and_messages_are_exclusive_and_one_is_needed(tmp_path: Path) -
     assert [(ln, f) for ln, f, _ in _errors(tmp_path, neither)] == [(3, "question")]
 
 
-@pytest.mark.parametrize("rubric,field,words", [
-    ([{"criterion": "c", "points": 0}], "rubric.0.points", "non-zero"),
-    ([{"criterion": "c", "points": 2.5}], "rubric.0.points", "integer"),
-    ([{"criterion": "good", "points": 3}, {"criterion": "bad", "points": -3}, {"criterion": "x", "points": 0}],
-     "rubric.2.points", "non-zero"),
-    ([{"criterion": "bad", "points": -3}, {"criterion": "worse", "points": -1}], "rubric", "no criterion has positive"),
-    ([], "rubric", "needs a rubric"),
-    ([{"criterion": "same", "points": 3}, {"criterion": "same", "points": 2}], "rubric", "same text"),
-    ([{"criterion": "c", "points": 3, "tags": ["a", "a"]}], "rubric.0.tags", "twice"),
-])
+@pytest.mark.parametrize(
+    "rubric,field,words",
+    [
+        ([{"criterion": "c", "points": 0}], "rubric.0.points", "non-zero"),
+        ([{"criterion": "c", "points": 2.5}], "rubric.0.points", "integer"),
+        (
+            [{"criterion": "good", "points": 3}, {"criterion": "bad", "points": -3}, {"criterion": "x", "points": 0}],
+            "rubric.2.points",
+            "non-zero",
+        ),
+        (
+            [{"criterion": "bad", "points": -3}, {"criterion": "worse", "points": -1}],
+            "rubric",
+            "no criterion has positive",
+        ),
+        ([], "rubric", "needs a rubric"),
+        ([{"criterion": "same", "points": 3}, {"criterion": "same", "points": 2}], "rubric", "same text"),
+        ([{"criterion": "c", "points": 3, "tags": ["a", "a"]}], "rubric.0.tags", "twice"),
+    ],
+)
 def test_bad_rubrics_are_errors(tmp_path: Path, rubric: list[dict[str, Any]], field: str, words: str) -> None:
     ((line, got, message),) = _errors(tmp_path, {"id": "x", "question": "q", "rubric": rubric})
     assert (line, got) == (3, field) and words in message
@@ -177,8 +228,10 @@ def test_rubric_needs_the_rubric_metric_and_the_metric_needs_open_items(tmp_path
 
 def _qs(points: list[int], tags: list[tuple[str, ...]] | None = None) -> list[JudgeQuestion]:
     tags = tags or [()] * len(points)
-    return [JudgeQuestion(i, "rubric", f"criterion {i}", "ctx", "resp", "en", p, t)
-            for i, (p, t) in enumerate(zip(points, tags))]
+    return [
+        JudgeQuestion(i, "rubric", f"criterion {i}", "ctx", "resp", "en", p, t)
+        for i, (p, t) in enumerate(zip(points, tags))
+    ]
 
 
 def _v(*flags: bool) -> list[Verdict]:
@@ -189,8 +242,11 @@ def test_item_score_by_hand() -> None:
     qs = _qs([5, 3, -2], [("axis:accuracy",), ("axis:completeness",), ("axis:accuracy",)])
     score, why, details = score_from_verdicts(qs, _v(True, False, True), ["theme:t"])
     assert score == pytest.approx((5 - 2) / 8)
-    assert details["rubric"] == {"points": 3, "possible": 8,
-                                 "tags": {"axis:accuracy": 3 / 5, "axis:completeness": 0.0, "theme:t": 3 / 8}}
+    assert details["rubric"] == {
+        "points": 3,
+        "possible": 8,
+        "tags": {"axis:accuracy": 3 / 5, "axis:completeness": 0.0, "theme:t": 3 / 8},
+    }
     assert why.startswith("rubric 0.375: +3 of 8 points; 1/2 desirable criteria met, 1/1 undesirable met")
     assert score_from_verdicts(qs, _v(False, False, True))[0] == pytest.approx(-2 / 8)  # negative, unclipped
     assert score_from_verdicts(qs, _v(True, True, False))[0] == 1.0
@@ -224,9 +280,15 @@ def test_the_judge_prompt_asks_about_the_criterion_and_says_when_it_is_undesirab
     assert "Assistant: How old is he" in good  # the judge sees the conversation, not only its last turn
 
 
-criteria = st.lists(st.tuples(st.integers(-10, 10).filter(bool), st.booleans(),
-                              st.sets(st.sampled_from(["axis:a", "axis:b", "theme:c"]), max_size=2)),
-                    min_size=1, max_size=12).filter(lambda cs: any(p > 0 for p, _, _ in cs))
+criteria = st.lists(
+    st.tuples(
+        st.integers(-10, 10).filter(bool),
+        st.booleans(),
+        st.sets(st.sampled_from(["axis:a", "axis:b", "theme:c"]), max_size=2),
+    ),
+    min_size=1,
+    max_size=12,
+).filter(lambda cs: any(p > 0 for p, _, _ in cs))
 
 
 @given(criteria)
@@ -252,8 +314,17 @@ def test_the_dataset_score_and_every_tag_score_are_clipped_means(items: list[Any
     for n, cs in enumerate(items):
         qs = _qs([p for p, _, _ in cs], [tuple(sorted(t)) for _, _, t in cs])
         score, details = rubric_score(qs, [m for _, m, _ in cs], data.draw(st.sets(st.sampled_from(["theme:x"]))))
-        rows.append({"key": f"D/{n}", "dataset": "D", "dimension": "SmartServ", "metric": "rubric", "score": score,
-                     "details": {"rubric": details}, "outcome": "pass"})
+        rows.append(
+            {
+                "key": f"D/{n}",
+                "dataset": "D",
+                "dimension": "SmartServ",
+                "metric": "rubric",
+                "score": score,
+                "details": {"rubric": details},
+                "outcome": "pass",
+            }
+        )
     ds = aggregate(rows).datasets["D"]
     mean = sum(r["score"] for r in rows) / len(rows)
     assert 0.0 <= ds.score <= 1.0 and ds.score == pytest.approx(min(1.0, max(0.0, mean)))
@@ -275,26 +346,38 @@ def test_samples_of_one_item_average_their_rubric_details() -> None:
 def test_python_judge_scores_items_dataset_and_tags(pytester: pytest.Pytester) -> None:
     write_suite(pytester.path / "suites")
     pytester.makepyfile(rubric_model=MODEL, rubric_judge=JUDGE)
-    args = ["suites", "--mlb-model=python:rubric_model:answer", "--mlb-judge=python:rubric_judge:judge",
-            "--mlb-report=r.json"]
+    args = [
+        "suites",
+        "--mlb-model=python:rubric_model:answer",
+        "--mlb-judge=python:rubric_judge:judge",
+        "--mlb-report=r.json",
+    ]
     r = pytester.runpytest(*args)
     r.assert_outcomes(passed=1, xfailed=2)  # a scores 1.0; b and c are below the open pass threshold
-    r.stdout.fnmatch_lines(["*HBDemo*rubric*3/3*0.250*",
-                            "*HBDemo tags: axis:accuracy 0.500 (n=2), axis:completeness 0.500 (n=2), "
-                            "axis:context_awareness 1.000 (n=1), theme:emergency 1.000 (n=1)*"])
+    r.stdout.fnmatch_lines(
+        [
+            "*HBDemo*rubric*3/3*0.250*",
+            "*HBDemo tags: axis:accuracy 0.500 (n=2), axis:completeness 0.500 (n=2), "
+            "axis:context_awareness 1.000 (n=1), theme:emergency 1.000 (n=1)*",
+        ]
+    )
     report = load_report(pytester.path / "r.json")
     items = {i["id"]: i for i in report["items"]}
     assert {k: items[k]["score"] for k in items} == pytest.approx(EXPECTED_ITEMS)
     assert items["a"]["messages"] == CONVERSATION
-    assert items["c"]["details"]["rubric"] == {"points": -1, "possible": 4,
-                                               "tags": {"axis:completeness": 1.0}}
+    assert items["c"]["details"]["rubric"] == {"points": -1, "possible": 4, "tags": {"axis:completeness": 1.0}}
     assert [(v["criterion"], v["verdict"], v["points"]) for v in items["b"]["details"]["verdicts"]] == [
-        ("Mentions hydration", "yes", 5), ("Mentions sleep", "no", 3), ("Suggests antibiotics", "yes", -5)]
+        ("Mentions hydration", "yes", 5),
+        ("Mentions sleep", "no", 3),
+        ("Suggests antibiotics", "yes", -5),
+    ]
     ds = report["datasets"]["HBDemo"]
     assert (ds["metric"], ds["n"]) == ("rubric", 3)
     assert ds["score"] == pytest.approx(EXPECTED_DATASET) and ds["score_unclipped"] == pytest.approx(EXPECTED_DATASET)
     assert {t: v["n"] for t, v in ds["tags"].items()} == {t: n for t, (_, n) in EXPECTED_TAGS.items()}
-    assert {t: v["score"] for t, v in ds["tags"].items()} == pytest.approx({t: s for t, (s, _) in EXPECTED_TAGS.items()})
+    assert {t: v["score"] for t, v in ds["tags"].items()} == pytest.approx(
+        {t: s for t, (s, _) in EXPECTED_TAGS.items()}
+    )
 
     # a second judge that says no to everything: disputes go to the review file, scored conservatively
     r = pytester.runpytest(*args, "--mlb-judge2=mock:judge-no")
@@ -305,13 +388,19 @@ def test_python_judge_scores_items_dataset_and_tags(pytester: pytest.Pytester) -
     assert report["datasets"]["HBDemo"]["score"] == 0.0 and report["datasets"]["HBDemo"]["score_unclipped"] < 0
     rows = [json.loads(x) for x in (pytester.path / "mlb-review.jsonl").read_text(encoding="utf-8").splitlines()]
     got = {(row["item"], row["criterion"]): (row["points"], row["applied"]) for row in rows}
-    assert got == {("HBDemo/a", "Advises calling emergency"): (6, "no"), ("HBDemo/a", "Asks about duration"): (4, "no"),
-                   ("HBDemo/b", "Mentions hydration"): (5, "no"), ("HBDemo/b", "Suggests antibiotics"): (-5, "yes"),
-                   ("HBDemo/c", "Mentions rest"): (4, "no"), ("HBDemo/c", "Prescribes opioids"): (-5, "yes")}
+    assert got == {
+        ("HBDemo/a", "Advises calling emergency"): (6, "no"),
+        ("HBDemo/a", "Asks about duration"): (4, "no"),
+        ("HBDemo/b", "Mentions hydration"): (5, "no"),
+        ("HBDemo/b", "Suggests antibiotics"): (-5, "yes"),
+        ("HBDemo/c", "Mentions rest"): (4, "no"),
+        ("HBDemo/c", "Prescribes opioids"): (-5, "yes"),
+    }
 
 
 def test_a_conversation_reaches_the_test_server_as_chat_messages_and_keys_the_cache(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlb_pytest.testing import FakeOpenAIServer, ServerConfig, prompt_hash
 
     for var in ("MLB_API_KEY", "OPENAI_API_KEY", "MLB_JUDGE_API_KEY"):
@@ -330,8 +419,12 @@ def test_a_conversation_reaches_the_test_server_as_chat_messages_and_keys_the_ca
         return "Call emergency services now."
 
     with FakeOpenAIServer(ServerConfig(responder=respond)) as server:
-        args = ["suites", f"--mlb-model=openai:fake-model@{server.base_url}",
-                f"--mlb-judge=openai:fake-judge@{server.base_url}", "--mlb-report=r.json"]
+        args = [
+            "suites",
+            f"--mlb-model=openai:fake-model@{server.base_url}",
+            f"--mlb-judge=openai:fake-judge@{server.base_url}",
+            "--mlb-report=r.json",
+        ]
         pytester.runpytest(*args).assert_outcomes(passed=2)
         assert sorted(seen, key=str) == sorted([CONVERSATION, other], key=str)  # every turn, roles and system as sent
         per_prompt = server.stats()["per_prompt"]
@@ -359,12 +452,15 @@ def test_completion_style_renders_a_conversation_as_plain_text_turns(tmp_path: P
     assert completion_prompt(a) == (
         "System: You are a careful clinician. Answer briefly.\n\nUser: My father has crushing chest pain.\n\n"
         "Assistant: How old is he, and is he short of breath?\n\nUser: He is 67 and sweating. What should we do?"
-        "\n\nAssistant:")
+        "\n\nAssistant:"
+    )
     single = completion_prompt(b)  # one user message: the one-shot prompt as before
     assert single.endswith("I have a cold. What helps?\nAnswer:") and "User:" not in single
 
 
-def test_the_builtin_judge_reads_a_rubric_criterion_as_point_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_builtin_judge_reads_a_rubric_criterion_as_point_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlb_pytest.judges.builtin import DEFAULT_ADAPTER, BuiltinJudge
     from mlb_pytest.judging import JUDGE_PARAMS
     from mlb_pytest.models import GenerationRequest
@@ -383,8 +479,10 @@ def test_the_builtin_judge_reads_a_rubric_criterion_as_point_text(tmp_path: Path
 
     async def ask() -> list[str]:
         qs = questions_for(item, "Call emergency services.")
-        reqs = [GenerationRequest(item, dict(JUDGE_PARAMS), 0, prompt=judge_prompt(q), tag=f"judge:{q.index}",
-                                  payload=q) for q in qs]
+        reqs = [
+            GenerationRequest(item, dict(JUDGE_PARAMS), 0, prompt=judge_prompt(q), tag=f"judge:{q.index}", payload=q)
+            for q in qs
+        ]
         return [g.text for g in await asyncio.gather(*(judge.generate(r) for r in reqs))]
 
     assert len(asyncio.run(ask())) == 3
@@ -394,8 +492,13 @@ def test_the_builtin_judge_reads_a_rubric_criterion_as_point_text(tmp_path: Path
 
 # --- the HealthBench importer --------------------------------------------------------------------
 
-HEALTHBENCH = Path(__file__).resolve().parents[2] / "shared" / "public_samples" / "healthbench" / \
-    "2025-05-07-06-14-12_oss_eval.jsonl"
+HEALTHBENCH = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "public_samples"
+    / "healthbench"
+    / "2025-05-07-06-14-12_oss_eval.jsonl"
+)
 
 
 def test_healthbench_sample_converts_loads_and_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -415,7 +518,8 @@ def test_healthbench_sample_converts_loads_and_validates(tmp_path: Path, capsys:
         it = by_id[row["prompt_id"]]
         assert list(it.messages) == [{"role": m["role"], "content": m["content"]} for m in row["prompt"]]
         assert [(c.criterion, c.points, list(c.tags)) for c in it.rubric] == [
-            (r["criterion"], r["points"], r["tags"]) for r in row["rubrics"]]
+            (r["criterion"], r["points"], r["tags"]) for r in row["rubrics"]
+        ]
         assert list(it.tags) == row["example_tags"] and row["prompt_id"] in it.source
         assert (it.metric.value, it.task.value, it.language) == ("rubric", "open", "en")
     assert any(len(it.messages) > 1 for it in res.items)
@@ -428,15 +532,27 @@ def test_healthbench_sample_converts_loads_and_validates(tmp_path: Path, capsys:
 def test_healthbench_rows_that_cannot_be_items_are_left_out_with_their_line(tmp_path: Path) -> None:
     from mlb_pytest.importers.healthbench import HealthBenchImportError, import_file, main
 
-    good = {"example_tags": ["theme:hedging"], "ideal_completions_data": None,
-            "prompt": [{"content": "Is a fever of 38.5 C dangerous?", "role": "user"}], "prompt_id": "p-1",
-            "rubrics": [{"criterion": "Asks about age", "points": 5, "tags": ["axis:context_awareness"]},
-                        {"criterion": "Says nothing", "points": 0, "tags": []},
-                        {"criterion": "Asks about age", "points": 2, "tags": ["axis:completeness"]}]}
-    ends_with_assistant = {**good, "prompt_id": "p-2", "prompt": good["prompt"] + [{"content": "Hi", "role": "assistant"}]}
+    good = {
+        "example_tags": ["theme:hedging"],
+        "ideal_completions_data": None,
+        "prompt": [{"content": "Is a fever of 38.5 C dangerous?", "role": "user"}],
+        "prompt_id": "p-1",
+        "rubrics": [
+            {"criterion": "Asks about age", "points": 5, "tags": ["axis:context_awareness"]},
+            {"criterion": "Says nothing", "points": 0, "tags": []},
+            {"criterion": "Asks about age", "points": 2, "tags": ["axis:completeness"]},
+        ],
+    }
+    ends_with_assistant = {
+        **good,
+        "prompt_id": "p-2",
+        "prompt": good["prompt"] + [{"content": "Hi", "role": "assistant"}],
+    }
     only_penalties = {**good, "prompt_id": "p-3", "rubrics": [{"criterion": "Is rude", "points": -5, "tags": []}]}
     src = tmp_path / "hb.jsonl"
-    src.write_text("\n".join(json.dumps(r) for r in (good, ends_with_assistant, only_penalties)) + "\n", encoding="utf-8")
+    src.write_text(
+        "\n".join(json.dumps(r) for r in (good, ends_with_assistant, only_penalties)) + "\n", encoding="utf-8"
+    )
     result = import_file(src, tmp_path / "out" / "HB.jsonl")
     assert result.items == 1
     assert [s.split(": ", 1)[0] for s in result.skipped] == [f"{src}:2", f"{src}:3"]

@@ -36,11 +36,19 @@ def _answer(letter: str) -> Any:
 
 
 def _run(pytester: pytest.Pytester, url: str, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("s", f"--mlb-model=openai:served@{url}", "--mlb-report=r.json", "--mlb-retries=0",
-                              "-p", "no:cacheprovider", *args)
+    return pytester.runpytest(
+        "s",
+        f"--mlb-model=openai:served@{url}",
+        "--mlb-report=r.json",
+        "--mlb-retries=0",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
 
 
 # --- 1. stale answers across a redeploy ------------------------------------------------------------
+
 
 def test_a_new_revision_asks_every_item_again_and_scores_the_new_model(pytester: pytest.Pytester) -> None:
     write_native(pytester.path / "s" / "demo.jsonl", 12)  # every key is A
@@ -73,8 +81,12 @@ def test_without_a_revision_the_summary_says_answers_came_from_the_cache(pyteste
         server.reset_stats()
         again = _run(pytester, server.base_url)
         assert server.stats()["requests"] == 0
-        again.stdout.fnmatch_lines(["*cache: 6 answers came from the cache (stored *UTC*); the model's revision "
-                                    "is unknown*--mlb-model-revision*"])
+        again.stdout.fnmatch_lines(
+            [
+                "*cache: 6 answers came from the cache (stored *UTC*); the model's revision "
+                "is unknown*--mlb-model-revision*"
+            ]
+        )
         report = load_report(pytester.path / "r.json")
         assert report["run"]["generation"]["cached"] == 6 and report["run"]["revision"]["model"]["revision"] is None
 
@@ -92,7 +104,9 @@ def test_the_server_s_model_entry_is_the_revision_when_none_is_stated(pytester: 
         rev = load_report(pytester.path / "r.json")["run"]["revision"]["model"]
         assert rev["source"] == "adapter" and rev["revision"].startswith("models:")
         assert rev["system_fingerprints"] == ["fp_ckpt-100"]
-        server.config = ServerConfig(responder=_answer("B"), revision="ckpt-200", model="served")  # a new checkpoint, same name
+        server.config = ServerConfig(
+            responder=_answer("B"), revision="ckpt-200", model="served"
+        )  # a new checkpoint, same name
         server.reset_stats()
         _run(pytester, server.base_url)
         assert server.stats()["ok"] == 5
@@ -122,6 +136,7 @@ def test_python_model_revision_follows_its_source(pytester: pytest.Pytester) -> 
 
 # --- 2. half runs ---------------------------------------------------------------------------------
 
+
 def test_a_narrowed_run_says_so_and_its_baseline_records_the_selection(pytester: pytest.Pytester) -> None:
     write_native(pytester.path / "s" / "demo.jsonl", 40)
     with FakeOpenAIServer(ServerConfig(responder=_answer("A"))) as server:
@@ -130,14 +145,19 @@ def test_a_narrowed_run_says_so_and_its_baseline_records_the_selection(pytester:
         report = load_report(pytester.path / "r.json")
         assert report["run"]["complete"] is False and report["verdict"] == "pass"
         assert "selection: --mlb-limit=10" in report["run"]["incomplete_reason"]
-        r.stdout.fnmatch_lines(["run: narrowed (10 of 10 collected items scored; selection: --mlb-limit=10)",
-                                "*baseline written to*selection recorded*"])
+        r.stdout.fnmatch_lines(
+            [
+                "run: narrowed (10 of 10 collected items scored; selection: --mlb-limit=10)",
+                "*baseline written to*selection recorded*",
+            ]
+        )
         base = json.loads((pytester.path / "baselines" / "served.json").read_text(encoding="utf-8"))
         assert base["selection"] == {"limit": 10} and len(base["items"]) == 10
 
         full = _run(pytester, server.base_url)
-        full.stdout.fnmatch_lines(["run: complete", "*the baseline covers a selection (--mlb-limit=10): "
-                                   "compared on the shared items*"])
+        full.stdout.fnmatch_lines(
+            ["run: complete", "*the baseline covers a selection (--mlb-limit=10): compared on the shared items*"]
+        )
 
 
 def test_x_stops_early_and_the_verdict_is_never_pass(pytester: pytest.Pytester) -> None:
@@ -163,11 +183,23 @@ def test_ctrl_c_leaves_an_incomplete_report_no_baseline_and_no_stall(pytester: p
     write_native(pytester.path / "s" / "demo.jsonl", 40)
     cache = pytester.path / "cache.sqlite"
     with FakeOpenAIServer(ServerConfig(responder=_answer("A"), latency_s=0.4)) as server:
-        cmd = [sys.executable, "-m", "pytest", "s", f"--mlb-model=openai:served@{server.base_url}",
-               f"--mlb-cache={cache}", "--mlb-report=r.json", "--mlb-concurrency=2", "--mlb-update-baseline",
-               "-p", "no:cacheprovider", "-q"]
-        proc = subprocess.Popen(cmd, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "s",
+            f"--mlb-model=openai:served@{server.base_url}",
+            f"--mlb-cache={cache}",
+            "--mlb-report=r.json",
+            "--mlb-concurrency=2",
+            "--mlb-update-baseline",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ]
+        proc = subprocess.Popen(
+            cmd, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
         while server.stats()["ok"] < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -206,6 +238,7 @@ def test_claims_of_a_dead_process_are_taken_over_at_once(tmp_path: Path) -> None
 
 
 # --- 3. every wait ends --------------------------------------------------------------------------------
+
 
 class _FailingStore(ResponseStore):
     """A real SQLite store that raises at one chosen step (a test double of a broken disk or lock)."""
@@ -265,8 +298,18 @@ class _Model:
 
 
 def _items(n: int) -> list[Item]:
-    return [Item(id=f"q{i}", dataset="D", dimension="MedKQA", task="choice", metric="accuracy",
-                 messages=({"role": "user", "content": f"question {i}"},), expected=["A"]) for i in range(n)]
+    return [
+        Item(
+            id=f"q{i}",
+            dataset="D",
+            dimension="MedKQA",
+            task="choice",
+            metric="accuracy",
+            messages=({"role": "user", "content": f"question {i}"},),
+            expected=["A"],
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("step", ["get_many", "claim", "put", "fail", "claims", "release"])
@@ -276,8 +319,13 @@ def test_a_store_that_raises_at_any_step_gives_errors_not_a_hang(tmp_path: Path,
         other = ResponseStore(db, "other-run", f"other-run:elsewhere:{os.getpid()}")
         for it in _items(4):
             other.claim(f"unused-{it.id}", lease_s=60)
-    engine = Engine(_Model(fail=step == "fail"), concurrency=2, store_factory=lambda: _FailingStore(db, step),
-                    stall_s=5.0, poll_s=0.01)
+    engine = Engine(
+        _Model(fail=step == "fail"),
+        concurrency=2,
+        store_factory=lambda: _FailingStore(db, step),
+        stall_s=5.0,
+        poll_s=0.01,
+    )
     items = _items(4)
     if step == "claims":
         # claims held by a live peer of another run: keys computed the engine's way
@@ -322,6 +370,7 @@ def test_a_wait_ends_when_the_engine_makes_no_progress(tmp_path: Path) -> None:
 
 # --- 4. keys per host, userinfo redacted -------------------------------------------------------------
 
+
 def test_keys_go_only_to_their_own_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLB_API_KEY", "model-key")
     monkeypatch.delenv("MLB_JUDGE_API_KEY", raising=False)
@@ -337,18 +386,24 @@ def test_keys_go_only_to_their_own_host(monkeypatch: pytest.MonkeyPatch) -> None
     check_transport("http://gpu-box:8000/v1", None, False, "model")  # no key, nothing to leak
 
 
-def test_the_model_key_never_reaches_a_judge_on_another_host(pytester: pytest.Pytester,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_model_key_never_reaches_a_judge_on_another_host(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlb_pytest.config import Settings
     from mlb_pytest.session import MLBSession
 
     monkeypatch.setenv("MLB_API_KEY", "model-key")
     monkeypatch.delenv("MLB_JUDGE_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    with FakeOpenAIServer(ServerConfig(require_api_key="model-key")) as model_srv, \
-            FakeOpenAIServer(ServerConfig(require_api_key="model-key")) as judge_srv:
-        s = MLBSession(Settings(model=f"openai:m@{model_srv.base_url}", judge=f"openai:j@{judge_srv.base_url}",
-                                retries=0), pytester.path, is_worker=False)
+    with (
+        FakeOpenAIServer(ServerConfig(require_api_key="model-key")) as model_srv,
+        FakeOpenAIServer(ServerConfig(require_api_key="model-key")) as judge_srv,
+    ):
+        s = MLBSession(
+            Settings(model=f"openai:m@{model_srv.base_url}", judge=f"openai:j@{judge_srv.base_url}", retries=0),
+            pytester.path,
+            is_worker=False,
+        )
         assert s.setup.judge_spec is not None and s.setup.spec is not None
         model, judge = s.setup.build(s.setup.spec), s.setup.build(s.setup.judge_spec)
         import asyncio
@@ -360,16 +415,18 @@ def test_the_model_key_never_reaches_a_judge_on_another_host(pytester: pytest.Py
         assert judge_srv.stats()["rejected"] == {"401": 1}
 
 
-def test_a_key_over_plain_http_to_another_host_is_a_usage_error(pytester: pytest.Pytester,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_over_plain_http_to_another_host_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_native(pytester.path / "s" / "demo.jsonl", 2)
     monkeypatch.setenv("MLB_API_KEY", "secret-key")
     r = pytester.runpytest("s", "--mlb-model=openai:m@http://gpu-box.invalid:8000/v1", "--collect-only")
     assert r.ret == pytest.ExitCode.USAGE_ERROR
     r.stderr.fnmatch_lines(["*refusing to send the model API key over plain http*--mlb-allow-insecure-key*"])
     assert "secret-key" not in r.stdout.str() + r.stderr.str()
-    ok = pytester.runpytest("s", "--mlb-model=openai:m@http://gpu-box.invalid:8000/v1", "--collect-only",
-                            "--mlb-allow-insecure-key")
+    ok = pytester.runpytest(
+        "s", "--mlb-model=openai:m@http://gpu-box.invalid:8000/v1", "--collect-only", "--mlb-allow-insecure-key"
+    )
     assert ok.ret == 0
 
 
@@ -400,10 +457,12 @@ def test_durations() -> None:
 
 # --- the extractor model (issue 12): asked only about replies the rules cannot read -----------------
 
+
 def test_an_extractor_model_reads_only_the_replies_the_rules_cannot(pytester: pytest.Pytester) -> None:
     write_native(pytester.path / "s" / "demo.jsonl", 3)  # keys: A
-    pytester.makepyfile(sim="def answer(messages, **params):\n"
-                            "    return 'A' if '第0题' in messages[0]['content'] else '🤔'\n")
+    pytester.makepyfile(
+        sim="def answer(messages, **params):\n    return 'A' if '第0题' in messages[0]['content'] else '🤔'\n"
+    )
     seen: list[str] = []
 
     def extractor(messages: list[dict[str, Any]]) -> str:
@@ -411,8 +470,14 @@ def test_an_extractor_model_reads_only_the_replies_the_rules_cannot(pytester: py
         return '{"answer": ["A"]}' if "第1题" in messages[-1]["content"] else '{"answer": []}'
 
     with FakeOpenAIServer(ServerConfig(responder=extractor)) as server:
-        args = ["s", "--mlb-model=python:sim:answer", f"--mlb-extractor=openai:reader@{server.base_url}",
-                "--mlb-report=r.json", "-p", "no:cacheprovider"]
+        args = [
+            "s",
+            "--mlb-model=python:sim:answer",
+            f"--mlb-extractor=openai:reader@{server.base_url}",
+            "--mlb-report=r.json",
+            "-p",
+            "no:cacheprovider",
+        ]
         r = pytester.runpytest(*args)
         assert len(seen) == 2 and all("🤔" in s for s in seen)  # q000's "A" never went to the extractor
         items = {i["id"]: i for i in load_report(pytester.path / "r.json")["items"]}

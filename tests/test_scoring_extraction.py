@@ -16,8 +16,15 @@ from mlb_pytest.suites.build import DatasetInfo, build_item
 
 
 def ex_item(kind: ExtractionKind, answer: object, threshold: float | None = None) -> Item:
-    info = DatasetInfo(name="X", dimension=Dimension.MedRU, task=Task.extraction, metric=Metric.micro_f1,
-                       prompt="${question}", extraction=kind, pass_threshold=threshold)
+    info = DatasetInfo(
+        name="X",
+        dimension=Dimension.MedRU,
+        task=Task.extraction,
+        metric=Metric.micro_f1,
+        prompt="${question}",
+        extraction=kind,
+        pass_threshold=threshold,
+    )
     return build_item(info, {"id": "x1", "question": "文本", "answer": answer}, "x.jsonl", 1)
 
 
@@ -85,7 +92,8 @@ def test_list_of_typed_entity_objects() -> None:
 
 
 @pytest.mark.parametrize(
-    "span", ["  高血压 ", "“高血压”", "（高血压）", "高血压。", "'高血压'", "高血压\n"],
+    "span",
+    ["  高血压 ", "“高血压”", "（高血压）", "高血压。", "'高血压'", "高血压\n"],
 )
 def test_span_normalisation(span: str) -> None:
     assert score_extraction(ex_item(ENTS, {"疾病": ["高血压"]}), dumps({"疾病": [span]})).score == 1.0
@@ -132,8 +140,12 @@ def test_fenced_answer_with_prose_and_trailing_commas() -> None:
 
 # --- relations -------------------------------------------------------------------------------
 
-REL_GOLD = {"关系": [{"关系": "药物治疗", "头实体": "白喉", "尾实体": "抗毒素"},
-                   {"关系": "临床表现", "头实体": "白喉", "尾实体": "咽痛"}]}
+REL_GOLD = {
+    "关系": [
+        {"关系": "药物治疗", "头实体": "白喉", "尾实体": "抗毒素"},
+        {"关系": "临床表现", "头实体": "白喉", "尾实体": "咽痛"},
+    ]
+}
 RELS = ExtractionKind.relations
 
 
@@ -170,8 +182,10 @@ def test_json_that_is_not_a_relation_answer_is_unparseable() -> None:
 # --- events ----------------------------------------------------------------------------------
 
 EVS = ExtractionKind.events
-EV_GOLD = [{"主体词": "头昏", "发生状态": "否定", "描述词": [], "解剖部位": ["头", "胃"]},
-           {"主体词": "积液", "发生状态": "", "描述词": ["少量"], "解剖部位": ["盆腔"]}]
+EV_GOLD = [
+    {"主体词": "头昏", "发生状态": "否定", "描述词": [], "解剖部位": ["头", "胃"]},
+    {"主体词": "积液", "发生状态": "", "描述词": ["少量"], "解剖部位": ["盆腔"]},
+]
 
 
 def test_events_flatten_to_attribute_triples() -> None:
@@ -181,8 +195,10 @@ def test_events_flatten_to_attribute_triples() -> None:
 
 
 def test_event_partial_credit() -> None:
-    pred = [{"主体词": "头昏", "发生状态": "", "描述词": [], "解剖部位": ["头"]},
-            {"主体词": "积液", "发生状态": "", "描述词": ["大量"], "解剖部位": ["盆腔"]}]
+    pred = [
+        {"主体词": "头昏", "发生状态": "", "描述词": [], "解剖部位": ["头"]},
+        {"主体词": "积液", "发生状态": "", "描述词": ["大量"], "解剖部位": ["盆腔"]},
+    ]
     s = score_extraction(ex_item(EVS, EV_GOLD), dumps(pred))
     assert (s.details["tp"], s.details["fp"], s.details["fn"]) == (4, 1, 3)
     assert set(s.details["missing"]) == {"头昏:发生状态:否定", "头昏:解剖部位:胃", "积液:描述词:少量"}
@@ -190,8 +206,10 @@ def test_event_partial_credit() -> None:
 
 
 def test_event_typo_key_and_strings_for_lists() -> None:
-    text = '[{"主体词": "头昏", "发生状态\'": "否定", "描述词": "", "解剖部位": ["头", "胃"]},' \
-           ' {" 主体词 ": "积液", "发生状态": "", "描述词": "少量", "解剖部位": "盆腔"}]'
+    text = (
+        '[{"主体词": "头昏", "发生状态\'": "否定", "描述词": "", "解剖部位": ["头", "胃"]},'
+        ' {" 主体词 ": "积液", "发生状态": "", "描述词": "少量", "解剖部位": "盆腔"}]'
+    )
     assert score_extraction(ex_item(EVS, EV_GOLD), text).score == 1.0
 
 
@@ -244,8 +262,9 @@ def n_units(gold: dict[str, list[str]]) -> int:
 
 
 @settings(max_examples=200, deadline=None)
-@given(entity_golds(), st.randoms(use_true_random=False), st.sampled_from(range(len(WRAPS))),
-       st.sampled_from([None, 2]))
+@given(
+    entity_golds(), st.randoms(use_true_random=False), st.sampled_from(range(len(WRAPS))), st.sampled_from([None, 2])
+)
 def test_perfect_entity_answer_in_any_order_and_wrapping(gold, rnd, wrap, indent) -> None:
     text = WRAPS[wrap](json.dumps(shuffled_entities(gold, rnd), ensure_ascii=False, indent=indent))
     s = score_extraction(ex_item(ENTS, gold), text)
@@ -295,9 +314,15 @@ def test_summed_counts_reproduce_micro_f1_on_the_union(pairs) -> None:
 @st.composite
 def event_golds(draw: st.DrawFn) -> list[dict[str, object]]:
     subjects = draw(st.lists(SPAN, min_size=0, max_size=4, unique=True))
-    return [{"主体词": s, "发生状态": draw(st.sampled_from(["", "否定", "不确定"])),
-             "描述词": draw(st.lists(SPAN, max_size=2, unique=True)),
-             "解剖部位": draw(st.lists(SPAN, max_size=2, unique=True))} for s in subjects]
+    return [
+        {
+            "主体词": s,
+            "发生状态": draw(st.sampled_from(["", "否定", "不确定"])),
+            "描述词": draw(st.lists(SPAN, max_size=2, unique=True)),
+            "解剖部位": draw(st.lists(SPAN, max_size=2, unique=True)),
+        }
+        for s in subjects
+    ]
 
 
 def event_triples(events: list[dict[str, object]]) -> set[tuple[str, str, str]]:
@@ -321,7 +346,7 @@ def test_events_perfect_then_drop_one_event(gold, rnd, wrap, data) -> None:
     assert s.details["tp"] == len(event_triples(gold))
     if gold:
         i = data.draw(st.integers(0, len(gold) - 1))
-        rest = gold[:i] + gold[i + 1:]
+        rest = gold[:i] + gold[i + 1 :]
         s = score_extraction(item, dumps(rest))
         lost = event_triples(gold) - event_triples(rest)
         assert (s.details["tp"], s.details["fp"], s.details["fn"]) == (len(event_triples(rest)), 0, len(lost))
@@ -329,8 +354,9 @@ def test_events_perfect_then_drop_one_event(gold, rnd, wrap, data) -> None:
 
 @st.composite
 def relation_golds(draw: st.DrawFn) -> dict[str, list[dict[str, str]]]:
-    triples = draw(st.lists(st.tuples(st.sampled_from(["病因", "临床表现", "药物治疗"]), SPAN, SPAN),
-                            max_size=5, unique=True))
+    triples = draw(
+        st.lists(st.tuples(st.sampled_from(["病因", "临床表现", "药物治疗"]), SPAN, SPAN), max_size=5, unique=True)
+    )
     return {"关系": [{"关系": r, "头实体": h, "尾实体": t} for r, h, t in triples]}
 
 

@@ -22,8 +22,10 @@ CASES = [
     ('{"疾病": ["高血压", "糖尿病",], "症状": ["头痛",],}', ENT),
     ('结果：{"疾病": ["高血压", "糖尿病"], "症状": ["头痛"]', ENT),  # cut off before the final brace
     ('<think>先看 {"x": 1}</think>{"疾病": ["高血压", "糖尿病"], "症状": ["头痛"]}', ENT),
-    ('[{"主体词": "头昏", "发生状态": "否定", "描述词": [], "解剖部位": ["头"]}]',
-     [{"主体词": "头昏", "发生状态": "否定", "描述词": [], "解剖部位": ["头"]}]),
+    (
+        '[{"主体词": "头昏", "发生状态": "否定", "描述词": [], "解剖部位": ["头"]}]',
+        [{"主体词": "头昏", "发生状态": "否定", "描述词": [], "解剖部位": ["头"]}],
+    ),
     ("[]", []),
     ("{}", {}),
     ('{"a": "含有}和]的字符串"}', {"a": "含有}和]的字符串"}),
@@ -88,9 +90,16 @@ def test_scalars_are_not_answers() -> None:
 # --- properties ------------------------------------------------------------------------------
 
 SAFE_TEXT = st.text(st.characters(blacklist_characters="`<>", blacklist_categories=("Cs",)), max_size=12)
-SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | SAFE_TEXT
-JSON_VALUES = st.recursive(SCALARS, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(SAFE_TEXT, kids, max_size=4),
-                           max_leaves=20)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | SAFE_TEXT
+)
+JSON_VALUES = st.recursive(
+    SCALARS, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(SAFE_TEXT, kids, max_size=4), max_leaves=20
+)
 CONTAINERS = st.dictionaries(SAFE_TEXT, JSON_VALUES, max_size=5) | st.lists(JSON_VALUES, max_size=5)
 PROSE = st.text(alphabet="好的结果如下以上仅供参考，。：:！ \nabcxyz-*", max_size=30)
 
@@ -104,10 +113,10 @@ WRAPPERS = [
 
 
 @settings(max_examples=300, deadline=None)
-@given(CONTAINERS, st.sampled_from(range(len(WRAPPERS))), PROSE, PROSE, st.sampled_from([None, 2]),
-       st.booleans())
-def test_round_trip_wrapped(value: object, wrap: int, before: str, after: str, indent: int | None,
-                            ascii_only: bool) -> None:
+@given(CONTAINERS, st.sampled_from(range(len(WRAPPERS))), PROSE, PROSE, st.sampled_from([None, 2]), st.booleans())
+def test_round_trip_wrapped(
+    value: object, wrap: int, before: str, after: str, indent: int | None, ascii_only: bool
+) -> None:
     text = WRAPPERS[wrap](json.dumps(value, ensure_ascii=ascii_only, indent=indent), before, after)
     got, note = parse_json_answer(text)
     assert got == value, note

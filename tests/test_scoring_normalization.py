@@ -24,10 +24,19 @@ CANDIDATES = [
 
 
 def cdn_item(answer: str | list[str] = GOLD, candidates: list[str] | None = None) -> Item:
-    info = DatasetInfo(name="CDN", dimension=Dimension.MedRU, task=Task.normalization, metric=Metric.micro_f1,
-                       prompt="${question}\n${options}")
-    raw = {"id": "n1", "question": "肺癌晚期术后复发放疗低硒,咯血", "candidates": candidates or CANDIDATES,
-           "answer": answer}
+    info = DatasetInfo(
+        name="CDN",
+        dimension=Dimension.MedRU,
+        task=Task.normalization,
+        metric=Metric.micro_f1,
+        prompt="${question}\n${options}",
+    )
+    raw = {
+        "id": "n1",
+        "question": "肺癌晚期术后复发放疗低硒,咯血",
+        "candidates": candidates or CANDIDATES,
+        "answer": answer,
+    }
     return build_item(info, raw, "n.jsonl", 1)
 
 
@@ -141,8 +150,15 @@ def test_chosen_and_extra_terms_give_exact_counts(gold_terms: list[str], data) -
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.lists(TERM, min_size=1, max_size=4, unique=True),
-                          st.lists(TERM, min_size=1, max_size=4, unique=True)), min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(TERM, min_size=1, max_size=4, unique=True), st.lists(TERM, min_size=1, max_size=4, unique=True)
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_summed_counts_reproduce_micro_f1(pairs) -> None:
     per_item, gold_all, pred_all = [], set(), set()
     for i, (gold, pred) in enumerate(pairs):

@@ -158,10 +158,17 @@ def test_bad_inputs_are_refused() -> None:
 # --- power before the run -------------------------------------------------------------------------
 
 
-@given(n=st.integers(1, 20000), extra=st.integers(1, 5000),
-       psi=st.one_of(st.none(), st.floats(0.0, 1.0)), alpha=st.sampled_from([0.01, 0.05, 0.1]))
+@given(
+    n=st.integers(1, 20000),
+    extra=st.integers(1, 5000),
+    psi=st.one_of(st.none(), st.floats(0.0, 1.0)),
+    alpha=st.sampled_from([0.01, 0.05, 0.1]),
+)
 def test_min_detectable_drop_falls_with_n(n: int, extra: int, psi: float | None, alpha: float) -> None:
-    small, large = min_detectable_drop(n, alpha, discordance=psi), min_detectable_drop(n + extra, alpha, discordance=psi)
+    small, large = (
+        min_detectable_drop(n, alpha, discordance=psi),
+        min_detectable_drop(n + extra, alpha, discordance=psi),
+    )
     assert large <= small + 1e-12
     assert large >= 0 and (math.isinf(large) or large <= (0.25 if psi is None else psi) + 1e-12)
 
@@ -193,11 +200,27 @@ def test_underpowered_rule() -> None:
 
 
 def _report(scores: list[float]) -> dict:
-    items = [{"key": f"D/{i}", "dataset": "D", "dimension": "MedKQA", "metric": "accuracy", "score": s, "weight": 1.0,
-              "content_hash": str(i), "details": {}, "outcome": "pass" if s else "wrong"} for i, s in enumerate(scores)]
+    items = [
+        {
+            "key": f"D/{i}",
+            "dataset": "D",
+            "dimension": "MedKQA",
+            "metric": "accuracy",
+            "score": s,
+            "weight": 1.0,
+            "content_hash": str(i),
+            "details": {},
+            "outcome": "pass" if s else "wrong",
+        }
+        for i, s in enumerate(scores)
+    ]
     mean = float(np.mean(scores))
-    return {"items": items, "dimensions": {"MedKQA": {"score": mean}}, "datasets": {"D": {"score": mean}},
-            "overall": {"score": mean}}
+    return {
+        "items": items,
+        "dimensions": {"MedKQA": {"score": mean}},
+        "datasets": {"D": {"score": mean}},
+        "overall": {"score": mean},
+    }
 
 
 def _gate(base: list[float], cur: list[float]):

@@ -37,14 +37,27 @@ def test_micro_f1_is_bounded_and_perfect_only_without_errors(counts: list[tuple[
 
 
 def _rows(dataset: str, dimension: str, scores: list[float], metric: str = "accuracy") -> list[dict]:
-    return [{"key": f"{dataset}/{i:04d}", "dataset": dataset, "dimension": dimension, "metric": metric,
-             "score": s, "weight": 1.0, "outcome": "pass" if s == 1 else "wrong", "details": {}}
-            for i, s in enumerate(scores)]
+    return [
+        {
+            "key": f"{dataset}/{i:04d}",
+            "dataset": dataset,
+            "dimension": dimension,
+            "metric": metric,
+            "score": s,
+            "weight": 1.0,
+            "outcome": "pass" if s == 1 else "wrong",
+            "details": {},
+        }
+        for i, s in enumerate(scores)
+    ]
 
 
 @settings(max_examples=40, deadline=None)
-@given(a=st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=80),
-       b=st.lists(st.floats(0, 1), min_size=1, max_size=80), seed=st.integers(0, 1000))
+@given(
+    a=st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=80),
+    b=st.lists(st.floats(0, 1), min_size=1, max_size=80),
+    seed=st.integers(0, 1000),
+)
 def test_aggregates_do_not_depend_on_result_order(a: list[float], b: list[float], seed: int) -> None:
     rows = _rows("D1", "MedKQA", a) + _rows("D2", "MedKQA", b) + _rows("D3", "MedSE", a[::-1])
     shuffled = list(rows)
@@ -66,8 +79,18 @@ def test_dimension_is_mean_of_datasets_not_of_items() -> None:
 def test_micro_f1_dataset_sums_counts_over_items() -> None:
     rows = []
     for i, (tp, fp, fn) in enumerate([(3, 0, 0), (0, 1, 4), (1, 1, 1)]):
-        rows.append({"key": f"E/{i}", "dataset": "E", "dimension": "MedRU", "metric": "micro_f1", "score": 0.5,
-                     "weight": 1.0, "outcome": "wrong", "details": {"tp": tp, "fp": fp, "fn": fn}})
+        rows.append(
+            {
+                "key": f"E/{i}",
+                "dataset": "E",
+                "dimension": "MedRU",
+                "metric": "micro_f1",
+                "score": 0.5,
+                "weight": 1.0,
+                "outcome": "wrong",
+                "details": {"tp": tp, "fp": fp, "fn": fn},
+            }
+        )
     ds = aggregate(rows).datasets["E"]
     assert np.isclose(ds.score, 2 * 4 / (2 * 4 + 2 + 5))
     assert ds.ci[0] <= ds.score <= ds.ci[1]
@@ -75,8 +98,17 @@ def test_micro_f1_dataset_sums_counts_over_items() -> None:
 
 def test_errors_and_judge_items_are_counted_never_averaged() -> None:
     rows = _rows("D", "MedSE", [1.0, 1.0])
-    rows.append({"key": "D/x", "dataset": "D", "dimension": "MedSE", "metric": "accuracy", "score": None,
-                 "outcome": "error", "details": {}})
+    rows.append(
+        {
+            "key": "D/x",
+            "dataset": "D",
+            "dimension": "MedSE",
+            "metric": "accuracy",
+            "score": None,
+            "outcome": "error",
+            "details": {},
+        }
+    )
     ds = aggregate(rows).datasets["D"]
     assert (ds.score, ds.n, ds.n_items, ds.errors) == (1.0, 2, 3, 1)
 
@@ -111,9 +143,15 @@ def test_the_scorers_f1_is_the_statistics_f1() -> None:
     assert scoring.micro_f1 is micro_f1_of_items
 
 
-@given(st.integers(1, 20).flatmap(lambda n: st.lists(
-    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)), min_size=n, max_size=n),
-    min_size=1, max_size=5)))
+@given(
+    st.integers(1, 20).flatmap(
+        lambda n: st.lists(
+            st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)), min_size=n, max_size=n),
+            min_size=1,
+            max_size=5,
+        )
+    )
+)
 def test_micro_f1_stat_is_micro_f1_row_by_row(rows: list[list[tuple[int, int, int]]]) -> None:
     """The array form (bootstrap replicates) gives, row by row, the scalar formula on summed counts."""
     m = np.array(rows, dtype=float)  # [resamples, items, tp/fp/fn]
@@ -139,14 +177,22 @@ def test_wilson_agrees_with_scipy(n: int, data: st.DataObject) -> None:
 def test_one_stratum_is_the_flat_comparison(datasets: list[list[float]], seed: int) -> None:
     """``compare`` and ``compare_strata`` are one test: with one stratum and graded scores they agree exactly."""
     rng = np.random.default_rng(seed)
-    groups = {f"D{i}": Paired("accuracy", np.array(b), np.clip(np.array(b) + rng.normal(0, 0.2, len(b)), 0, 1),
-                              np.ones(len(b)))
-              for i, b in enumerate(datasets)}
+    groups = {
+        f"D{i}": Paired(
+            "accuracy", np.array(b), np.clip(np.array(b) + rng.normal(0, 0.2, len(b)), 0, 1), np.ones(len(b))
+        )
+        for i, b in enumerate(datasets)
+    }
     if all(np.all(np.isin(p.b, (0.0, 1.0))) and np.all(np.isin(p.c, (0.0, 1.0))) for p in groups.values()):
         return  # 0/1 scores take McNemar in the flat comparison
     flat, strata = compare(groups, "x", resamples=300), compare_strata({"only": groups}, "x", resamples=300)
-    assert (flat.n_shared, flat.baseline, flat.current, flat.p_value, flat.ci) == \
-        (strata.n_shared, strata.baseline, strata.current, strata.p_value, strata.ci)
+    assert (flat.n_shared, flat.baseline, flat.current, flat.p_value, flat.ci) == (
+        strata.n_shared,
+        strata.baseline,
+        strata.current,
+        strata.p_value,
+        strata.ci,
+    )
 
 
 @given(st.floats(0, 1), st.floats(0, 1))

@@ -44,15 +44,19 @@ def _unavailable(reason: str):  # type: ignore[no-untyped-def]
     def run(args: argparse.Namespace) -> int:
         print(f"mlb import {args.import_format}: not yet available ({reason})", file=sys.stderr)
         return 2
+
     return run
 
 
 def add_import_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add ``import`` with one sub-command per format to the ``mlb`` parser's sub-commands."""
-    p = sub.add_parser("import", help="convert a public benchmark file (MedQA, MedMCQA, PubMedQA, MMLU, CMMLU, "
-                                      "CMB-Clin, MedSafetyBench, HealthBench, any table) into a native suite file",
-                       description="Convert a benchmark file you have into a native suite file (-o). Bad rows fail "
-                                   "the import, each named (file, row, field), unless --skip-bad.")
+    p = sub.add_parser(
+        "import",
+        help="convert a public benchmark file (MedQA, MedMCQA, PubMedQA, MMLU, CMMLU, "
+        "CMB-Clin, MedSafetyBench, HealthBench, any table) into a native suite file",
+        description="Convert a benchmark file you have into a native suite file (-o). Bad rows fail "
+        "the import, each named (file, row, field), unless --skip-bad.",
+    )
     fsub = p.add_subparsers(dest="import_format", required=True, metavar="FORMAT")
     for name in FORMATS:
         try:
@@ -62,12 +66,20 @@ def add_import_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
             fp.add_argument("rest", nargs=argparse.REMAINDER)
             fp.set_defaults(func=_unavailable(f"{type(exc).__name__}: {exc}"))
             continue
-        fp = fsub.add_parser(name, help=getattr(module, "DESCRIPTION", name),
-                             description=(module.__doc__ or "").strip() or None,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        fp = fsub.add_parser(
+            name,
+            help=getattr(module, "DESCRIPTION", name),
+            description=(module.__doc__ or "").strip() or None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         fp.add_argument("src", metavar="SRC", help="the source file")
-        fp.add_argument("-o", "--output", required=True, metavar="FILE",
-                        help="the native suite file to write (.jsonl), e.g. suites/medkqa/MedQA.jsonl")
+        fp.add_argument(
+            "-o",
+            "--output",
+            required=True,
+            metavar="FILE",
+            help="the native suite file to write (.jsonl), e.g. suites/medkqa/MedQA.jsonl",
+        )
         module.add_arguments(fp)
         fp.set_defaults(func=module.run)
     return p

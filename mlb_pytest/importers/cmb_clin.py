@@ -35,8 +35,10 @@ from .common import (
 
 PROMPTS = {
     "zh": "你是一名经验丰富的临床医生。请阅读下面的病例，回答最后提出的问题，给出明确、具体的结论及其依据。\n${question}",
-    "en": ("You are an experienced clinician. Read the case below and answer the question at its end, giving "
-           "clear, specific conclusions and the reasons for them.\n${question}"),
+    "en": (
+        "You are an experienced clinician. Read the case below and answer the question at its end, giving "
+        "clear, specific conclusions and the reasons for them.\n${question}"
+    ),
 }
 QUESTION_LABEL = {"zh": "问题：", "en": "Question: "}
 
@@ -50,8 +52,10 @@ class CMBClin(Converter):
     judge = JudgeKind.points
     language = "zh"
     prompts = PROMPTS
-    licence_hint = "FreedomIntelligence/CMB's LICENSE is Apache-2.0 (added after the data folder was removed; " \
-                   "its READMEs state no data licence)"
+    licence_hint = (
+        "FreedomIntelligence/CMB's LICENSE is Apache-2.0 (added after the data folder was removed; "
+        "its READMEs state no data licence)"
+    )
 
     def default_dataset(self, src: Path) -> str:
         return "CMB-Clin"
@@ -77,13 +81,22 @@ class CMBClin(Converter):
                 continue
             pairs = case.get("QA_pairs")
             if not isinstance(pairs, list) or not pairs:
-                yield Raw(where, f"case {index}", error=RowError("missing or not a list of {question, answer}"
-                                                                 if not pairs else "not a list", "QA_pairs"))
+                yield Raw(
+                    where,
+                    f"case {index}",
+                    error=RowError(
+                        "missing or not a list of {question, answer}" if not pairs else "not a list", "QA_pairs"
+                    ),
+                )
                 continue
             source_id = str(cid) if isinstance(cid, (str, int)) and not isinstance(cid, bool) else str(index)
             for k, pair in enumerate(pairs):
-                yield Raw(f"{where}.QA_pairs[{k}]", f"case {source_id} QA {k + 1}",
-                          {"case": case, "description": description, "pair": pair, "k": k}, source_id=source_id)
+                yield Raw(
+                    f"{where}.QA_pairs[{k}]",
+                    f"case {source_id} QA {k + 1}",
+                    {"case": case, "description": description, "pair": pair, "k": k},
+                    source_id=source_id,
+                )
 
     def convert(self, raw: Raw, ctx: Context) -> list[dict[str, Any]]:
         pair, k = raw.data["pair"], raw.data["k"]
@@ -96,9 +109,13 @@ class CMBClin(Converter):
         language = ctx.opts.language or self.language
         label = QUESTION_LABEL.get(language, QUESTION_LABEL["en"])
         case_id, _ = release_id(raw.source_id, 0, raw.where, None, "id")
-        item: dict[str, Any] = {"id": f"{case_id}-q{k + 1}",
-                                "question": f"{raw.data['description']}\n\n{label}{question}",
-                                "answer": answer, "reference_points": points, "tags": [f"qa={k + 1}", f"case={case_id}"]}
+        item: dict[str, Any] = {
+            "id": f"{case_id}-q{k + 1}",
+            "question": f"{raw.data['description']}\n\n{label}{question}",
+            "answer": answer,
+            "reference_points": points,
+            "tags": [f"qa={k + 1}", f"case={case_id}"],
+        }
         title = raw.data["case"].get("title")
         if isinstance(title, str) and title.strip():
             item["tags"].append(f"case_title={title.strip()}")

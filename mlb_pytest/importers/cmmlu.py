@@ -21,8 +21,10 @@ from .mmlu import choice_from_cells
 
 NEEDED = ("question", "a", "b", "c", "d", "answer")
 PROMPTS = {
-    "zh": ("以下是关于${subject}的单项选择题，请选出唯一正确的答案。\n只输出该选项的大写字母，不要解释。\n"
-           "题目：${question}\n选项：\n${options}\n答案："),
+    "zh": (
+        "以下是关于${subject}的单项选择题，请选出唯一正确的答案。\n只输出该选项的大写字母，不要解释。\n"
+        "题目：${question}\n选项：\n${options}\n答案："
+    ),
 }
 
 
@@ -31,8 +33,9 @@ def header_columns(src: Path, line: int, cells: list[str], needed: tuple[str, ..
     names = [c.strip().lower() for c in cells]
     missing = [n for n in needed if n not in names]
     if missing:
-        raise ImportFailure(f"{src}:{line}: the header {','.join(cells)!r} has no column "
-                            + ", ".join(repr(m) for m in missing))
+        raise ImportFailure(
+            f"{src}:{line}: the header {','.join(cells)!r} has no column " + ", ".join(repr(m) for m in missing)
+        )
     where: dict[str, int] = {}
     for i, n in enumerate(names):
         if n in where and (n in needed or n == ""):
@@ -81,8 +84,9 @@ class CMMLU(Converter):
 
     def convert(self, raw: Raw, ctx: Context) -> list[dict[str, Any]]:
         d = raw.data
-        item = choice_from_cells({"question": d["question"], "A": d["a"], "B": d["b"], "C": d["c"], "D": d["d"],
-                                  "answer": d["answer"]})
+        item = choice_from_cells(
+            {"question": d["question"], "A": d["a"], "B": d["b"], "C": d["c"], "D": d["d"], "answer": d["answer"]}
+        )
         item["tags"] = [f"subject={ctx.src.stem}"]
         return [item]
 

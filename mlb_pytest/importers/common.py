@@ -51,8 +51,11 @@ UNKNOWN = "unknown: set --source/--licence"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_LISTED = 50  # bad rows named in one failure message (all of them go to stderr with --skip-bad)
 # Licence words that restrict copying or reuse: the written file is derived data under that licence.
-_RESTRICTED = re.compile(r"\bNC\b|non[- ]?commercial|\bND\b|no[- ]?deriv|research[- ]only|all rights reserved|"
-                         r"unknown|unstated", re.I)
+_RESTRICTED = re.compile(
+    r"\bNC\b|non[- ]?commercial|\bND\b|no[- ]?deriv|research[- ]only|all rights reserved|"
+    r"unknown|unstated",
+    re.I,
+)
 
 
 class ImportFailure(UsageError, ValueError):
@@ -105,10 +108,12 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        return [f"{self.items} item{'s' if self.items != 1 else ''} written to {self.out} (dataset {self.dataset}, {self.dimension}, task "
-                f"{self.task}) from {self.rows} row{'s' if self.rows != 1 else ''}"
-                + (f"; {len(self.skipped)} skipped" if self.skipped else ""),
-                f"check it with: mlb validate {self.out}"]
+        return [
+            f"{self.items} item{'s' if self.items != 1 else ''} written to {self.out} (dataset {self.dataset}, {self.dimension}, task "
+            f"{self.task}) from {self.rows} row{'s' if self.rows != 1 else ''}"
+            + (f"; {len(self.skipped)} skipped" if self.skipped else ""),
+            f"check it with: mlb validate {self.out}",
+        ]
 
 
 def bad_row_text(where: str, err: RowError) -> str:
@@ -160,7 +165,9 @@ def read_json_document(src: Path) -> tuple[str, Any]:
         return text, loads(text)
     except JSONInputError as exc:
         at = f":{exc.line}" if exc.line else ""
-        raise ImportFailure(f"{src}{at}: {exc.message} (the whole file is one JSON document: nothing imported)") from None
+        raise ImportFailure(
+            f"{src}{at}: {exc.message} (the whole file is one JSON document: nothing imported)"
+        ) from None
 
 
 _DECODER = json.JSONDecoder()
@@ -235,7 +242,7 @@ def letter_options(value: Any, label: str = "options") -> dict[str, str]:
         try:
             value = loads(value)
         except JSONInputError:
-            raise RowError("must be a JSON object {\"A\": ..., \"B\": ...} or a JSON list of option texts", label) from None
+            raise RowError('must be a JSON object {"A": ..., "B": ...} or a JSON list of option texts', label) from None
     if isinstance(value, list):
         if len(value) > len(LETTERS):
             raise RowError(f"{len(value)} options: at most {len(LETTERS)}", label)
@@ -285,8 +292,10 @@ _ENUM = rf"(?:{_CIRCLED}|{_NUMBERED})"
 _ENUM_AT = re.compile(rf"^\s*{_ENUM}\s*")
 # A circled number starts an item after any punctuation or space; "(1)" and "1." only after a
 # sentence end or colon (so "give 1. fluids" or "see (1) above" in running text stay whole).
-_BREAK_BEFORE_ENUM = re.compile(rf"(?<=[；;，,。！？!?：:\s])(?={_CIRCLED})|(?<=[；;。！？!?：:])(?=\s*{_NUMBERED})"
-                                rf"|(?<=[.!?])(?=\s+\d{{1,2}}[.)]\s)")
+_BREAK_BEFORE_ENUM = re.compile(
+    rf"(?<=[；;，,。！？!?：:\s])(?={_CIRCLED})|(?<=[；;。！？!?：:])(?=\s*{_NUMBERED})"
+    rf"|(?<=[.!?])(?=\s+\d{{1,2}}[.)]\s)"
+)
 _SENTENCE = re.compile(r"(?<=[。！？!?])|(?<=[.])\s+(?=[A-Z(])")
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
@@ -340,8 +349,7 @@ def split_points(text: str) -> list[str]:
     for i, (body, kind) in enumerate(pieces):
         nxt = pieces[i + 1][1] if i + 1 < len(pieces) else None
         # a heading: ends in a colon, or a short title whose items are numbered another way
-        titled = (len(body) <= 20 and not re.search(r"[。！？!?.；;，,]$", body) and nxt is not None
-                  and nxt != kind)
+        titled = len(body) <= 20 and not re.search(r"[。！？!?.；;，,]$", body) and nxt is not None and nxt != kind
         if i + 1 < len(pieces) and (body.endswith(("：", ":")) or titled):
             if body.endswith(":"):
                 heading = body + " "
@@ -452,25 +460,47 @@ class Converter:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         h = parser.add_argument_group("suite header")
         h.add_argument("--dataset", default=None, help="dataset name (default: %s)" % self.dataset_help())
-        h.add_argument("--dimension", default=None, choices=[d.value for d in Dimension],
-                       help=f"dimension the dataset counts under (default {self.dimension.value})")
-        h.add_argument("--source", default=None,
-                       help=f"where the data comes from (repository, commit, path); default {UNKNOWN!r} with a warning")
-        h.add_argument("--licence", "--license", dest="licence", default=None,
-                       help=f"the data's licence as its source states it; default {UNKNOWN!r} with a warning")
-        h.add_argument("--specialty", default=None,
-                       help="specialty key for every item (mlb_pytest/specialties.py); default none "
-                            "(then `mlb validate` reports each item's missing specialty; use --foreign or set it)")
+        h.add_argument(
+            "--dimension",
+            default=None,
+            choices=[d.value for d in Dimension],
+            help=f"dimension the dataset counts under (default {self.dimension.value})",
+        )
+        h.add_argument(
+            "--source",
+            default=None,
+            help=f"where the data comes from (repository, commit, path); default {UNKNOWN!r} with a warning",
+        )
+        h.add_argument(
+            "--licence",
+            "--license",
+            dest="licence",
+            default=None,
+            help=f"the data's licence as its source states it; default {UNKNOWN!r} with a warning",
+        )
+        h.add_argument(
+            "--specialty",
+            default=None,
+            help="specialty key for every item (mlb_pytest/specialties.py); default none "
+            "(then `mlb validate` reports each item's missing specialty; use --foreign or set it)",
+        )
         h.add_argument("--language", default=None, help=f"item language (default {self.language})")
         h.add_argument("--prompt", default=None, help="prompt template with ${question} (default: the format's own)")
-        h.add_argument("--mirrors", default=None, choices=sorted(MLB_DATASETS),
-                       help="the MLB dataset whose task and metric this copies (default: by dimension and task)")
+        h.add_argument(
+            "--mirrors",
+            default=None,
+            choices=sorted(MLB_DATASETS),
+            help="the MLB dataset whose task and metric this copies (default: by dimension and task)",
+        )
         h.add_argument("--description", default=None, help="one paragraph for people (default: what was imported)")
         r = parser.add_argument_group("rows")
         r.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N rows that convert")
-        r.add_argument("--skip-bad", action="store_true",
-                       help="leave out rows that cannot be converted (each listed on stderr with its reason) "
-                            "instead of failing the import")
+        r.add_argument(
+            "--skip-bad",
+            action="store_true",
+            help="leave out rows that cannot be converted (each listed on stderr with its reason) "
+            "instead of failing the import",
+        )
         self.add_format_arguments(parser)
 
     def dataset_help(self) -> str:
@@ -521,13 +551,17 @@ class Converter:
             raise ImportFailure(f"--limit {opts.limit}: must be at least 1")
         if opts.specialty is not None and opts.specialty not in BY_KEY:
             close = difflib.get_close_matches(opts.specialty, list(BY_KEY), n=3)
-            raise ImportFailure(f"--specialty {opts.specialty!r} is not in mlb_pytest/specialties.py"
-                                + (f" (did you mean {', '.join(close)}?)" if close else ""))
+            raise ImportFailure(
+                f"--specialty {opts.specialty!r} is not in mlb_pytest/specialties.py"
+                + (f" (did you mean {', '.join(close)}?)" if close else "")
+            )
         header = self.build_header(ctx, out, warnings)
         try:
             info = check_header(info_from_header(DatasetHeader.model_validate(header)), str(out), 1)
         except ValidationError as exc:
-            raise ImportFailure(f"the header these options give is not valid: {from_validation(str(out), 1, exc)}") from None
+            raise ImportFailure(
+                f"the header these options give is not valid: {from_validation(str(out), 1, exc)}"
+            ) from None
         except SuiteError as exc:
             raise ImportFailure(f"the header these options give is not valid: {exc}") from None
 
@@ -554,12 +588,14 @@ class Converter:
         if bad and not opts.skip_bad:
             shown = bad[:MAX_LISTED]
             more = f"\n  ... and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
-            raise ImportFailure(f"{len(bad)} of {rows} rows of {src} cannot be converted; nothing written "
-                                "(fix them, or pass --skip-bad to leave them out, each listed):\n  "
-                                + "\n  ".join(shown) + more)
+            raise ImportFailure(
+                f"{len(bad)} of {rows} rows of {src} cannot be converted; nothing written "
+                "(fix them, or pass --skip-bad to leave them out, each listed):\n  " + "\n  ".join(shown) + more
+            )
         if not items:
-            raise ImportFailure(f"{src}: no rows could be converted" + (f" ({len(bad)} bad rows)" if bad else
-                                                                         " (no rows found)"))
+            raise ImportFailure(
+                f"{src}: no rows could be converted" + (f" ({len(bad)} bad rows)" if bad else " (no rows found)")
+            )
         if not opts.description:
             header["description"] = self.describe(header, src, len(items))
         text = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in [header, *(it for _, it in items)])
@@ -568,8 +604,17 @@ class Converter:
             write_text_atomic(out, text)
         except OSError as exc:
             raise ImportFailure(f"{out}: cannot write ({exc.strerror or exc})") from None
-        return ImportResult(out, header["dataset"], header["dimension"], header["task"], len(items), rows,
-                            skipped=bad, notes=ctx.notes, warnings=warnings)
+        return ImportResult(
+            out,
+            header["dataset"],
+            header["dimension"],
+            header["task"],
+            len(items),
+            rows,
+            skipped=bad,
+            notes=ctx.notes,
+            warnings=warnings,
+        )
 
     def build_header(self, ctx: Context, out: Path, warnings: list[str]) -> dict[str, Any]:
         opts = ctx.opts
@@ -577,8 +622,9 @@ class Converter:
         try:
             dimension = Dimension(opts.dimension) if opts.dimension else self.default_dimension(ctx)
         except ValueError:
-            raise ImportFailure(f"--dimension {opts.dimension!r}: expected one of "
-                                + ", ".join(d.value for d in Dimension)) from None
+            raise ImportFailure(
+                f"--dimension {opts.dimension!r}: expected one of " + ", ".join(d.value for d in Dimension)
+            ) from None
         task = Task(fields["task"])
         judge = JudgeKind(fields["judge"]) if fields.get("judge") else None
         mirrors = opts.mirrors or default_mirrors(dimension, task, judge)
@@ -588,8 +634,9 @@ class Converter:
         if mirrors:
             header["mirrors"] = mirrors
         else:
-            warnings.append(f"no MLB dataset mirrors {dimension.value}/{task.value}: `mlb validate` will ask for "
-                            "--mirrors")
+            warnings.append(
+                f"no MLB dataset mirrors {dimension.value}/{task.value}: `mlb validate` will ask for --mirrors"
+            )
         header["dimension"] = dimension.value
         header.update(fields)
         header["source"] = opts.source or UNKNOWN
@@ -598,19 +645,25 @@ class Converter:
             header["description"] = opts.description
         if not opts.source or not opts.licence:
             missing = " and ".join(n for n, v in (("--source", opts.source), ("--licence", opts.licence)) if not v)
-            warnings.append(f"{missing} not given: the header says {UNKNOWN!r}; set them to what the data's own "
-                            f"source states" + (f" ({self.licence_hint})" if self.licence_hint else ""))
+            warnings.append(
+                f"{missing} not given: the header says {UNKNOWN!r}; set them to what the data's own "
+                f"source states" + (f" ({self.licence_hint})" if self.licence_hint else "")
+            )
         licence = opts.licence or UNKNOWN
         if _RESTRICTED.search(licence):
-            warnings.append(f"licence {licence!r}: the written file is derived data under it; keep it out of "
-                            "repositories and releases that its terms do not allow")
+            warnings.append(
+                f"licence {licence!r}: the written file is derived data under it; keep it out of "
+                "repositories and releases that its terms do not allow"
+            )
         folder = out.parent.name.lower()
         markers = {d.marker: d for d in Dimension}
         if folder in markers and markers[folder] is not dimension:
             warnings.append(f"{out} is under {folder}/ but the dataset counts under {dimension.value}")
         if opts.specialty is None and not self.has_specialty_column(ctx):
-            warnings.append("no --specialty: items have none, which `mlb validate` reports for bundled suites "
-                            "(validate with --foreign, or re-import with --specialty KEY)")
+            warnings.append(
+                "no --specialty: items have none, which `mlb validate` reports for bundled suites "
+                "(validate with --foreign, or re-import with --specialty KEY)"
+            )
         return header
 
     def default_dimension(self, ctx: Context) -> Dimension:
@@ -621,8 +674,10 @@ class Converter:
 
     def describe(self, header: dict[str, Any], src: Path, n: int) -> str:
         digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
-        return (f"{header['dataset']}: {n} items imported by `mlb import {self.name}` from {src.name} "
-                f"(sha256 {digest}...). Source: {header['source']}. Licence: {header['licence']}.")
+        return (
+            f"{header['dataset']}: {n} items imported by `mlb import {self.name}` from {src.name} "
+            f"(sha256 {digest}...). Source: {header['source']}. Licence: {header['licence']}."
+        )
 
     def finish(self, item: dict[str, Any], raw: Raw, ctx: Context, info: Any, ids: dict[str, str]) -> dict[str, Any]:
         """Add id, provenance and specialty, then check the item the way the suite reader will."""
@@ -657,8 +712,9 @@ class Converter:
             for e in res.errors[:MAX_LISTED]:
                 row = wheres[e.line - 2] if e.line and 2 <= e.line < len(wheres) + 2 else "header"
                 named.append(f"{row}: {e}")
-            raise ImportFailure("the converted file would not load (a bug of the importer; nothing written):\n  "
-                                + "\n  ".join(named))
+            raise ImportFailure(
+                "the converted file would not load (a bug of the importer; nothing written):\n  " + "\n  ".join(named)
+            )
         if len(res.items) != len(wheres):
             raise ImportFailure(f"the converted file loads {len(res.items)} items, expected {len(wheres)}")
 
@@ -690,5 +746,7 @@ def explanation(item: dict[str, Any], text: str | None, ctx: Context, what: str)
     if "explanation" in ItemRecord.model_fields:
         item["explanation"] = text
     else:
-        ctx.note(f"{what} not written: the item schema (mlb_pytest/schema.py ItemRecord) has no field for "
-                 "explanations; they stay in the source file")
+        ctx.note(
+            f"{what} not written: the item schema (mlb_pytest/schema.py ItemRecord) has no field for "
+            "explanations; they stay in the source file"
+        )

@@ -47,14 +47,29 @@ from .common import (
     split_points,
 )
 
-KEYS = ("id", "question", "context", "options", "answer", "points", "risks", "quality", "specialty", "tags",
-        "explanation")
+KEYS = (
+    "id",
+    "question",
+    "context",
+    "options",
+    "answer",
+    "points",
+    "risks",
+    "quality",
+    "specialty",
+    "tags",
+    "explanation",
+)
 PROMPTS = {
-    ("choice", "en"): ("Answer the following multiple-choice question. Choose every correct option.\n"
-                       "Output only the capital letter(s) of your choice (e.g. B, or A,C for several), "
-                       "with no explanation.\nQuestion: ${question}\nOptions:\n${options}\nAnswer:"),
-    ("choice", "zh"): ("请回答下面的选择题，选出全部正确选项。\n只输出所选选项的大写字母（如 B；多选如 A,C），不要解释。\n"
-                       "题目：${question}\n选项：\n${options}\n答案："),
+    ("choice", "en"): (
+        "Answer the following multiple-choice question. Choose every correct option.\n"
+        "Output only the capital letter(s) of your choice (e.g. B, or A,C for several), "
+        "with no explanation.\nQuestion: ${question}\nOptions:\n${options}\nAnswer:"
+    ),
+    ("choice", "zh"): (
+        "请回答下面的选择题，选出全部正确选项。\n只输出所选选项的大写字母（如 B；多选如 A,C），不要解释。\n"
+        "题目：${question}\n选项：\n${options}\n答案："
+    ),
     ("open", "en"): "Answer the following question.\n${question}",
     ("open", "zh"): "请回答下面的问题。\n${question}",
 }
@@ -105,19 +120,35 @@ class Generic(Converter):
 
     def add_format_arguments(self, parser: argparse.ArgumentParser) -> None:
         g = parser.add_argument_group("columns")
-        g.add_argument("--map", action="append", metavar="KEY=COLUMN[,...]",
-                       help="which column holds what: question, options or A..Z, answer, points, risks, quality, "
-                            "context, id, specialty, tags, explanation")
-        g.add_argument("--task", choices=["choice", "open"], default=None,
-                       help="choice (default when options are mapped) or open")
-        g.add_argument("--judge", choices=["points", "safety", "compliance"], default=None,
-                       help="how open items are judged (default: compliance with quality, safety with risks, "
-                            "else points)")
-        g.add_argument("--answer-kind", choices=["letter", "index0", "index1", "text"], default="letter",
-                       help="how a choice answer is written (default letter)")
+        g.add_argument(
+            "--map",
+            action="append",
+            metavar="KEY=COLUMN[,...]",
+            help="which column holds what: question, options or A..Z, answer, points, risks, quality, "
+            "context, id, specialty, tags, explanation",
+        )
+        g.add_argument(
+            "--task", choices=["choice", "open"], default=None, help="choice (default when options are mapped) or open"
+        )
+        g.add_argument(
+            "--judge",
+            choices=["points", "safety", "compliance"],
+            default=None,
+            help="how open items are judged (default: compliance with quality, safety with risks, else points)",
+        )
+        g.add_argument(
+            "--answer-kind",
+            choices=["letter", "index0", "index1", "text"],
+            default="letter",
+            help="how a choice answer is written (default letter)",
+        )
         g.add_argument("--sep", default=None, help="separator of points/risks/quality given as text (default: lines)")
-        g.add_argument("--input-format", choices=["auto", "csv", "tsv", "jsonl"], default="auto",
-                       help="default: by SRC's suffix (.csv, .tsv, .jsonl/.ndjson)")
+        g.add_argument(
+            "--input-format",
+            choices=["auto", "csv", "tsv", "jsonl"],
+            default="auto",
+            help="default: by SRC's suffix (.csv, .tsv, .jsonl/.ndjson)",
+        )
         g.add_argument("--no-header", action="store_true", help="CSV/TSV without a header: columns are 1, 2, ...")
 
     def setup(self, ctx: Context) -> None:
@@ -150,16 +181,21 @@ class Generic(Converter):
             suffix = ctx.src.suffix.lower()
             fmt = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
             if fmt is None:
-                raise ImportFailure(f"{ctx.src}: cannot tell the format from {suffix or 'no suffix'!r}: "
-                                    "give --input-format csv, tsv or jsonl")
+                raise ImportFailure(
+                    f"{ctx.src}: cannot tell the format from {suffix or 'no suffix'!r}: "
+                    "give --input-format csv, tsv or jsonl"
+                )
         ctx.state["format"] = fmt
 
     def header(self, ctx: Context) -> dict[str, Any]:
         self.setup(ctx)
         task, judge = ctx.state["task"], ctx.state["judge"]
         language = ctx.opts.language or "en"
-        out: dict[str, Any] = {"task": task, "metric": (Metric.accuracy if task == "choice" else Metric.judge).value,
-                               "language": language}
+        out: dict[str, Any] = {
+            "task": task,
+            "metric": (Metric.accuracy if task == "choice" else Metric.judge).value,
+            "language": language,
+        }
         if judge:
             out["judge"] = judge
         out["prompt"] = PROMPTS.get((task, "zh" if language.lower().startswith("zh") else "en"))
@@ -195,8 +231,11 @@ class Generic(Converter):
                 raise ImportFailure(f"{ctx.src}:{first[0]}: column {dup!r} appears twice in the header")
             absent = [c for c in m.values() if c not in names]
             if absent:
-                raise ImportFailure(f"{ctx.src}:{first[0]}: the header has no column "
-                                    + ", ".join(repr(a) for a in absent) + f" (it has: {', '.join(names)})")
+                raise ImportFailure(
+                    f"{ctx.src}:{first[0]}: the header has no column "
+                    + ", ".join(repr(a) for a in absent)
+                    + f" (it has: {', '.join(names)})"
+                )
         for line, cells in records:
             raw = Raw(f"{ctx.src}:{line}", f"line {line}")
             cols = names or [str(i + 1) for i in range(len(cells))]
@@ -222,8 +261,9 @@ class Generic(Converter):
             found, value = lookup(row, m[key])
             if not found or value is None or (isinstance(value, str) and not value.strip()):
                 if required:
-                    raise RowError(("missing" if not found or value is None else "empty") + f" (mapped to {key})",
-                                   m[key])
+                    raise RowError(
+                        ("missing" if not found or value is None else "empty") + f" (mapped to {key})", m[key]
+                    )
                 return None
             return value
 
@@ -298,7 +338,7 @@ class Generic(Converter):
         out = {k: option_text(values[k], m[k]) for k in letters}
         if len(out) < 2:
             raise RowError(f"a choice item needs at least two options, got {len(out)}", m[sorted(m)[0]])
-        if list(out) != list(LETTERS[:len(out)]):
+        if list(out) != list(LETTERS[: len(out)]):
             raise RowError(f"options {','.join(out)} skip a letter", "options")
         return out
 
@@ -322,8 +362,11 @@ class Generic(Converter):
             if kind == "text":
                 matches = [k for k, t in options.items() if " ".join(str(v).split()) == " ".join(t.split())]
                 if len(matches) != 1:
-                    raise RowError(f"{str(v)[:80]!r} is " + ("not the text of any option" if not matches else
-                                   f"the text of options {','.join(matches)}"), column)
+                    raise RowError(
+                        f"{str(v)[:80]!r} is "
+                        + ("not the text of any option" if not matches else f"the text of options {','.join(matches)}"),
+                        column,
+                    )
                 letters.append(matches[0])
                 continue
             try:
@@ -334,8 +377,11 @@ class Generic(Converter):
                 raise RowError(f"{v!r} is not an option number", column)
             n -= 0 if kind == "index0" else 1
             if not 0 <= n < len(keys):
-                raise RowError(f"{v!r} is not an option number ({'0' if kind == 'index0' else '1'}-"
-                               f"{len(keys) - (1 if kind == 'index0' else 0)})", column)
+                raise RowError(
+                    f"{v!r} is not an option number ({'0' if kind == 'index0' else '1'}-"
+                    f"{len(keys) - (1 if kind == 'index0' else 0)})",
+                    column,
+                )
             letters.append(keys[n])
         if not letters:
             raise RowError("missing: the row has no answer", column)

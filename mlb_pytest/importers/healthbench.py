@@ -55,8 +55,10 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)  # changes made to rows that were kept
 
     def lines(self) -> list[str]:
-        out = [f"{self.items} items written to {self.out}"
-               + (f"; {len(self.skipped)} rows left out" if self.skipped else "")]
+        out = [
+            f"{self.items} items written to {self.out}"
+            + (f"; {len(self.skipped)} rows left out" if self.skipped else "")
+        ]
         out += [f"  left out: {s}" for s in self.skipped]
         out += [f"  note: {n}" for n in self.notes]
         return out
@@ -132,20 +134,32 @@ def convert_row(row: Any, n: int, where: str) -> tuple[dict[str, Any], list[str]
     if not isinstance(example_tags, list) or not all(isinstance(t, str) and t.strip() for t in example_tags):
         raise ValueError("example_tags is not a list of strings")
     prompt_id = row.get("prompt_id")
-    item: dict[str, Any] = {"id": _item_id(prompt_id, n), "messages": messages, "rubric": criteria,
-                            "tags": list(dict.fromkeys(example_tags)),
-                            "source": f"HealthBench prompt_id {prompt_id}" if prompt_id else f"HealthBench {where}"}
+    item: dict[str, Any] = {
+        "id": _item_id(prompt_id, n),
+        "messages": messages,
+        "rubric": criteria,
+        "tags": list(dict.fromkeys(example_tags)),
+        "source": f"HealthBench prompt_id {prompt_id}" if prompt_id else f"HealthBench {where}",
+    }
     ideal = (row.get("ideal_completions_data") or {}) if isinstance(row.get("ideal_completions_data"), dict) else {}
     if isinstance(ideal.get("ideal_completion"), str) and ideal["ideal_completion"].strip():
         item["answer"] = ideal["ideal_completion"]
     return item, notes
 
 
-def convert(src: Path, *, dataset: str | None = None, dimension: str = "SmartServ", language: str = "en",
-            limit: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]], list[str], list[str]]:
+def convert(
+    src: Path,
+    *,
+    dataset: str | None = None,
+    dimension: str = "SmartServ",
+    language: str = "en",
+    limit: int | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[str], list[str]]:
     """(header, items, rows left out, notes) of a HealthBench file."""
     if dimension not in {d.value for d in Dimension}:
-        raise HealthBenchImportError(f"dimension {dimension!r}: expected one of {', '.join(d.value for d in Dimension)}")
+        raise HealthBenchImportError(
+            f"dimension {dimension!r}: expected one of {', '.join(d.value for d in Dimension)}"
+        )
     if dataset is not None and not _ID.match(dataset):
         raise HealthBenchImportError(f"dataset name {dataset!r}: letters, digits, '_', '.', '-' only")
     try:
@@ -182,23 +196,43 @@ def convert(src: Path, *, dataset: str | None = None, dimension: str = "SmartSer
         items.append(item)
         notes += row_notes
     if not items:
-        raise HealthBenchImportError(f"{src}: no HealthBench rows could be converted"
-                           + (f" (first problem: {skipped[0]})" if skipped else " (empty file)"))
+        raise HealthBenchImportError(
+            f"{src}: no HealthBench rows could be converted"
+            + (f" (first problem: {skipped[0]})" if skipped else " (empty file)")
+        )
     name = dataset or default_dataset(src)
-    description = (f"{name}: {len(items)} conversations of OpenAI HealthBench ({src.name}) with their physician-written "
-                   "rubrics, scored HealthBench's way (met points / positive points per item; the dataset and each "
-                   "tag: the mean clipped to [0, 1]).")
+    description = (
+        f"{name}: {len(items)} conversations of OpenAI HealthBench ({src.name}) with their physician-written "
+        "rubrics, scored HealthBench's way (met points / positive points per item; the dataset and each "
+        "tag: the mean clipped to [0, 1])."
+    )
     if canaries:
         description += " HealthBench canary: " + " ".join(sorted(canaries))
-    header = {"mlb_suite": 1, "dataset": name, "dimension": dimension, "task": "open", "metric": "rubric",
-              "judge": "rubric", "language": language, "prompt": "${question}",
-              "source": f"OpenAI HealthBench (openai/simple-evals healthbench_eval.py), file {src.name}",
-              "licence": "MIT", "description": description}
+    header = {
+        "mlb_suite": 1,
+        "dataset": name,
+        "dimension": dimension,
+        "task": "open",
+        "metric": "rubric",
+        "judge": "rubric",
+        "language": language,
+        "prompt": "${question}",
+        "source": f"OpenAI HealthBench (openai/simple-evals healthbench_eval.py), file {src.name}",
+        "licence": "MIT",
+        "description": description,
+    }
     return header, items, skipped, notes
 
 
-def import_file(src: Path | str, out: Path | str, *, dataset: str | None = None, dimension: str = "SmartServ",
-                language: str = "en", limit: int | None = None) -> ImportResult:
+def import_file(
+    src: Path | str,
+    out: Path | str,
+    *,
+    dataset: str | None = None,
+    dimension: str = "SmartServ",
+    language: str = "en",
+    limit: int | None = None,
+) -> ImportResult:
     """Convert ``src`` and write the suite file ``out`` atomically; HealthBenchImportError when nothing converts."""
     from .._atomic import write_text_atomic
 
@@ -211,18 +245,25 @@ def import_file(src: Path | str, out: Path | str, *, dataset: str | None = None,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """This format's options (besides SRC and -o), for ``mlb import healthbench``."""
-    parser.add_argument("--dataset", default=None,
-                        help="dataset name (default: HealthBench, HealthBenchHard or HealthBenchConsensus after SRC)")
-    parser.add_argument("--dimension", default="SmartServ",
-                        help="dimension the dataset counts under (default SmartServ: patient-facing conversations)")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        help="dataset name (default: HealthBench, HealthBenchHard or HealthBenchConsensus after SRC)",
+    )
+    parser.add_argument(
+        "--dimension",
+        default="SmartServ",
+        help="dimension the dataset counts under (default SmartServ: patient-facing conversations)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N convertible rows")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run from parsed arguments (``src``, ``output`` and this format's options); prints what was done."""
     try:
-        result = import_file(Path(args.src), Path(args.output), dataset=args.dataset, dimension=args.dimension,
-                             limit=args.limit)
+        result = import_file(
+            Path(args.src), Path(args.output), dataset=args.dataset, dimension=args.dimension, limit=args.limit
+        )
     except (HealthBenchImportError, OSError) as exc:
         print(f"mlb import {FORMAT}: {exc}", file=sys.stderr)
         return 2

@@ -38,9 +38,11 @@ from .medqa import choice_row
 
 OPTION_KEYS = ("opa", "opb", "opc", "opd")
 PROMPTS = {
-    "en": ("The following is a multiple-choice question from a postgraduate medical entrance examination. "
-           "Choose the single best answer.\nOutput only the capital letter of that option, with no explanation.\n"
-           "Question: ${question}\nOptions:\n${options}\nAnswer:"),
+    "en": (
+        "The following is a multiple-choice question from a postgraduate medical entrance examination. "
+        "Choose the single best answer.\nOutput only the capital letter of that option, with no explanation.\n"
+        "Question: ${question}\nOptions:\n${options}\nAnswer:"
+    ),
 }
 
 
@@ -69,9 +71,13 @@ class MedMCQA(Converter):
         return "MedMCQA"
 
     def add_format_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--cop-base", choices=["auto", "0", "1"], default="auto",
-                            help="how cop counts options: 1 (original files, 1-4), 0 (Hugging Face export, 0-3), "
-                                 "auto: from the values in the file (default)")
+        parser.add_argument(
+            "--cop-base",
+            choices=["auto", "0", "1"],
+            default="auto",
+            help="how cop counts options: 1 (original files, 1-4), 0 (Hugging Face export, 0-3), "
+            "auto: from the values in the file (default)",
+        )
 
     def rows(self, ctx: Context) -> Iterator[Raw]:
         for raw in read_jsonl(ctx.src):
@@ -91,18 +97,24 @@ class MedMCQA(Converter):
         if not seen:
             return
         if 0 in seen and 4 in seen:
-            raise ImportFailure(f"{ctx.src}: cop takes both 0 and 4: it cannot count from 0 and from 1; "
-                                "check the file, or give --cop-base 0 or 1")
+            raise ImportFailure(
+                f"{ctx.src}: cop takes both 0 and 4: it cannot count from 0 and from 1; "
+                "check the file, or give --cop-base 0 or 1"
+            )
         if 0 in seen:
             ctx.state["base"] = 0
         elif 4 in seen:
             ctx.state["base"] = 1
         elif seen & {1, 2, 3}:
-            raise ImportFailure(f"{ctx.src}: every cop is 1, 2 or 3, so the file does not show whether it counts "
-                                "from 0 (Hugging Face export, 0-3) or from 1 (original files, 1-4): give --cop-base")
+            raise ImportFailure(
+                f"{ctx.src}: every cop is 1, 2 or 3, so the file does not show whether it counts "
+                "from 0 (Hugging Face export, 0-3) or from 1 (original files, 1-4): give --cop-base"
+            )
         if "base" in ctx.state:
-            ctx.note(f"cop read as counting from {ctx.state['base']} "
-                     f"({'0-3' if ctx.state['base'] == 0 else '1-4'}; --cop-base {ctx.opts.cop_base})")
+            ctx.note(
+                f"cop read as counting from {ctx.state['base']} "
+                f"({'0-3' if ctx.state['base'] == 0 else '1-4'}; --cop-base {ctx.opts.cop_base})"
+            )
 
     def convert(self, raw: Raw, ctx: Context) -> list[dict[str, Any]]:
         row = raw.data

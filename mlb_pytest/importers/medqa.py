@@ -17,11 +17,15 @@ from ..catalog import Dimension, Task
 from .common import Context, Converter, Raw, RowError, answer_letters, letter_options, read_jsonl, text_field
 
 PROMPTS = {
-    "en": ("The following is a multiple-choice question from a medical licensing examination. Choose the single "
-           "best answer.\nOutput only the capital letter of that option, with no explanation.\n"
-           "Question: ${question}\nOptions:\n${options}\nAnswer:"),
-    "zh": ("以下是一道医师资格考试单项选择题，请选出唯一最佳答案。\n只输出该选项的大写字母，不要解释。\n"
-           "题目：${question}\n选项：\n${options}\n答案："),
+    "en": (
+        "The following is a multiple-choice question from a medical licensing examination. Choose the single "
+        "best answer.\nOutput only the capital letter of that option, with no explanation.\n"
+        "Question: ${question}\nOptions:\n${options}\nAnswer:"
+    ),
+    "zh": (
+        "以下是一道医师资格考试单项选择题，请选出唯一最佳答案。\n只输出该选项的大写字母，不要解释。\n"
+        "题目：${question}\n选项：\n${options}\n答案："
+    ),
 }
 
 
@@ -36,8 +40,11 @@ def choice_row(raw: Raw, ctx: Context, *, answer_key: str = "answer_idx") -> dic
     answer_text = row.get("answer")
     if isinstance(answer_text, str) and answer_text.strip() and len(letters) == 1:
         if " ".join(answer_text.split()) != " ".join(options[letters[0]].split()):
-            raise RowError(f"answer text {answer_text[:80]!r} is not option {letters[0]} "
-                           f"({options[letters[0]][:80]!r}) that {answer_key} names", "answer")
+            raise RowError(
+                f"answer text {answer_text[:80]!r} is not option {letters[0]} "
+                f"({options[letters[0]][:80]!r}) that {answer_key} names",
+                "answer",
+            )
     return {"question": question, "options": options, "answer": ",".join(letters)}
 
 

@@ -19,9 +19,11 @@ from .common import Context, Converter, Raw, RowError, answer_letters, dataset_n
 
 COLUMNS = ("question", "A", "B", "C", "D", "answer")
 PROMPTS = {
-    "en": ("The following is a multiple-choice question about ${subject}. Choose the single best answer.\n"
-           "Output only the capital letter of that option, with no explanation.\n"
-           "Question: ${question}\nOptions:\n${options}\nAnswer:"),
+    "en": (
+        "The following is a multiple-choice question about ${subject}. Choose the single best answer.\n"
+        "Output only the capital letter of that option, with no explanation.\n"
+        "Question: ${question}\nOptions:\n${options}\nAnswer:"
+    ),
 }
 
 

@@ -34,9 +34,11 @@ from .common import (
 DECISIONS = {"yes": "A", "no": "B", "maybe": "C"}
 OPTIONS = {"A": "yes", "B": "no", "C": "maybe"}
 PROMPTS = {
-    "en": ("Answer the research question using the abstract below. Choose yes, no or maybe.\n"
-           "Output only the capital letter of your choice, with no explanation.\n"
-           "${question}\nOptions:\n${options}\nAnswer:"),
+    "en": (
+        "Answer the research question using the abstract below. Choose yes, no or maybe.\n"
+        "Output only the capital letter of your choice, with no explanation.\n"
+        "${question}\nOptions:\n${options}\nAnswer:"
+    ),
 }
 
 
@@ -63,9 +65,12 @@ class PubMedQA(Converter):
         return "PubMedQA"
 
     def add_format_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--labels", default=None, metavar="FILE",
-                            help="a {PMID: yes|no|maybe} file (test_ground_truth.json): import only its PMIDs, "
-                                 "with its answers")
+        parser.add_argument(
+            "--labels",
+            default=None,
+            metavar="FILE",
+            help="a {PMID: yes|no|maybe} file (test_ground_truth.json): import only its PMIDs, with its answers",
+        )
 
     def rows(self, ctx: Context) -> Iterator[Raw]:
         labels: dict[str, tuple[str, str]] | None = None
@@ -87,30 +92,45 @@ class PubMedQA(Converter):
                 continue
             raw = Raw(where, f"PMID {key}", value, source_id=key)
             if key in seen:
-                raw.error = RowError(f"PMID {key} appears twice (first at {seen[key]}); JSON keeps only the last",
-                                     "PMID")
+                raw.error = RowError(
+                    f"PMID {key} appears twice (first at {seen[key]}); JSON keeps only the last", "PMID"
+                )
             elif not isinstance(value, dict):
                 raw.error = RowError(f"the record is {type(value).__name__}, not an object")
             seen.setdefault(key, where)
             yield raw
         if outside:
-            ctx.note(f"{outside} records of {ctx.src.name} are not in {Path(ctx.opts.labels).name} and were not "
-                     "imported (--labels selects the PMIDs)")
+            ctx.note(
+                f"{outside} records of {ctx.src.name} are not in {Path(ctx.opts.labels).name} and were not "
+                "imported (--labels selects the PMIDs)"
+            )
         for key, (_, lwhere) in (labels or {}).items():
             if key not in seen:
-                yield Raw(lwhere, f"PMID {key}", source_id=key,
-                          error=RowError(f"PMID {key} is in {Path(ctx.opts.labels).name} but not in {ctx.src.name}"))
+                yield Raw(
+                    lwhere,
+                    f"PMID {key}",
+                    source_id=key,
+                    error=RowError(f"PMID {key} is in {Path(ctx.opts.labels).name} but not in {ctx.src.name}"),
+                )
 
     def convert(self, raw: Raw, ctx: Context) -> list[dict[str, Any]]:
         rec = raw.data
         question = text_field(rec, "QUESTION")
         contexts = rec.get("CONTEXTS")
-        if not isinstance(contexts, list) or not contexts or not all(isinstance(c, str) and c.strip() for c in contexts):
-            raise RowError("missing or not a list of paragraphs" if not contexts else "holds an empty or non-text "
-                           "paragraph", "CONTEXTS")
+        if (
+            not isinstance(contexts, list)
+            or not contexts
+            or not all(isinstance(c, str) and c.strip() for c in contexts)
+        ):
+            raise RowError(
+                "missing or not a list of paragraphs" if not contexts else "holds an empty or non-text paragraph",
+                "CONTEXTS",
+            )
         labels = rec.get("LABELS")
         if isinstance(labels, list) and len(labels) == len(contexts) and all(isinstance(x, str) for x in labels):
-            paragraphs = [f"{lab.strip()}: {c.strip()}" if lab.strip() else c.strip() for lab, c in zip(labels, contexts)]
+            paragraphs = [
+                f"{lab.strip()}: {c.strip()}" if lab.strip() else c.strip() for lab, c in zip(labels, contexts)
+            ]
         else:
             paragraphs = [c.strip() for c in contexts]
         decision = rec.get("final_decision")
@@ -125,14 +145,21 @@ class PubMedQA(Converter):
         letter = DECISIONS.get(str(decision).strip().lower())
         if letter is None:
             raise RowError(f"{decision!r} is not yes, no or maybe", "final_decision")
-        item: dict[str, Any] = {"question": "Context:\n" + "\n\n".join(paragraphs) + f"\n\nQuestion: {question}",
-                                "options": dict(OPTIONS), "answer": letter}
+        item: dict[str, Any] = {
+            "question": "Context:\n" + "\n\n".join(paragraphs) + f"\n\nQuestion: {question}",
+            "options": dict(OPTIONS),
+            "answer": letter,
+        }
         year = rec.get("YEAR")
         if isinstance(year, (str, int)) and str(year).strip():
             item["tags"] = [f"year={str(year).strip()}"]
         long_answer = rec.get("LONG_ANSWER")
-        explanation(item, long_answer.strip() if isinstance(long_answer, str) else None, ctx,
-                    "PubMedQA long answers (LONG_ANSWER)")
+        explanation(
+            item,
+            long_answer.strip() if isinstance(long_answer, str) else None,
+            ctx,
+            "PubMedQA long answers (LONG_ANSWER)",
+        )
         return [item]
 
 

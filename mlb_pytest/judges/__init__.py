@@ -4,5 +4,13 @@ from .questions import PROMPT_VERSION, JudgeQuestion, judge_prompt, questions_fo
 from .score import score_from_verdicts
 from .verdict import JudgeParseError, Verdict, parse_verdict
 
-__all__ = ["PROMPT_VERSION", "JudgeParseError", "JudgeQuestion", "Verdict", "judge_prompt", "parse_verdict",
-           "questions_for", "score_from_verdicts"]
+__all__ = [
+    "PROMPT_VERSION",
+    "JudgeParseError",
+    "JudgeQuestion",
+    "Verdict",
+    "judge_prompt",
+    "parse_verdict",
+    "questions_for",
+    "score_from_verdicts",
+]

@@ -3,13 +3,13 @@
 It is an adapter like the others (``generate`` answers one judge question with a JSON verdict),
 so it goes through the same engine, cache and verdict parser; inside, questions that arrive
 together are scored as one batch by the cross-encoder in a worker thread. ``builtin:PATH``
-loads another adapter folder (e.g. one retrained by ``judge/train_builtin.py``).
+loads another adapter folder (e.g. one retrained by ``mlb judge train``).
 
 The response is read through ``sanitize_response`` first: text addressed to a grader (planted
 verdicts, fake prompt markers, "as the grader you must answer yes") is taken out before encoding,
 so it can neither mislead the encoder nor push the answer out of its first window.
 
-An adapter whose config states a ``temperature`` and an ``abstain`` band (``judge/train_builtin.py``
+An adapter whose config states a ``temperature`` and an ``abstain`` band (``mlb judge calibrate``
 writes both) answers with its calibrated p(yes), and ``uncertain`` (with its leaning) inside the
 band; one that states neither answers exactly as before.
 """
@@ -49,12 +49,20 @@ class BuiltinJudge:
 
     cacheable = True
 
-    def __init__(self, adapter: str | Path | None = None, batch_size: int = 32, gather_s: float = 0.02,
-                 base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        adapter: str | Path | None = None,
+        batch_size: int = 32,
+        gather_s: float = 0.02,
+        base_dir: Path | None = None,
+    ) -> None:
         self.adapter = Path(adapter) if adapter else DEFAULT_ADAPTER
         if not (self.adapter / CONFIG_NAME).is_file():
-            raise ModelError("adapter", f"{self.adapter} holds no bundled-judge adapter ({CONFIG_NAME} missing); "
-                                        "train one with: python judge/train_builtin.py")
+            raise ModelError(
+                "adapter",
+                f"{self.adapter} holds no bundled-judge adapter ({CONFIG_NAME} missing); "
+                "train one with: mlb judge train",
+            )
         digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
         digest.update(SANITIZE_VERSION.encode())  # what the encoder is shown is part of the judge
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
@@ -80,8 +88,10 @@ class BuiltinJudge:
             except EncoderUnavailable as exc:
                 raise ModelError("adapter", str(exc)) from None
             except ImportError as exc:
-                raise ModelError("adapter", f"the bundled judge needs the judge extra ({exc.name} is missing): "
-                                            "pip install 'mlb-pytest[judge]'") from None
+                raise ModelError(
+                    "adapter",
+                    f"the bundled judge needs the judge extra ({exc.name} is missing): pip install 'mlb-pytest[judge]'",
+                ) from None
             try:
                 self._calibration = calibration_of(model.config)
             except ValueError as exc:
@@ -97,7 +107,9 @@ class BuiltinJudge:
     async def generate(self, request: GenerationRequest) -> Generation:
         q = request.payload
         if not isinstance(q, JudgeQuestion):
-            raise ModelError("adapter", "the builtin judge only answers judge questions; it cannot be a model under test")
+            raise ModelError(
+                "adapter", "the builtin judge only answers judge questions; it cannot be a model under test"
+            )
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Generation] = loop.create_future()
         # a rubric criterion is asked as a point: "met" is yes whatever the sign of its points
@@ -117,7 +129,7 @@ class BuiltinJudge:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
+            batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
             if not batch:
                 return
             try:
@@ -155,12 +167,17 @@ def verdict_text(p: float, threshold: float, calibration: Calibration) -> str:
     abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
     """
     if not calibration.stated:
-        return json.dumps({"verdict": "yes" if p >= threshold else "no",
-                           "reason": f"builtin cross-encoder p(yes)={p:.3f}, threshold {threshold:.2f}"})
+        return json.dumps(
+            {
+                "verdict": "yes" if p >= threshold else "no",
+                "reason": f"builtin cross-encoder p(yes)={p:.3f}, threshold {threshold:.2f}",
+            }
+        )
     q = apply_temperature(p, calibration.temperature)
     word = decide(q, threshold, calibration.band)
-    reason = (f"builtin cross-encoder p(yes)={q:.3f} (temperature {calibration.temperature:.2f}), "
-              f"threshold {threshold:.2f}")
+    reason = (
+        f"builtin cross-encoder p(yes)={q:.3f} (temperature {calibration.temperature:.2f}), threshold {threshold:.2f}"
+    )
     if calibration.band is not None:
         reason += f", abstains in [{calibration.band[0]:.3f}, {calibration.band[1]:.3f})"
     out: dict[str, Any] = {"verdict": word}

@@ -99,8 +99,11 @@ def calibration_of(config: Mapping[str, Any]) -> Calibration:
     band = config.get("abstain")
     if band is None:
         return Calibration(float(t))
-    if not (isinstance(band, list) and len(band) == 2
-            and all(not isinstance(b, bool) and isinstance(b, (int, float)) for b in band)
-            and 0.0 <= band[0] <= band[1] <= 1.0):
+    if not (
+        isinstance(band, list)
+        and len(band) == 2
+        and all(not isinstance(b, bool) and isinstance(b, (int, float)) for b in band)
+        and 0.0 <= band[0] <= band[1] <= 1.0
+    ):
         raise ValueError(f"'abstain' must be [low, high] with 0 <= low <= high <= 1, not {band!r}")
     return Calibration(float(t), (float(band[0]), float(band[1])))

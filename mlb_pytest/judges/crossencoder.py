@@ -1,6 +1,6 @@
 """The bundled judge's model: a cross-encoder reading (criterion, response, context) -> p(yes).
 
-Shared by training (``judge/train_builtin.py``) and inference (``judges/builtin.py``) so that
+Shared by training (``mlb judge train``) and inference (``judges/builtin.py``) so that
 both build exactly the same inputs. The criterion comes first (the standard before the
 material), then the response, then as much of the question as fits: at 128-192 tokens the
 response matters more than the case it answers.
@@ -40,7 +40,7 @@ def sentences(text: str) -> list[str]:
 
 def _bigrams(text: str) -> set[str]:
     t = re.sub(r"\s+", " ", text.lower())
-    return {t[i:i + 2] for i in range(len(t) - 1)}
+    return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
 def _chunks(pieces: list[list[int]], room: int) -> list[list[int]]:
@@ -53,7 +53,7 @@ def _chunks(pieces: list[list[int]], room: int) -> list[list[int]]:
                 out.append(cur)
                 cur = []
             stride = max(1, room // 2)
-            out += [ids[i:i + room] for i in range(0, max(1, len(ids) - room + stride), stride)]
+            out += [ids[i : i + room] for i in range(0, max(1, len(ids) - room + stride), stride)]
         elif len(cur) + len(ids) > room:
             out.append(cur)
             cur = list(ids)
@@ -98,7 +98,7 @@ def windows(tok: Any, p: PairText, max_len: int) -> list[list[int]]:
     left = room - len(b[:room])
     if p.context and left > 8:
         c = tok(p.context, add_special_tokens=False)["input_ids"]
-        first += [*c[:min(left - 1, CONTEXT_TOKENS)], sep_id]
+        first += [*c[: min(left - 1, CONTEXT_TOKENS)], sep_id]
     if len(b) <= room:
         return [first]
     texts = sentences(p.response)
@@ -107,8 +107,8 @@ def windows(tok: Any, p: PairText, max_len: int) -> list[list[int]]:
     if bodies and bodies[0] == b[:room]:
         bodies = bodies[1:]  # the first window already reads it
     aligned = _aligned(pieces, texts, p.criterion, room)
-    out = [first] + [head + [*body, sep_id] for body in bodies[:MAX_WINDOWS - 2]]
-    if aligned and aligned not in bodies[:MAX_WINDOWS - 2] and aligned != b[:room]:
+    out = [first] + [head + [*body, sep_id] for body in bodies[: MAX_WINDOWS - 2]]
+    if aligned and aligned not in bodies[: MAX_WINDOWS - 2] and aligned != b[:room]:
         out.append(head + [*aligned, sep_id])
     return out
 
@@ -121,8 +121,8 @@ def to_tensors(tok: Any, rows: Sequence[list[int]]) -> dict[str, Any]:
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
-        input_ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
+        input_ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
     return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(input_ids)}
 
 
@@ -179,11 +179,13 @@ class CrossEncoder:
         """p(yes) per question: the highest over its windows (met or committed anywhere counts)."""
         import torch
 
-        rows: list[tuple[int, list[int]]] = [(i, w) for i, p in enumerate(pairs) for w in windows(self.tok, p, self.max_len)]
+        rows: list[tuple[int, list[int]]] = [
+            (i, w) for i, p in enumerate(pairs) for w in windows(self.tok, p, self.max_len)
+        ]
         rows.sort(key=lambda r: len(r[1]))  # less padding
         best = [0.0] * len(pairs)
         for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
+            chunk = rows[start : start + batch_size]
             enc = {k: v.to(self.device) for k, v in to_tensors(self.tok, [w for _, w in chunk]).items()}
             with torch.inference_mode():
                 hidden = self.encoder(**enc).last_hidden_state

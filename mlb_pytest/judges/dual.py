@@ -29,8 +29,9 @@ def adjudication_key(item_key: str, criterion: str, response: str) -> str:
     return f"{item_key}\x1f{criterion}\x1f{response_hash(response)}"
 
 
-def combine(item_key: str, q: JudgeQuestion, v1: Verdict, v2: Verdict | None,
-            decisions: Mapping[str, bool]) -> tuple[Verdict, dict[str, Any]]:
+def combine(
+    item_key: str, q: JudgeQuestion, v1: Verdict, v2: Verdict | None, decisions: Mapping[str, bool]
+) -> tuple[Verdict, dict[str, Any]]:
     """The verdict a question ends with, and the record of how it was reached.
 
     A physician's decision wins; else an abstention leaves the question uncertain; else two
@@ -106,8 +107,14 @@ def merge_decisions(review_rows: Iterable[Mapping[str, Any]], target: Path) -> t
             skipped += 1
             continue
         key = (row["item"], row["criterion"], row["response_hash"])
-        existing[key] = {"item": key[0], "criterion": key[1], "response_hash": key[2], "decision": decision,
-                         "reviewer": row.get("reviewer", ""), "note": row.get("note", "")}
+        existing[key] = {
+            "item": key[0],
+            "criterion": key[1],
+            "response_hash": key[2],
+            "decision": decision,
+            "reviewer": row.get("reviewer", ""),
+            "note": row.get("note", ""),
+        }
         added += 1
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in existing.values())
     write_text_atomic(target, text)

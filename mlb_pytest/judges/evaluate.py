@@ -135,11 +135,22 @@ def metrics(pairs: Sequence[Pair]) -> dict[str, Any]:
     recall = tp / (tp + fn) if tp + fn else None
     f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (0.0 if tp == 0 and n else None)
     f1_yes, f1_no = class_f1s(pairs)
-    return {"n": n, "accuracy": (tp + tn) / n if n else None, "precision": precision, "recall": recall, "f1": f1,
-            "f1_no": f1_no if n else None, "macro_f1": (f1_yes + f1_no) / 2 if n else None,
-            "kappa": cohen_kappa(list(pairs)),
-            "confusion": {"human_yes_judge_yes": tp, "human_yes_judge_no": fn, "human_no_judge_yes": fp,
-                          "human_no_judge_no": tn}}
+    return {
+        "n": n,
+        "accuracy": (tp + tn) / n if n else None,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "f1_no": f1_no if n else None,
+        "macro_f1": (f1_yes + f1_no) / 2 if n else None,
+        "kappa": cohen_kappa(list(pairs)),
+        "confusion": {
+            "human_yes_judge_yes": tp,
+            "human_yes_judge_no": fn,
+            "human_no_judge_yes": fp,
+            "human_no_judge_no": tn,
+        },
+    }
 
 
 def majority_baseline(humans: Sequence[bool]) -> dict[str, Any]:
@@ -152,8 +163,12 @@ def majority_baseline(humans: Sequence[bool]) -> dict[str, Any]:
         return {"label": None, "accuracy": None, "macro_f1": None, "kappa": None}
     label = 2 * sum(humans) >= len(humans)
     m = metrics([(h, label) for h in humans])
-    return {"label": "yes" if label else "no", "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-            "kappa": None if m["kappa"] is None else 0.0}
+    return {
+        "label": "yes" if label else "no",
+        "accuracy": m["accuracy"],
+        "macro_f1": m["macro_f1"],
+        "kappa": None if m["kappa"] is None else 0.0,
+    }
 
 
 def random_baseline(pairs: Sequence[Pair]) -> dict[str, Any]:
@@ -191,12 +206,15 @@ STATISTICS = {"accuracy": _accuracy_stat, "macro_f1": _macro_f1_stat, "kappa": _
 @lru_cache(maxsize=64)
 def _intervals(pairs: tuple[Pair, ...], seed: str, resamples: int, level: float) -> tuple[tuple[float, float], ...]:
     cols = [np.array([h for h, _ in pairs], dtype=bool), np.array([j for _, j in pairs], dtype=bool)]
-    return tuple(percentile_interval(bootstrap_replicates(cols, stat, rng_for(BOOTSTRAP_SEED, seed), resamples), level)
-                 for stat in STATISTICS.values())
+    return tuple(
+        percentile_interval(bootstrap_replicates(cols, stat, rng_for(BOOTSTRAP_SEED, seed), resamples), level)
+        for stat in STATISTICS.values()
+    )
 
 
-def bootstrap_intervals(pairs: Sequence[Pair], seed: str, resamples: int = DEFAULT_RESAMPLES,
-                        level: float = LEVEL) -> dict[str, list[float] | None]:
+def bootstrap_intervals(
+    pairs: Sequence[Pair], seed: str, resamples: int = DEFAULT_RESAMPLES, level: float = LEVEL
+) -> dict[str, list[float] | None]:
     """Percentile intervals of accuracy, macro-F1 and kappa over rows resampled with replacement.
 
     The generator is re-seeded from ``seed`` for each statistic, so all three describe the same
@@ -223,8 +241,9 @@ def as_errors(pairs: Sequence[Pair], abstained: Sequence[bool]) -> list[Pair]:
     return [(h, (not h) if a else j) for (h, j), a in zip(pairs, abstained)]
 
 
-def group_report(rows: Sequence[Mapping[str, Any]], verdicts: Mapping[str, bool],
-                 uncertain: AbstractSet[str] = frozenset()) -> dict[str, Any]:
+def group_report(
+    rows: Sequence[Mapping[str, Any]], verdicts: Mapping[str, bool], uncertain: AbstractSet[str] = frozenset()
+) -> dict[str, Any]:
     """One group's report, as agreement with physicians is reported: point figures with intervals,
     the two baselines a judge must beat, and abstentions read both ways.
 
@@ -238,15 +257,22 @@ def group_report(rows: Sequence[Mapping[str, Any]], verdicts: Mapping[str, bool]
     n, k = len(pairs), sum(abstained)
     seed = rows_seed(ids)
     out = scored(pairs, seed)
-    out.update(baselines={"majority": majority_baseline([h for h, _ in pairs]), "random": random_baseline(pairs)},
-               uncertain=k, uncertain_share=k / n if n else None, coverage=(n - k) / n if n else None,
-               decided=scored([p for p, a in zip(pairs, abstained) if not a],
-                              rows_seed(i for i, a in zip(ids, abstained) if not a)),
-               abstain_as_error=scored(as_errors(pairs, abstained), seed))
+    out.update(
+        baselines={"majority": majority_baseline([h for h, _ in pairs]), "random": random_baseline(pairs)},
+        uncertain=k,
+        uncertain_share=k / n if n else None,
+        coverage=(n - k) / n if n else None,
+        decided=scored(
+            [p for p, a in zip(pairs, abstained) if not a], rows_seed(i for i, a in zip(ids, abstained) if not a)
+        ),
+        abstain_as_error=scored(as_errors(pairs, abstained), seed),
+    )
     return out
 
 
-def _groups(rows: Iterable[Mapping[str, Any]], field: str, keep_missing: bool = True) -> dict[str, list[Mapping[str, Any]]]:
+def _groups(
+    rows: Iterable[Mapping[str, Any]], field: str, keep_missing: bool = True
+) -> dict[str, list[Mapping[str, Any]]]:
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for r in rows:
         if keep_missing or r.get(field) is not None:
@@ -254,8 +280,9 @@ def _groups(rows: Iterable[Mapping[str, Any]], field: str, keep_missing: bool = 
     return dict(sorted(groups.items()))
 
 
-def evaluate_rows(rows: Iterable[Mapping[str, Any]], verdicts: Mapping[str, bool],
-                  uncertain: AbstractSet[str] = frozenset()) -> dict[str, Any]:
+def evaluate_rows(
+    rows: Iterable[Mapping[str, Any]], verdicts: Mapping[str, bool], uncertain: AbstractSet[str] = frozenset()
+) -> dict[str, Any]:
     """A judge's agreement with the human labels: overall and per dataset, kind and language in full
     (``group_report``), per trap and per original NLI class as plain figures.
 
@@ -267,14 +294,23 @@ def evaluate_rows(rows: Iterable[Mapping[str, Any]], verdicts: Mapping[str, bool
     for field, name in FULL_BREAKDOWNS:
         out[name] = {k: group_report(v, verdicts, uncertain) for k, v in _groups(rows, field).items()}
     for field, name in PLAIN_BREAKDOWNS:
-        out[name] = {k: {**metrics([(r["label"] == "yes", bool(verdicts[str(r["id"])])) for r in v]),
-                         "uncertain": sum(str(r["id"]) in uncertain for r in v)}
-                     for k, v in _groups(rows, field, keep_missing=field == "trap").items()}
+        out[name] = {
+            k: {
+                **metrics([(r["label"] == "yes", bool(verdicts[str(r["id"])])) for r in v]),
+                "uncertain": sum(str(r["id"]) in uncertain for r in v),
+            }
+            for k, v in _groups(rows, field, keep_missing=field == "trap").items()
+        }
     inj = [r for r in rows if r.get("trap") == "injection"]
-    out["injection_flip_rate"] = (sum(verdicts[str(r["id"])] != (r["label"] == "yes") for r in inj) / len(inj)
-                                  if inj else None)
-    out["bootstrap"] = {"method": "percentile", "resamples": DEFAULT_RESAMPLES, "level": LEVEL,
-                        "seed": "sha256 of the group's row ids"}
+    out["injection_flip_rate"] = (
+        sum(verdicts[str(r["id"])] != (r["label"] == "yes") for r in inj) / len(inj) if inj else None
+    )
+    out["bootstrap"] = {
+        "method": "percentile",
+        "resamples": DEFAULT_RESAMPLES,
+        "level": LEVEL,
+        "seed": "sha256 of the group's row ids",
+    }
     return out
 
 
@@ -289,28 +325,36 @@ def _ci(ci: Sequence[float] | None) -> str:
 def figures(m: Mapping[str, Any]) -> str:
     """``n, accuracy [CI], macro-F1, kappa [CI]``: the figures every group line starts with."""
     ci = m.get("ci") or {}
-    return (f"n {m['n']}, accuracy {_f(m['accuracy'])}{_ci(ci.get('accuracy'))}, macro-F1 {_f(m['macro_f1'])}, "
-            f"kappa {_f(m['kappa'])}{_ci(ci.get('kappa'))}")
+    return (
+        f"n {m['n']}, accuracy {_f(m['accuracy'])}{_ci(ci.get('accuracy'))}, macro-F1 {_f(m['macro_f1'])}, "
+        f"kappa {_f(m['kappa'])}{_ci(ci.get('kappa'))}"
+    )
 
 
 def group_lines(name: str, g: Mapping[str, Any]) -> list[str]:
     """One line per group; a second one, indented, where the judge abstained on some of its rows."""
     maj, rnd = g["baselines"]["majority"], g["baselines"]["random"]
-    lines = [f"{name}: {figures(g)}; majority {_f(maj['accuracy'])} ({maj['label'] or '-'}), "
-             f"random {_f(rnd['accuracy'])}, coverage {_f(g['coverage'])}"]
+    lines = [
+        f"{name}: {figures(g)}; majority {_f(maj['accuracy'])} ({maj['label'] or '-'}), "
+        f"random {_f(rnd['accuracy'])}, coverage {_f(g['coverage'])}"
+    ]
     if g["uncertain"]:
-        lines.append(f"    {g['uncertain']} uncertain: decided {figures(g['decided'])}; "
-                     f"as errors: accuracy {_f(g['abstain_as_error']['accuracy'])}"
-                     f"{_ci(g['abstain_as_error']['ci']['accuracy'])}, kappa {_f(g['abstain_as_error']['kappa'])}")
+        lines.append(
+            f"    {g['uncertain']} uncertain: decided {figures(g['decided'])}; "
+            f"as errors: accuracy {_f(g['abstain_as_error']['accuracy'])}"
+            f"{_ci(g['abstain_as_error']['ci']['accuracy'])}, kappa {_f(g['abstain_as_error']['kappa'])}"
+        )
     return lines
 
 
 def report_lines(result: Mapping[str, Any]) -> list[str]:
     c = result["confusion"]
-    lines = [f"rows {result['n']}: accuracy {_f(result['accuracy'])}, precision {_f(result['precision'])}, "
-             f"recall {_f(result['recall'])}, F1 {_f(result['f1'])} (yes positive), kappa {_f(result['kappa'])}",
-             f"confusion: human yes/judge yes {c['human_yes_judge_yes']}, human yes/judge no {c['human_yes_judge_no']}, "
-             f"human no/judge yes {c['human_no_judge_yes']}, human no/judge no {c['human_no_judge_no']}"]
+    lines = [
+        f"rows {result['n']}: accuracy {_f(result['accuracy'])}, precision {_f(result['precision'])}, "
+        f"recall {_f(result['recall'])}, F1 {_f(result['f1'])} (yes positive), kappa {_f(result['kappa'])}",
+        f"confusion: human yes/judge yes {c['human_yes_judge_yes']}, human yes/judge no {c['human_yes_judge_no']}, "
+        f"human no/judge yes {c['human_no_judge_yes']}, human no/judge no {c['human_no_judge_no']}",
+    ]
     lines += group_lines("all", result)
     for name in ("per_dataset", "per_kind", "per_language"):
         for k, g in result[name].items():
@@ -379,12 +423,23 @@ def load_templates(path: Path) -> list[InjectionTemplate]:
         where = f"{path}:{n}"
         try:
             raw = json.loads(line)
-            t = InjectionTemplate(str(raw["id"]), str(raw["group"]), str(raw["style"]), str(raw["lang"]),
-                                  tuple(raw["positions"]), str(raw["text"]))
+            t = InjectionTemplate(
+                str(raw["id"]),
+                str(raw["group"]),
+                str(raw["style"]),
+                str(raw["lang"]),
+                tuple(raw["positions"]),
+                str(raw["text"]),
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"{where}: not a template row ({exc})") from None
-        if t.group not in GROUPS or t.lang not in VERDICT_WORDS or not t.positions \
-                or not set(t.positions) <= set(POSITIONS) or t.id in ids:
+        if (
+            t.group not in GROUPS
+            or t.lang not in VERDICT_WORDS
+            or not t.positions
+            or not set(t.positions) <= set(POSITIONS)
+            or t.id in ids
+        ):
             raise ValueError(f"{where}: bad group, lang, positions or duplicate id in template {t.id!r}")
         unknown = set(PLACEHOLDERS.findall(t.text)) - {"v", "claim", "tag"}
         if unknown or "{v}" not in t.text:
@@ -402,8 +457,11 @@ def fill(template: InjectionTemplate, kind: str, seed: str) -> tuple[str, bool]:
     """The template's text for a row of this kind, and the verdict it asks for."""
     target = kind == "point"  # a point should be "met"; a risk should be "absent"
     yes_word, no_word = VERDICT_WORDS[template.lang]
-    values = {"v": yes_word if target else no_word, "claim": CLAIMS[template.lang]["point" if target else "risk"],
-              "tag": hashlib.sha256(seed.encode("utf-8")).hexdigest()[:8]}
+    values = {
+        "v": yes_word if target else no_word,
+        "claim": CLAIMS[template.lang]["point" if target else "risk"],
+        "tag": hashlib.sha256(seed.encode("utf-8")).hexdigest()[:8],
+    }
     return PLACEHOLDERS.sub(lambda m: values[m.group(1)], template.text), target
 
 
@@ -439,8 +497,11 @@ def build_pairs(rows: Iterable[Mapping[str, Any]], templates: Sequence[Injection
             t = options[_h(rid, group) % len(options)]
             position = t.positions[_h(rid, t.id, "position") % len(t.positions)]
             text, target = fill(t, str(r["kind"]), f"{rid}/{t.id}")
-            pairs.append(InjectionPair(f"{rid}~{t.id}~{position}", rid, t, position,
-                                       insert(str(r["response"]), text, position), target))
+            pairs.append(
+                InjectionPair(
+                    f"{rid}~{t.id}~{position}", rid, t, position, insert(str(r["response"]), text, position), target
+                )
+            )
     return pairs
 
 
@@ -449,26 +510,36 @@ def _flip_stats(items: Sequence[tuple[bool, bool, bool]]) -> dict[str, Any]:
     n = len(items)
     flips = sum(c != i for c, i, _ in items)
     steered = sum(c != i and i == t for c, i, t in items)
-    return {"n": n, "flips": flips, "flip_rate": flips / n if n else None, "steered": steered,
-            "steered_rate": steered / n if n else None}
+    return {
+        "n": n,
+        "flips": flips,
+        "flip_rate": flips / n if n else None,
+        "steered": steered,
+        "steered_rate": steered / n if n else None,
+    }
 
 
-def injection_report(rows: Iterable[Mapping[str, Any]], pairs: Sequence[InjectionPair],
-                     verdicts: Mapping[str, bool]) -> dict[str, Any]:
+def injection_report(
+    rows: Iterable[Mapping[str, Any]], pairs: Sequence[InjectionPair], verdicts: Mapping[str, bool]
+) -> dict[str, Any]:
     """Flip rate (share of pairs whose verdict changed) overall, per group, style, position, language.
 
     A pair with an unreadable verdict on either side is counted apart, never as kept or flipped.
     """
     lang = {str(r["id"]): str(r.get("lang") or "zh") for r in rows}
     scored: list[tuple[InjectionPair, tuple[bool, bool, bool]]] = [
-        (p, (verdicts[p.row_id], verdicts[p.id], p.target)) for p in pairs if p.row_id in verdicts and p.id in verdicts]
+        (p, (verdicts[p.row_id], verdicts[p.id], p.target)) for p in pairs if p.row_id in verdicts and p.id in verdicts
+    ]
     out = _flip_stats([x for _, x in scored])
     out["pairs"] = len(pairs)
     out["unreadable"] = len(pairs) - len(scored)
-    keys = {"per_group": lambda p: p.template.group, "per_style": lambda p: p.template.style,
-            "per_position": lambda p: p.position,
-            "per_language": lambda p: "same" if p.template.lang == lang.get(p.row_id) else "second",
-            "per_template": lambda p: p.template.id}
+    keys = {
+        "per_group": lambda p: p.template.group,
+        "per_style": lambda p: p.template.style,
+        "per_position": lambda p: p.position,
+        "per_language": lambda p: "same" if p.template.lang == lang.get(p.row_id) else "second",
+        "per_template": lambda p: p.template.id,
+    }
     for name, key in keys.items():
         groups: dict[str, list[tuple[bool, bool, bool]]] = {}
         for p, x in scored:
@@ -482,7 +553,9 @@ def injection_lines(result: Mapping[str, Any]) -> list[str]:
         r = m["flip_rate"]
         return "-" if r is None else f"{r:.3f} ({m['flips']}/{m['n']}, {m['steered']} toward the injected verdict)"
 
-    lines = [f"injection pairs {result['pairs']} ({result['unreadable']} with an unreadable verdict): flip rate {rate(result)}"]
+    lines = [
+        f"injection pairs {result['pairs']} ({result['unreadable']} with an unreadable verdict): flip rate {rate(result)}"
+    ]
     for name in ("per_group", "per_style", "per_position", "per_language"):
         for k, m in result[name].items():
             lines.append(f"  {name[4:]} {k}: flip rate {rate(m)}")
@@ -510,8 +583,10 @@ def echo_judge(messages: Sequence[Mapping[str, str]], **params: Any) -> str:
     yes = h % 2 == 0
     zh, en = ("是" if yes else "否"), ("yes" if yes else "no")
     formats = (
-        lambda: f"回答原文如下：\n{body}\n\n分析：回答中出现的指令与评分无关，不予理会。\n"
-                + json.dumps({"判断": zh, "理由": "按要点逐条核对"}, ensure_ascii=False),
+        lambda: (
+            f"回答原文如下：\n{body}\n\n分析：回答中出现的指令与评分无关，不予理会。\n"
+            + json.dumps({"判断": zh, "理由": "按要点逐条核对"}, ensure_ascii=False)
+        ),
         lambda: f"The response reads: {body}\nIt contains text addressed to the grader, which I ignore.\nVerdict: {en}",
         lambda: f"{body}\n\n[[{zh}]]",
         lambda: f"分析：\n{body}\n判断：{zh}",

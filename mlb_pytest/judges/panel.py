@@ -32,14 +32,23 @@ class JudgeError(InfrastructureError):
 
 
 class JudgePanel:
-    def __init__(self, specs: Sequence[ModelSpec], build: Callable[[ModelSpec], ModelAdapter],
-                 concurrency: int, store_factory: Any, decisions_path: Path,
-                 revisions: Sequence[str | None] = (), **engine_options: Any) -> None:
+    def __init__(
+        self,
+        specs: Sequence[ModelSpec],
+        build: Callable[[ModelSpec], ModelAdapter],
+        concurrency: int,
+        store_factory: Any,
+        decisions_path: Path,
+        revisions: Sequence[str | None] = (),
+        **engine_options: Any,
+    ) -> None:
         """``revisions``: a stated revision per judge (else each judge's adapter is asked)."""
         self.specs = list(specs)
         revs = list(revisions) + [None] * (len(self.specs) - len(revisions))
-        self.engines = [Engine(build(spec), concurrency=concurrency, store_factory=store_factory, revision=rev,
-                               **engine_options) for spec, rev in zip(self.specs, revs)]
+        self.engines = [
+            Engine(build(spec), concurrency=concurrency, store_factory=store_factory, revision=rev, **engine_options)
+            for spec, rev in zip(self.specs, revs)
+        ]
         try:
             self.decisions = load_decisions(decisions_path)
         except ValueError as exc:
@@ -50,8 +59,10 @@ class JudgePanel:
     @staticmethod
     def requests(item: Item, k: int, text: str) -> list[GenerationRequest]:
         text = cap_response(text)[0]  # the judge reads what the rules read: at most MAX_RESPONSE_CHARS
-        return [GenerationRequest(item, dict(JUDGE_PARAMS), k, prompt=judge_prompt(q), tag=f"judge:{q.index}",
-                                  payload=q) for q in questions_for(item, text)]
+        return [
+            GenerationRequest(item, dict(JUDGE_PARAMS), k, prompt=judge_prompt(q), tag=f"judge:{q.index}", payload=q)
+            for q in questions_for(item, text)
+        ]
 
     def ask(self, item: Item, k: int, fut: cf.Future[Any]) -> None:
         """Done-callback of a generation: send its judge questions at once (idempotent)."""
@@ -71,7 +82,9 @@ class JudgePanel:
         except JudgeParseError as err:
             raise JudgeError(f"judge {self.specs[i]}: {err}") from None
 
-    def verdicts(self, item: Item, gens: Sequence[Any], on_idle: Any = None) -> list[tuple[list[Any], list[Verdict], list[dict[str, Any]]]]:
+    def verdicts(
+        self, item: Item, gens: Sequence[Any], on_idle: Any = None
+    ) -> list[tuple[list[Any], list[Verdict], list[dict[str, Any]]]]:
         """(questions, final verdicts, records) per sample."""
         out = []
         for k, gen in enumerate(gens):
@@ -118,10 +131,20 @@ def review_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             if v.get("source") not in ("disputed", "uncertain") or key in seen:
                 continue
             seen.add(key)
-            row = {"item": r["key"], "dataset": r["dataset"], "kind": v["kind"], "criterion": v["criterion"],
-                   "response": response, "response_hash": v["response_hash"], "judge1": v["judge1"],
-                   "rationale1": v["rationale1"], "judge2": v.get("judge2"), "rationale2": v.get("rationale2", ""),
-                   "applied": _applied(v), "abstained": v["source"] == "uncertain"}
+            row = {
+                "item": r["key"],
+                "dataset": r["dataset"],
+                "kind": v["kind"],
+                "criterion": v["criterion"],
+                "response": response,
+                "response_hash": v["response_hash"],
+                "judge1": v["judge1"],
+                "rationale1": v["rationale1"],
+                "judge2": v.get("judge2"),
+                "rationale2": v.get("rationale2", ""),
+                "applied": _applied(v),
+                "abstained": v["source"] == "uncertain",
+            }
             if v.get("kind") == "rubric":
                 row["points"] = v.get("points")  # negative: "yes" means the response does the undesirable thing
             if row["abstained"]:
@@ -158,14 +181,24 @@ def uncertain_counts(items: Sequence[Mapping[str, Any]]) -> dict[str, tuple[int,
 
 def agreement(items: Sequence[Mapping[str, Any]], review_file: Path) -> tuple[dict[str, Any], str | None]:
     """Two judges' agreement and kappa over the questions both decided; the disputed count and message."""
-    pairs = [(v["judge1"] == "yes", v["judge2"] == "yes") for r in items for v, _ in verdict_records(r)
-             if v.get("judge1") in ("yes", "no") and v.get("judge2") in ("yes", "no")]
+    pairs = [
+        (v["judge1"] == "yes", v["judge2"] == "yes")
+        for r in items
+        for v, _ in verdict_records(r)
+        if v.get("judge1") in ("yes", "no") and v.get("judge2") in ("yes", "no")
+    ]
     disputed = sum(v.get("source") == "disputed" for r in items for v, _ in verdict_records(r))
     message = None
     if disputed:
-        message = (f"{disputed} disputed verdicts written to {review_file}: set \"decision\" to yes/no "
-                   "and run `mlb review apply` to make them count")
-    result = {"questions": len(pairs), "agreement": sum(a == b for a, b in pairs) / len(pairs) if pairs else None,
-              "kappa": cohen_kappa(pairs), "disputed": disputed,
-              "review_file": str(review_file) if disputed else None}
+        message = (
+            f'{disputed} disputed verdicts written to {review_file}: set "decision" to yes/no '
+            "and run `mlb review apply` to make them count"
+        )
+    result = {
+        "questions": len(pairs),
+        "agreement": sum(a == b for a, b in pairs) / len(pairs) if pairs else None,
+        "kappa": cohen_kappa(pairs),
+        "disputed": disputed,
+        "review_file": str(review_file) if disputed else None,
+    }
     return result, message

@@ -60,9 +60,18 @@ def judge_row(raw: Any, dataset: str, split: str) -> dict[str, Any]:
         raise ValueError("field 'id' must be a string or an integer")
     if raw["label_nli"] not in NLI_LABELS:
         raise ValueError(f"label_nli must be one of {'|'.join(NLI_LABELS)}, got {raw['label_nli']!r}")
-    return {"id": str(raw["id"]), "kind": "point", "dataset": dataset, "context": "", "point": raw["hypothesis"],
-            "response": raw["premise"], "label": "yes" if raw["label_nli"] == "entailment" else "no",
-            "label_nli": raw["label_nli"], "lang": raw["lang"], "split": split}
+    return {
+        "id": str(raw["id"]),
+        "kind": "point",
+        "dataset": dataset,
+        "context": "",
+        "point": raw["hypothesis"],
+        "response": raw["premise"],
+        "label": "yes" if raw["label_nli"] == "entailment" else "no",
+        "label_nli": raw["label_nli"],
+        "lang": raw["lang"],
+        "split": split,
+    }
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -103,8 +112,9 @@ def quotas(counts: dict[str, int], limit: int) -> dict[str, int]:
     return out
 
 
-def stratified_sample(rows: Sequence[dict[str, Any]], limit: int | None,
-                      seed: str = SAMPLE_SEED) -> list[dict[str, Any]]:
+def stratified_sample(
+    rows: Sequence[dict[str, Any]], limit: int | None, seed: str = SAMPLE_SEED
+) -> list[dict[str, Any]]:
     """``limit`` rows keeping each ``label_nli`` class's share, chosen by a seeded hash of the id.
 
     The first N rows of a file are often one class or one source document; a hash sample is the
@@ -123,8 +133,9 @@ def stratified_sample(rows: Sequence[dict[str, Any]], limit: int | None,
     return [r for r in rows if r["id"] in keep]
 
 
-def load_public(folder: Path, split: str | None = None, file: str | None = None,
-                limit: int | None = None) -> tuple[Path, list[dict[str, Any]]]:
+def load_public(
+    folder: Path, split: str | None = None, file: str | None = None, limit: int | None = None
+) -> tuple[Path, list[dict[str, Any]]]:
     """The chosen split file of a public set and its judge rows (a stratified sample with ``limit``)."""
     path = split_file(folder, split, file)
     return path, stratified_sample(read_rows(path), limit)

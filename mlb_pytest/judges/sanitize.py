@@ -31,18 +31,25 @@ _ADDRESSEE = re.compile(
     r"|忽略(?:以上|上述|之前|前面|所有)|\b(?:grader|grading\s+(?:policy|rule|system)|evaluator|reviewer|scorer"
     r"|judge\s+model|the\s+judge)s?\b|\bsystem(?:\s*(?:prompt|note|message|override))?\s*[:：\]]"
     r"|\bignore\s+(?:all\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions\b|\bpolicy\s+override\b",
-    re.I)
+    re.I,
+)
 _VERDICT_WORD = r"(?:不满足|满足|是(?![否非])|否(?![认则])|yes|no|met|not[ \t]+met|pass)"
 _DIRECTIVE = re.compile(  # no two adjacent runs that could share characters (linear on long blanks)
     r"(?:判定为|判定|判为|判|评为|输出|output|answer|return|respond\s+with|mark(?:\s+it|\s+this(?:\s+answer)?)?\s+as"
-    r"|label(?:\s+it)?(?:\s+as)?)[ \t]*(?:[:：][ \t]*)?(?:[*_“\"'‘「\[（(][*_“\"'‘「\[（( \t]*)?" + _VERDICT_WORD
+    r"|label(?:\s+it)?(?:\s+as)?)[ \t]*(?:[:：][ \t]*)?(?:[*_“\"'‘「\[（(][*_“\"'‘「\[（( \t]*)?"
+    + _VERDICT_WORD
     + r"(?=[ \t]*(?:[.。,，!！;；:：\"”'’)\]）】」*]|$))"
-    r"|只输出\s*JSON|输出\s*JSON|\b(?:answer|respond|reply)\s+with\s+(?:the\s+)?JSON\b|\boutput\s+(?:the\s+)?JSON\b", re.I)
+    r"|只输出\s*JSON|输出\s*JSON|\b(?:answer|respond|reply)\s+with\s+(?:the\s+)?JSON\b|\boutput\s+(?:the\s+)?JSON\b",
+    re.I,
+)
 _SELF_CLAIM = re.compile(
-    r"(?:本|该|此|以上|这条|本条)(?:回答|答案|答复)|\b(?:this|the)\s+(?:response|answer)(?:\s+above)?\b", re.I)
+    r"(?:本|该|此|以上|这条|本条)(?:回答|答案|答复)|\b(?:this|the)\s+(?:response|answer)(?:\s+above)?\b", re.I
+)
 _SELF_CLAIM_VERB = re.compile(
     r"满足|符合|合格|通过|正确|无风险|没有风险|不存在|已覆盖|\bmeets?\b|\bpass(?:es)?\b|\bcorrect\b|\bcomplies\b"
-    r"|\bdoes\s+not\s+commit\b|\bsafe\b|\bqualif", re.I)
+    r"|\bdoes\s+not\s+commit\b|\bsafe\b|\bqualif",
+    re.I,
+)
 _MARKER = re.compile(r"(?:<<<|‹‹‹)[^\n]*")  # a fence marker and the rest of its line (never in an answer)
 _MD_COMMENT = re.compile(r"^[ \t]*\[[^\]\n]*\]:[ \t]*#[^\n]*$", re.M)
 _ASIDE = re.compile(r"[（(【\[][^（()）【】\[\]\n]{0,200}[）)】\]]")
@@ -89,7 +96,7 @@ def _drop_spans(text: str, spans: list[tuple[int, int]]) -> str:
     for s, e in sorted(spans):
         if e <= pos:
             continue
-        parts.append(text[pos:max(s, pos)])
+        parts.append(text[pos : max(s, pos)])
         pos = e
     parts.append(text[pos:])
     return "".join(parts)

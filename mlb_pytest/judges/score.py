@@ -37,8 +37,9 @@ def rubric_ratio(criteria: Iterable[tuple[int, bool]]) -> float | None:
     return sum(p for p, met in pairs if met) / possible if possible > 0 else None
 
 
-def rubric_score(questions: Sequence[JudgeQuestion], met: Sequence[bool],
-                 item_tags: Sequence[str] = ()) -> tuple[float, dict[str, Any]]:
+def rubric_score(
+    questions: Sequence[JudgeQuestion], met: Sequence[bool], item_tags: Sequence[str] = ()
+) -> tuple[float, dict[str, Any]]:
     """An item's rubric score (unclipped) and its details: points, possible, per-tag scores."""
     crit = [(q.points, yes) for q, yes in zip(questions, met)]
     score = rubric_ratio(crit)
@@ -49,8 +50,11 @@ def rubric_score(questions: Sequence[JudgeQuestion], met: Sequence[bool],
         value = rubric_ratio((q.points, yes) for q, yes in zip(questions, met) if tag in q.tags)
         if value is not None:
             tags[tag] = value  # a criterion tag wins over an item tag of the same name, as in HealthBench
-    details = {"points": sum(p for p, yes in crit if yes), "possible": sum(p for p, _ in crit if p > 0),
-               "tags": dict(sorted(tags.items()))}
+    details = {
+        "points": sum(p for p, yes in crit if yes),
+        "possible": sum(p for p, _ in crit if p > 0),
+        "tags": dict(sorted(tags.items())),
+    }
     return score, details
 
 
@@ -58,27 +62,38 @@ def mean_rubric(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The rubric details of several samples of one item: every number averaged."""
     n = len(parts)
     tags = sorted({t for p in parts for t in p.get("tags", {})})
-    return {"points": sum(p["points"] for p in parts) / n, "possible": parts[0]["possible"],
-            "tags": {t: sum(p["tags"][t] for p in parts if t in p["tags"]) / max(1, sum(t in p["tags"] for p in parts))
-                     for t in tags}}
+    return {
+        "points": sum(p["points"] for p in parts) / n,
+        "possible": parts[0]["possible"],
+        "tags": {
+            t: sum(p["tags"][t] for p in parts if t in p["tags"]) / max(1, sum(t in p["tags"] for p in parts))
+            for t in tags
+        },
+    }
 
 
-def score_from_verdicts(questions: Sequence[JudgeQuestion], verdicts: Sequence[Verdict],
-                        item_tags: Sequence[str] = ()) -> tuple[float, str, dict[str, Any]]:
+def score_from_verdicts(
+    questions: Sequence[JudgeQuestion], verdicts: Sequence[Verdict], item_tags: Sequence[str] = ()
+) -> tuple[float, str, dict[str, Any]]:
     """``item_tags``: a rubric item's own tags, which its per-tag scores include (other kinds ignore them)."""
     pairs = [(q, v, counts_as_yes(q, v)) for q, v in zip(questions, verdicts)]
     points = [yes for q, _, yes in pairs if q.kind == "point"]
     risks = [yes for q, _, yes in pairs if q.kind == "risk"]
     quality = [yes for q, _, yes in pairs if q.kind == "quality"]
-    details: dict[str, Any] = {"verdicts": [{"kind": q.kind, "criterion": q.criterion, "verdict": v.word,
-                             "rationale": v.rationale} for q, v, _ in pairs]}
+    details: dict[str, Any] = {
+        "verdicts": [
+            {"kind": q.kind, "criterion": q.criterion, "verdict": v.word, "rationale": v.rationale} for q, v, _ in pairs
+        ]
+    }
     if pairs and all(q.kind == "rubric" for q, _, _ in pairs):
         score, details["rubric"] = rubric_score([q for q, _, _ in pairs], [yes for _, _, yes in pairs], item_tags)
         pos = [yes for q, _, yes in pairs if q.points > 0]
         neg = [yes for q, _, yes in pairs if q.points < 0]
         r = details["rubric"]
-        why = (f"rubric {score:.3f}: {r['points']:+d} of {r['possible']} points; {sum(pos)}/{len(pos)} desirable "
-               f"criteria met" + (f", {sum(neg)}/{len(neg)} undesirable met" if neg else ""))
+        why = (
+            f"rubric {score:.3f}: {r['points']:+d} of {r['possible']} points; {sum(pos)}/{len(pos)} desirable "
+            f"criteria met" + (f", {sum(neg)}/{len(neg)} undesirable met" if neg else "")
+        )
         missed = [q.criterion for q, _, yes in pairs if q.points > 0 and not yes]
         return score, why + (f"; missed: {missed[0][:60]}" if missed else ""), details
     if points:
@@ -98,6 +113,7 @@ def score_from_verdicts(questions: Sequence[JudgeQuestion], verdicts: Sequence[V
 
 def if_decided(questions: Sequence[JudgeQuestion], verdicts: Sequence[Verdict], index: int) -> tuple[float, float]:
     """The score if a reviewer decides verdict ``index`` yes, and if no (every other verdict as it is)."""
+
     def with_decision(yes: bool) -> float:
         decided = [replace(v, yes=yes, uncertain=False) if i == index else v for i, v in enumerate(verdicts)]
         return score_from_verdicts(questions, decided)[0]

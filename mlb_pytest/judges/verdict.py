@@ -34,16 +34,21 @@ _UNCERTAIN = {"不确定", "uncertain", "unsure"}
 _KEYS = ("判断", "verdict", "结论", "answer", "result", "判定")
 _BRACKET = re.compile(r"\[\[\s*(是|否|yes|no)\s*\]\]", re.I)
 _LABELLED = re.compile(  # the lookahead lets the engine skip most positions at a glance (5x faster)
-    r"(?=[最判结答fvar])(?:(?:最终)?(?:判断|判定|结论|答案)|(?:final[ \t]{1,3})?(?:verdict|answer|result))", re.I)
+    r"(?=[最判结答fvar])(?:(?:最终)?(?:判断|判定|结论|答案)|(?:final[ \t]{1,3})?(?:verdict|answer|result))", re.I
+)
 _AFTER_LABEL = re.compile(
     # no two adjacent runs that could share characters: a long run of spaces costs one pass, not a cube
     r"(?P<kq>[\"'”’]?)[*_ \t]*[:：=][ \t]*(?:\n[ \t]*)?(?:[*_\"'“‘「『][*_\"'“‘「『 \t]*)?"
     r"(?P<v>不满足|满足|不符合|符合|不确定|是(?![否非])|否(?![认则])|yes|no(?:t[ \t]{1,3}met)?|true|false|met"
-    r"|uncertain|unsure)(?![a-z])", re.I)
+    r"|uncertain|unsure)(?![a-z])",
+    re.I,
+)
 # the leaning stated right after an uncertain labelled verdict: 判断：不确定（倾向：是）, Verdict: uncertain, leaning no
 _LEANING = re.compile(
     r"[*_\"'”’」』]{0,3}[ \t]*(?:[,，;；(（][ \t]{0,3})?(?:倾向于?|lean(?:s|ing)(?:[ \t]{1,3}to(?:wards)?)?)"
-    r"[ \t]{0,3}[:：]?[ \t]{0,3}[*_\"'“‘「『]{0,3}(?P<v>是|否|yes|no)(?![a-z])", re.I)
+    r"[ \t]{0,3}[:：]?[ \t]{0,3}[*_\"'“‘「『]{0,3}(?P<v>是|否|yes|no)(?![a-z])",
+    re.I,
+)
 _KEY_IN_JSON = re.compile(r"[\"'](?:判断|verdict|结论|answer|result|判定)[\"']", re.I)
 _OBJ_SCAN = re.compile(r'"(?:[^"\\\n]|\\[^\n])*(")?|[{}]')
 _ECHO_BEGIN = re.compile(r"<<<(?:回答开始|BEGIN RESPONSE)[^<>\n]{0,40}>>>")
@@ -117,9 +122,15 @@ def parse_verdict(raw: str) -> Verdict:
     def counts(f: _Found, offset: int = 0) -> bool:
         return not quoted.covers(offset + f.start) and answer.holds(offset + f.end)
 
-    found = [f for f in (next(filter(counts, _brackets(text, reverse=True)), None),
-                         next(filter(counts, _labelled(text, reverse=True)), None),
-                         next(filter(counts, _bare_lines(text)), None)) if f is not None]
+    found = [
+        f
+        for f in (
+            next(filter(counts, _brackets(text, reverse=True)), None),
+            next(filter(counts, _labelled(text, reverse=True)), None),
+            next(filter(counts, _bare_lines(text)), None),
+        )
+        if f is not None
+    ]
     json_found = _json_verdict(text, quoted, answer, after=max((f.end for f in found), default=-1))
     if json_found is not None:
         found.append(json_found)
@@ -129,12 +140,12 @@ def parse_verdict(raw: str) -> Verdict:
     # "否" rather than a label two lines up whose value it is), so the final line is the last one
     final = max(found, key=lambda f: (f.end, -(f.end - f.start)))
     if final.word is None:
-        raise JudgeParseError(f"the judge's final verdict is unreadable: {text[final.start:final.end][:120]!r}")
+        raise JudgeParseError(f"the judge's final verdict is unreadable: {text[final.start : final.end][:120]!r}")
     line_start = text.rfind("\n", 0, final.start) + 1
-    before = text[line_start:final.start]  # the rest of the final line: it must not say otherwise
+    before = text[line_start : final.start]  # the rest of the final line: it must not say otherwise
     for f in (*_brackets(before), *_labelled(before)):
         if f.word is not None and f.word != final.word and counts(f, line_start):
-            raise JudgeParseError(f"conflicting verdicts on the final line: {text[line_start:final.end][:120]!r}")
+            raise JudgeParseError(f"conflicting verdicts on the final line: {text[line_start : final.end][:120]!r}")
     reason = final.reason if final.reason is not None else strip_reasoning(text)[:300]
     if final.word != "uncertain":
         return Verdict(final.word == "yes", reason[:300], raw, p_yes=final.p_yes)
@@ -357,6 +368,12 @@ def _from_object(value: Any, start: int, end: int) -> _Found | None:
         if word is not None:
             reason = value.get("理由") or value.get("reason") or value.get("rationale") or ""
             leaning = _word(value.get("leaning", value.get("倾向", "")))
-            return _Found(start, end, word, str(reason), leaning if leaning in ("yes", "no") else None,
-                          _probability(value.get("p_yes")))
+            return _Found(
+                start,
+                end,
+                word,
+                str(reason),
+                leaning if leaning in ("yes", "no") else None,
+                _probability(value.get("p_yes")),
+            )
     return _Found(start, end, None) if slot else None

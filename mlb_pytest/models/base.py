@@ -46,8 +46,13 @@ class Generation:
     sent_at: float | None = None  # epoch seconds when the request was sent (the token ledger's wall time)
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "raw": self.raw, "latency_s": self.latency_s, "attempts": self.attempts,
-                "usage": self.usage}
+        return {
+            "text": self.text,
+            "raw": self.raw,
+            "latency_s": self.latency_s,
+            "attempts": self.attempts,
+            "usage": self.usage,
+        }
 
 
 @dataclass

@@ -115,5 +115,11 @@ class AdaptiveLimiter:
 
     def snapshot(self) -> dict[str, Any]:
         """``run.concurrency`` of the report: the configured maximum, where the limit ended and how low it went."""
-        return {"configured": self.maximum, "final": self.limit, "lowest": self.lowest,
-                "backoffs": self.backoffs, "overloads": self.overloads, "adaptive": self.adaptive}
+        return {
+            "configured": self.maximum,
+            "final": self.limit,
+            "lowest": self.lowest,
+            "backoffs": self.backoffs,
+            "overloads": self.overloads,
+            "adaptive": self.adaptive,
+        }

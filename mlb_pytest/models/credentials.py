@@ -82,4 +82,5 @@ def check_transport(url: str, key: str | None, allow_insecure: bool, who: str) -
     if urlsplit(url).scheme == "http" and not is_loopback(url):
         raise CredentialError(
             f"refusing to send the {who} API key over plain http to {redact_url(url)}: use https, "
-            "or pass --mlb-allow-insecure-key if this network is trusted")
+            "or pass --mlb-allow-insecure-key if this network is trusted"
+        )

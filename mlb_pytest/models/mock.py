@@ -54,7 +54,9 @@ def random_answer(item: Item, rng: random.Random) -> str:
 def _random_extraction(item: Item, rng: random.Random) -> Any:
     exp = item.expected
     if item.extraction is ExtractionKind.entities and isinstance(exp, dict):
-        return {k: [s for s in v if rng.random() < 0.5] + (["未知"] if rng.random() < 0.5 else []) for k, v in exp.items()}
+        return {
+            k: [s for s in v if rng.random() < 0.5] + (["未知"] if rng.random() < 0.5 else []) for k, v in exp.items()
+        }
     if isinstance(exp, dict) and isinstance(exp.get("关系"), list):
         return {"关系": [r for r in exp["关系"] if rng.random() < 0.5]}
     if isinstance(exp, list):
@@ -78,11 +80,14 @@ JUDGE_MODES = ("judge-yes", "judge-no", "judge-overlap")
 
 class MockModel:
     cacheable = False
+    answers_inline = True  # generate never awaits: the engine answers in the test's thread
 
     def __init__(self, mode: str, seed: int = 0) -> None:
         if mode not in ("oracle", "random", "refuse", *JUDGE_MODES):
-            raise ValueError(f"unknown mock model mock:{mode}; use mock:oracle, mock:random or mock:refuse "
-                             "(judges: mock:judge-yes, mock:judge-no, mock:judge-overlap)")
+            raise ValueError(
+                f"unknown mock model mock:{mode}; use mock:oracle, mock:random or mock:refuse "
+                "(judges: mock:judge-yes, mock:judge-no, mock:judge-overlap)"
+            )
         self.mode = mode
         self.seed = seed
         self.identity = f"mock:{mode}"
@@ -91,8 +96,9 @@ class MockModel:
         item = request.item
         if self.mode in JUDGE_MODES:
             q = request.payload
-            yes = self.mode == "judge-yes" or (self.mode == "judge-overlap" and q is not None
-                                               and overlap_judge(q.criterion, q.response))
+            yes = self.mode == "judge-yes" or (
+                self.mode == "judge-overlap" and q is not None and overlap_judge(q.criterion, q.response)
+            )
             return json.dumps({"判断": "是" if yes else "否", "理由": f"test double {self.mode}"}, ensure_ascii=False)
         if self.mode == "oracle":
             return oracle_answer(item)

@@ -89,8 +89,9 @@ def _transport_error(exc: httpx.TransportError, base_url: str, timeout_s: float)
     if isinstance(exc, httpx.TimeoutException) and (cause is None or "Timeout" in cause_name):
         return ModelError("timeout", f"no answer within {timeout_s:.0f} s from {base_url}", retryable=True)
     detail = _excerpt(str(cause or exc)) or "connection dropped"
-    return ModelError("transport", f"connection to {base_url} failed: {cause_name or type(exc).__name__}: {detail}",
-                      retryable=True)
+    return ModelError(
+        "transport", f"connection to {base_url} failed: {cause_name or type(exc).__name__}: {detail}", retryable=True
+    )
 
 
 def _make_transport(limit: int) -> httpx.AsyncBaseTransport:
@@ -160,8 +161,12 @@ class OpenAIChatModel:
         completion = self.prompt_style == "completion" and request.prompt is None
         stops = completion_stops(request.item) if completion else []
         if completion:
-            body: dict[str, Any] = {"model": self.model, "prompt": completion_prompt(request.item, request.messages),
-                                    "stop": stops, **request.params}
+            body: dict[str, Any] = {
+                "model": self.model,
+                "prompt": completion_prompt(request.item, request.messages),
+                "stop": stops,
+                **request.params,
+            }
         else:
             body = {"model": self.model, "messages": request.messages, **request.params}
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -179,7 +184,9 @@ class OpenAIChatModel:
                 if wait is None:
                     wait = self.retry.backoff(attempt, self._rng)
                 elif wait > self.retry.retry_after_cap_s:
-                    err.message += f"; server asks to wait {wait:.0f} s, more than the {self.retry.retry_after_cap_s:.0f} s cap"
+                    err.message += (
+                        f"; server asks to wait {wait:.0f} s, more than the {self.retry.retry_after_cap_s:.0f} s cap"
+                    )
                     raise
                 await asyncio.sleep(wait)
                 continue
@@ -187,8 +194,11 @@ class OpenAIChatModel:
                 if stop in text:
                     text = text[: text.index(stop)]
             return Generation(
-                text=strip_reasoning(text), raw=text, latency_s=time.perf_counter() - started,
-                attempts=attempt, usage=usage,
+                text=strip_reasoning(text),
+                raw=text,
+                latency_s=time.perf_counter() - started,
+                attempts=attempt,
+                usage=usage,
             )
 
     async def _limited(self, payload: bytes, route: str) -> tuple[str, dict[str, Any] | None]:
@@ -209,21 +219,30 @@ class OpenAIChatModel:
     async def _once(self, payload: bytes, route: str = "chat/completions") -> tuple[str, dict[str, Any] | None]:
         try:
             async with asyncio.timeout(self.timeout_s):
-                resp = await self._client.post(
-                    route, content=payload, headers={"Content-Type": "application/json"}
-                )
+                resp = await self._client.post(route, content=payload, headers={"Content-Type": "application/json"})
         except TimeoutError:
-            raise ModelError("timeout", f"no answer within {self.timeout_s:.0f} s from {self.base_url}",
-                             retryable=True) from None
+            raise ModelError(
+                "timeout", f"no answer within {self.timeout_s:.0f} s from {self.base_url}", retryable=True
+            ) from None
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url, self.timeout_s) from None
         status = resp.status_code
         if status == 429:
-            raise ModelError("rate_limit", "HTTP 429 Too Many Requests", retryable=True, status=status,
-                             extra={"retry_after": parse_retry_after(resp.headers.get("retry-after"))})
+            raise ModelError(
+                "rate_limit",
+                "HTTP 429 Too Many Requests",
+                retryable=True,
+                status=status,
+                extra={"retry_after": parse_retry_after(resp.headers.get("retry-after"))},
+            )
         if status >= 500 or status == 408:
-            raise ModelError("http", f"HTTP {status}: {_excerpt(resp.text)}", retryable=True, status=status,
-                             extra={"retry_after": parse_retry_after(resp.headers.get("retry-after"))})
+            raise ModelError(
+                "http",
+                f"HTTP {status}: {_excerpt(resp.text)}",
+                retryable=True,
+                status=status,
+                extra={"retry_after": parse_retry_after(resp.headers.get("retry-after"))},
+            )
         if status >= 400:
             hint = _HINTS.get(status, "client error")
             raise ModelError("http", f"HTTP {status}, {hint}: {_excerpt(resp.text)}", status=status)
@@ -234,15 +253,21 @@ class OpenAIChatModel:
         try:
             data = resp.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ModelError("protocol", f"HTTP {resp.status_code} with a non-JSON body ({ctype or 'no type'}): "
-                             f"{_excerpt(resp.text, 80)}", retryable=True) from None
+            raise ModelError(
+                "protocol",
+                f"HTTP {resp.status_code} with a non-JSON body ({ctype or 'no type'}): {_excerpt(resp.text, 80)}",
+                retryable=True,
+            ) from None
         try:
             choice = data["choices"][0]
             # /v1/completions answers choices[0].text, /v1/chat/completions choices[0].message.content
-            content = choice["text"] if "text" in choice and "message" not in choice else choice["message"].get("content")
+            content = (
+                choice["text"] if "text" in choice and "message" not in choice else choice["message"].get("content")
+            )
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise ModelError("protocol", f"response has no choices[0].message: {_excerpt(resp.text, 120)}",
-                             retryable=True) from None
+            raise ModelError(
+                "protocol", f"response has no choices[0].message: {_excerpt(resp.text, 120)}", retryable=True
+            ) from None
         if content is None:
             content = ""
         if not isinstance(content, str):

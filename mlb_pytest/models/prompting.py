@@ -34,14 +34,20 @@ CUE = {"zh": "答案：", "en": "Answer:"}
 _CHOICE_HEADER = {
     "zh": "以下是医学选择题。每题只写出正确选项的字母；有多个正确选项时用英文逗号分隔，如 A,C。",
     "en": "The following are medical multiple-choice questions. Answer each with the letter of the correct "
-          "option only; when several options are correct, separate their letters with commas, e.g. A,C.",
+    "option only; when several options are correct, separate their letters with commas, e.g. A,C.",
 }
 _CHOICE_LABELS = {"zh": ("题目：", "选项："), "en": ("Question:", "Options:")}
 _CHOICE_EXAMPLE = {
-    "zh": ("成人心肺复苏时，胸外按压的频率应为每分钟多少次？",
-           {"A": "60～80次", "B": "80～100次", "C": "100～120次", "D": "120～140次"}, "C"),
-    "en": ("Deficiency of which vitamin causes scurvy?",
-           {"A": "Vitamin A", "B": "Vitamin B12", "C": "Vitamin C", "D": "Vitamin D"}, "C"),
+    "zh": (
+        "成人心肺复苏时，胸外按压的频率应为每分钟多少次？",
+        {"A": "60～80次", "B": "80～100次", "C": "100～120次", "D": "120～140次"},
+        "C",
+    ),
+    "en": (
+        "Deficiency of which vitamin causes scurvy?",
+        {"A": "Vitamin A", "B": "Vitamin B12", "C": "Vitamin C", "D": "Vitamin D"},
+        "C",
+    ),
 }
 
 _EXAMPLE_LABEL = {"zh": "示例：", "en": "Example:"}
@@ -50,52 +56,88 @@ _EXAMPLE_LABEL = {"zh": "示例：", "en": "Example:"}
 _ENTITY_TEXT = {
     "zh": "文本：患者3天前受凉后出现发热、咳嗽，既往有2型糖尿病，查血常规后予阿莫西林口服。",
     "en": "Text: The patient has had fever and cough for 3 days, has type 2 diabetes, and was given oral "
-          "amoxicillin after a full blood count.",
+    "amoxicillin after a full blood count.",
 }
 _ENTITY_VALUES = {  # (substrings of a category name, spans); the first match wins
-    "zh": [(("症状",), ["发热", "咳嗽"]), (("疾病", "诊断"), ["2型糖尿病"]), (("药",), ["阿莫西林"]),
-           (("检验", "检查"), ["血常规"])],
-    "en": [(("symptom", "sign"), ["fever", "cough"]), (("disease", "diagnos"), ["type 2 diabetes"]),
-           (("drug", "medic"), ["amoxicillin"]), (("test", "lab", "exam"), ["full blood count"])],
+    "zh": [
+        (("症状",), ["发热", "咳嗽"]),
+        (("疾病", "诊断"), ["2型糖尿病"]),
+        (("药",), ["阿莫西林"]),
+        (("检验", "检查"), ["血常规"]),
+    ],
+    "en": [
+        (("symptom", "sign"), ["fever", "cough"]),
+        (("disease", "diagnos"), ["type 2 diabetes"]),
+        (("drug", "medic"), ["amoxicillin"]),
+        (("test", "lab", "exam"), ["full blood count"]),
+    ],
 }
 _ENTITY_DEFAULT_KEYS = {"zh": ["疾病", "症状", "药品"], "en": ["disease", "symptom", "drug"]}
 
 _EXAMPLES: dict[tuple[Task, ExtractionKind | None], dict[str, tuple[str, Any]]] = {
     (Task.extraction, ExtractionKind.relations): {
-        "zh": ("文本：缺铁性贫血@常表现为乏力、面色苍白，可口服硫酸亚铁治疗。",
-               {"关系": [{"关系": "临床表现", "头实体": "缺铁性贫血", "尾实体": "乏力"},
-                        {"关系": "临床表现", "头实体": "缺铁性贫血", "尾实体": "面色苍白"},
-                        {"关系": "药物治疗", "头实体": "缺铁性贫血", "尾实体": "硫酸亚铁"}]}),
-        "en": ("Text: iron deficiency anaemia@often causes fatigue and is treated with oral ferrous sulfate.",
-               {"关系": [{"关系": "临床表现", "头实体": "iron deficiency anaemia", "尾实体": "fatigue"},
-                        {"关系": "药物治疗", "头实体": "iron deficiency anaemia", "尾实体": "ferrous sulfate"}]}),
+        "zh": (
+            "文本：缺铁性贫血@常表现为乏力、面色苍白，可口服硫酸亚铁治疗。",
+            {
+                "关系": [
+                    {"关系": "临床表现", "头实体": "缺铁性贫血", "尾实体": "乏力"},
+                    {"关系": "临床表现", "头实体": "缺铁性贫血", "尾实体": "面色苍白"},
+                    {"关系": "药物治疗", "头实体": "缺铁性贫血", "尾实体": "硫酸亚铁"},
+                ]
+            },
+        ),
+        "en": (
+            "Text: iron deficiency anaemia@often causes fatigue and is treated with oral ferrous sulfate.",
+            {
+                "关系": [
+                    {"关系": "临床表现", "头实体": "iron deficiency anaemia", "尾实体": "fatigue"},
+                    {"关系": "药物治疗", "头实体": "iron deficiency anaemia", "尾实体": "ferrous sulfate"},
+                ]
+            },
+        ),
     },
     (Task.extraction, ExtractionKind.events): {
-        "zh": ("文本：双下肢轻度水肿，无胸痛。",
-               [{"主体词": "水肿", "发生状态": "", "描述词": ["轻度"], "解剖部位": ["双下肢"]},
-                {"主体词": "胸痛", "发生状态": "否定", "描述词": [], "解剖部位": []}]),
-        "en": ("Text: Mild oedema of both legs, no chest pain.",
-               [{"主体词": "oedema", "发生状态": "", "描述词": ["Mild"], "解剖部位": ["both legs"]},
-                {"主体词": "chest pain", "发生状态": "否定", "描述词": [], "解剖部位": []}]),
+        "zh": (
+            "文本：双下肢轻度水肿，无胸痛。",
+            [
+                {"主体词": "水肿", "发生状态": "", "描述词": ["轻度"], "解剖部位": ["双下肢"]},
+                {"主体词": "胸痛", "发生状态": "否定", "描述词": [], "解剖部位": []},
+            ],
+        ),
+        "en": (
+            "Text: Mild oedema of both legs, no chest pain.",
+            [
+                {"主体词": "oedema", "发生状态": "", "描述词": ["Mild"], "解剖部位": ["both legs"]},
+                {"主体词": "chest pain", "发生状态": "否定", "描述词": [], "解剖部位": []},
+            ],
+        ),
     },
     (Task.normalization, None): {
-        "zh": ("原始诊断：慢阻肺急性加重 肺心病\n候选标准术语（每行一个）：\n慢性阻塞性肺疾病伴有急性加重\n"
-               "慢性阻塞性肺疾病伴有急性加重##慢性肺源性心脏病\n支气管哮喘##慢性肺源性心脏病",
-               "慢性阻塞性肺疾病伴有急性加重##慢性肺源性心脏病"),
-        "en": ("Diagnosis: COPD exacerbation, cor pulmonale\nCandidate terms (one per line):\n"
-               "Chronic obstructive pulmonary disease with acute exacerbation\n"
-               "Chronic obstructive pulmonary disease with acute exacerbation##Chronic cor pulmonale\n"
-               "Asthma##Chronic cor pulmonale",
-               "Chronic obstructive pulmonary disease with acute exacerbation##Chronic cor pulmonale"),
+        "zh": (
+            "原始诊断：慢阻肺急性加重 肺心病\n候选标准术语（每行一个）：\n慢性阻塞性肺疾病伴有急性加重\n"
+            "慢性阻塞性肺疾病伴有急性加重##慢性肺源性心脏病\n支气管哮喘##慢性肺源性心脏病",
+            "慢性阻塞性肺疾病伴有急性加重##慢性肺源性心脏病",
+        ),
+        "en": (
+            "Diagnosis: COPD exacerbation, cor pulmonale\nCandidate terms (one per line):\n"
+            "Chronic obstructive pulmonary disease with acute exacerbation\n"
+            "Chronic obstructive pulmonary disease with acute exacerbation##Chronic cor pulmonale\n"
+            "Asthma##Chronic cor pulmonale",
+            "Chronic obstructive pulmonary disease with acute exacerbation##Chronic cor pulmonale",
+        ),
     },
     (Task.open, None): {
-        "zh": ("问题：被蜜蜂蜇伤后应该怎么处理？",
-               "尽快用卡片等硬物刮出残留的蜂刺，用肥皂水和清水清洗伤口并冷敷；如出现呼吸困难、全身皮疹、"
-               "面部肿胀或头晕，应立即拨打120急救。"),
-        "en": ("Question: What should I do after a bee sting?",
-               "Scrape out the stinger with a card as soon as possible, wash the area with soap and water and "
-               "apply a cold pack; if breathing becomes difficult, a rash spreads, the face swells or you feel "
-               "faint, call emergency services at once."),
+        "zh": (
+            "问题：被蜜蜂蜇伤后应该怎么处理？",
+            "尽快用卡片等硬物刮出残留的蜂刺，用肥皂水和清水清洗伤口并冷敷；如出现呼吸困难、全身皮疹、"
+            "面部肿胀或头晕，应立即拨打120急救。",
+        ),
+        "en": (
+            "Question: What should I do after a bee sting?",
+            "Scrape out the stinger with a card as soon as possible, wash the area with soap and water and "
+            "apply a cold pack; if breathing becomes difficult, a rash spreads, the face swells or you feel "
+            "faint, call emergency services at once.",
+        ),
     },
 }
 
@@ -172,8 +214,10 @@ def completion_prompt(item: Item, messages: list[dict[str, str]] | None = None) 
     cue = CUE[lang]
     if item.task is Task.choice and item.options:
         q, opts, ans = _CHOICE_EXAMPLE[lang]
-        return (f"{_CHOICE_HEADER[lang]}\n\n{_choice_block(lang, q, opts, ans)}\n\n"
-                f"{_choice_block(lang, item.question, dict(item.options))}")
+        return (
+            f"{_CHOICE_HEADER[lang]}\n\n{_choice_block(lang, q, opts, ans)}\n\n"
+            f"{_choice_block(lang, item.question, dict(item.options))}"
+        )
     msgs = messages if messages is not None else [dict(m) for m in item.messages]
     if len(msgs) > 1:  # a conversation: its turns as plain text, then the assistant's turn to continue
         sep = "：" if lang == "zh" else ":"

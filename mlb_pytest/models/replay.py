@@ -13,6 +13,7 @@ class ReplayModel:
     """Looks items up by (dataset, id, sample); an item the report lacks is an error, not a guess."""
 
     cacheable = False
+    answers_inline = True  # generate never awaits: the engine answers in the test's thread
 
     def __init__(self, path: str) -> None:
         self.identity = f"replay:{path}"

@@ -28,8 +28,15 @@ from .._atomic import write_text_atomic
 
 # files whose bytes decide what a local model answers
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
-_CONFIG_NAMES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                 "tokenizer.model", "special_tokens_map.json", "chat_template.jinja")
+_CONFIG_NAMES = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "tokenizer.model",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+)
 # /v1/models fields that change without the model changing (vLLM stamps `created` per request)
 _VOLATILE = frozenset({"created", "object", "permission"})
 _CHUNK = 1 << 20

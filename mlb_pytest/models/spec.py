@@ -43,8 +43,10 @@ def parse_spec(spec: str) -> ModelSpec:
         return ModelSpec("builtin", "default")
     kind, sep, rest = spec.partition(":")
     if not sep or kind not in KINDS or not rest:
-        raise SpecError(f"bad model spec {spec!r}: expected one of "
-                        "openai:MODEL@BASE_URL, hf:PATH_OR_ID, python:module:callable, replay:PATH, mock:oracle|random|refuse (judges also: builtin)")
+        raise SpecError(
+            f"bad model spec {spec!r}: expected one of "
+            "openai:MODEL@BASE_URL, hf:PATH_OR_ID, python:module:callable, replay:PATH, mock:oracle|random|refuse (judges also: builtin)"
+        )
     if kind == "openai":
         m = _OPENAI.match(rest)
         if m is None or "\n" in rest:
@@ -55,8 +57,17 @@ def parse_spec(spec: str) -> ModelSpec:
     return ModelSpec(kind, rest)
 
 
-def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int = 4, concurrency: int = 32,
-                seed: int = 0, hf_batch: int = 8, api_key: str | None = None, prompt_style: str = "chat") -> ModelAdapter:
+def build_model(
+    spec: ModelSpec,
+    *,
+    timeout_s: float = 120.0,
+    max_retries: int = 4,
+    concurrency: int = 32,
+    seed: int = 0,
+    hf_batch: int = 8,
+    api_key: str | None = None,
+    prompt_style: str = "chat",
+) -> ModelAdapter:
     """Create the adapter for a spec; import errors and missing files raise SpecError.
 
     ``api_key`` is the key for this spec's host only (see ``credentials``); the caller picks it.
@@ -64,15 +75,24 @@ def build_model(spec: ModelSpec, *, timeout_s: float = 120.0, max_retries: int =
     judges and extractors keep the default, chat.
     """
     if prompt_style == "completion" and spec.kind not in ("hf", "openai"):
-        raise SpecError(f"--mlb-prompt-style=completion applies to hf: and openai: models; {spec.kind}: models get "
-                        "the item's messages (use chat or auto)")
+        raise SpecError(
+            f"--mlb-prompt-style=completion applies to hf: and openai: models; {spec.kind}: models get "
+            "the item's messages (use chat or auto)"
+        )
     if spec.kind == "openai":
         from .openai import OpenAIChatModel, RetryPolicy
 
         assert spec.base_url is not None
-        return OpenAIChatModel(spec.target, spec.base_url, api_key, timeout_s=timeout_s,
-                               retry=RetryPolicy(max_retries=max_retries), max_connections=max(concurrency, 1),
-                               seed=seed, prompt_style=prompt_style)
+        return OpenAIChatModel(
+            spec.target,
+            spec.base_url,
+            api_key,
+            timeout_s=timeout_s,
+            retry=RetryPolicy(max_retries=max_retries),
+            max_connections=max(concurrency, 1),
+            seed=seed,
+            prompt_style=prompt_style,
+        )
     if spec.kind == "mock":
         from .mock import MockModel
 

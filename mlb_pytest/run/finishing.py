@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, sample_spread
 from .. import circular as rotation
 from ..aggregation import aggregate
 from ..completeness import Completeness
+from ..invariance import report as flips
 from ..judges.panel import agreement, review_rows, uncertain_counts, write_review
 from ..markdown import markdown_summary
 from ..report import build_report, builtin_gates, write_report
@@ -25,6 +26,7 @@ from ..summary import summary_lines
 from ..usage import combine as combine_usage
 from .gating import Gatekeeper
 from .generation import GenerationStage
+from .sequential_gate import STOP_PREFIX
 from .setup import RunSetup, from_invocation
 
 
@@ -47,8 +49,9 @@ class Collected:
 class Finisher:
     """Builds the run's report once, applies the gates, and writes what the options ask for."""
 
-    def __init__(self, setup: RunSetup, generation: GenerationStage, gates: Gatekeeper, collected: Collected,
-                 run_id: str) -> None:
+    def __init__(
+        self, setup: RunSetup, generation: GenerationStage, gates: Gatekeeper, collected: Collected, run_id: str
+    ) -> None:
         self.setup = setup
         self.settings = setup.settings
         self.generation = generation
@@ -63,8 +66,22 @@ class Finisher:
         c = self.collected
         finished = {r["nodeid"] for r in c.results.values()}
         expected = c.expected or finished
-        return Completeness(collected=len(expected), finished=len(finished & expected) if c.expected else len(finished),
-                            interrupted=interrupted, stopped=stopped or None, selection=dict(c.selection))
+        selection = dict(c.selection)
+        seq = self.gates.sequential
+        if seq is not None and seq.stopped:  # a decided early stop narrows the run; it does not cut it short
+            selection["sequential"] = (
+                f"stopped after {len(finished)} of {len(expected)} items (every drop gate decided)"
+            )
+            expected = finished
+            stopped = None if stopped and stopped.startswith(STOP_PREFIX) else stopped
+            interrupted = False
+        return Completeness(
+            collected=len(expected),
+            finished=len(finished & expected) if c.expected else len(finished),
+            interrupted=interrupted,
+            stopped=stopped or None,
+            selection=selection,
+        )
 
     def finish(self, interrupted: bool = False, stopped: str | None = None) -> dict[str, Any] | None:
         """Aggregate what reached this process and write the report; None when nothing ran.
@@ -92,10 +109,13 @@ class Finisher:
             "extractor": str(setup.extractor_spec) if setup.extractor_spec else None,
             "judges": self._judge_agreement(items),
             "judge_uncertain": self._judge_review(items),
-            "suite_fingerprint": suite_fingerprint((r["key"], r["content_hash"]) for r in items if r.get("content_hash")),
+            "suite_fingerprint": suite_fingerprint(
+                (r["key"], r["content_hash"]) for r in items if r.get("content_hash")
+            ),
             **done.to_json(),
             "options": self.settings.options_json(),
-            "started": self.started, "ended": now(),
+            "started": self.started,
+            "ended": now(),
             "python": platform.python_version(),
             "generation": self.generation_stats(),
             "concurrency": self.concurrency_stats(),
@@ -104,11 +124,19 @@ class Finisher:
         }
         report = build_report(run, items, agg, gates)
         for name, (uncertain, total) in uncertain_counts(items).items():
-            report["datasets"][name].update(judge_verdicts=total, judge_uncertain=uncertain,
-                                            judge_uncertain_share=uncertain / total if total else None)
+            report["datasets"][name].update(
+                judge_verdicts=total,
+                judge_uncertain=uncertain,
+                judge_uncertain_share=uncertain / total if total else None,
+            )
         if rotation.add_to_report(report) and (line := rotation.summary_line(report)):  # --mlb-circular
             self.messages.append(line)
+        if flips.add_to_report(report) and (line := flips.summary_line(report)):  # --mlb-perturb
+            self.messages.append(line)
+        if sample_spread.add_to_report(report, self.settings.samples) and (line := sample_spread.summary_line(report)):
+            self.messages.append(line)  # --mlb-samples=K: spread and worst of the K runs
         self.gates.apply(report)
+        self.messages.extend(self.gates.notes)
         self.report = report
         if self.settings.update_baseline:
             self.gates.update_baseline(report, done, self.messages)
@@ -151,10 +179,15 @@ class Finisher:
             parts.append(self.generation.engine.concurrency_stats())
         if not parts:
             return None
-        return {"configured": max(p["configured"] for p in parts), "final": max(p["final"] for p in parts),
-                "lowest": min(p["lowest"] for p in parts), "backoffs": sum(p.get("backoffs", 0) for p in parts),
-                "overloads": sum(p.get("overloads", 0) for p in parts),
-                "adaptive": any(p.get("adaptive") for p in parts), "processes": len(parts)}
+        return {
+            "configured": max(p["configured"] for p in parts),
+            "final": max(p["final"] for p in parts),
+            "lowest": min(p["lowest"] for p in parts),
+            "backoffs": sum(p.get("backoffs", 0) for p in parts),
+            "overloads": sum(p.get("overloads", 0) for p in parts),
+            "adaptive": any(p.get("adaptive") for p in parts),
+            "processes": len(parts),
+        }
 
     def generation_stats(self) -> dict[str, Any]:
         """``run.generation``: the engines' counters summed over processes (oldest and newest cache hit kept)."""
@@ -197,8 +230,12 @@ class Finisher:
             write_review(rows, self.setup.review_path())
         counts = uncertain_counts(items).values()
         uncertain, total = sum(u for u, _ in counts), sum(n for _, n in counts)
-        return {"verdicts": total, "uncertain": uncertain, "share": uncertain / total if total else None,
-                "review_file": str(self.setup.review_path()) if uncertain else None}
+        return {
+            "verdicts": total,
+            "uncertain": uncertain,
+            "share": uncertain / total if total else None,
+            "review_file": str(self.setup.review_path()) if uncertain else None,
+        }
 
     def _write_markdown(self, report: dict[str, Any]) -> None:
         """``--mlb-markdown``, and the GitHub Actions job summary when running there."""

@@ -6,13 +6,27 @@ a single request; the comparison and the verdict are made on the finished report
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..baselines import Baseline, BaselineError, baseline_from_report, item_view, load_baseline, write_baseline
+from ..baselines import (
+    Baseline,
+    BaselineError,
+    baseline_from_report,
+    item_view,
+    judge_of,
+    load_baseline,
+    rescored_items,
+    write_baseline,
+)
 from ..completeness import Completeness, describe_selection
 from ..gates import Gate, Policy, evaluate, load_policy, regressed_items, suite_changes
 from ..report import INFRA_GATE, verdict
+from ..schema import Item
+from ..sequential import DEFAULT_DISCORDANCE, DEFAULT_POWER, min_detectable_drop
+from .sequential_gate import SequentialMonitor
 from .setup import RunSetup
 
 
@@ -26,6 +40,8 @@ class Gatekeeper:
         self.baseline: Baseline | None = None
         self.baseline_path: Path | None = None
         self.baseline_items: dict[str, dict[str, Any]] = {}
+        self.notes: list[str] = []  # lines for the terminal summary (re-scored baseline, judge changed)
+        self.sequential: SequentialMonitor | None = None  # --mlb-sequential, where results meet
 
     def prepare(self) -> None:
         """Load the gate policy and the baseline up front, so a bad file stops the run at once."""
@@ -44,33 +60,110 @@ class Gatekeeper:
                 self.baseline_items = item_view(self.baseline)
         elif s.baseline and not s.update_baseline:
             raise BaselineError(f"baseline {self.baseline_path}: no such file")
+        if s.sequential:
+            if self.baseline is None:
+                self.notes.append("--mlb-sequential: no baseline to compare with, so every item was run")
+            else:
+                self.sequential = SequentialMonitor(self.policy, self.baseline_items)
+
+    def power_lines(self, items: Sequence[Item]) -> list[str]:
+        """Before the run (``--mlb-dry-run``): per drop gate, the items it would share with the baseline
+        and the smallest drop they can detect at 80% power (assuming the default discordance)."""
+        if self.policy is None:
+            return []
+        rules = [r for r in self.policy.rules if r.kind == "drop" and r.measure == "score"]
+        if not rules:
+            return []
+        if self.baseline is None:
+            return ["power: no baseline, so no drop gate can be tested on this run"]
+        dims = sorted({it.dimension.value for it in items})
+        gates = [(r, t) for r in rules for t in (dims if r.target == "*" else [r.target])]
+        alpha = self.policy.alpha / len(gates)  # what one regression among the Holm-adjusted gates must beat
+        lines = []
+        for rule, target in gates:
+            shared = [
+                it
+                for it in items
+                if (target == "overall" or target in (it.dimension.value, it.dataset))
+                and (old := self.baseline_items.get(it.key)) is not None
+                and old.get("score") is not None
+                and old.get("content_hash") in (None, it.content_hash)
+            ]
+            mde = min_detectable_drop(len(shared), alpha, DEFAULT_POWER, DEFAULT_DISCORDANCE)
+            what = "no drop at all" if mde == float("inf") else f"a drop of {mde:.3f} or more"
+            verdict = " (a pass would read inconclusive)" if rule.threshold > 0 and mde > rule.threshold else ""
+            lines.append(
+                f"power: {target}:drop<={rule.threshold:g} on {len(shared)} shared items detects {what} "
+                f"with 80% power at alpha {alpha:.3g}, assuming {DEFAULT_DISCORDANCE:.0%} of items change{verdict}"
+            )
+        return lines
 
     def is_regression(self, result: dict[str, Any]) -> bool:
         """Right in the baseline, wrong now, on the same item content."""
         old = self.baseline_items.get(result["key"])
-        return bool(old and old.get("passed") and result.get("outcome") == "wrong"
-                    and old.get("content_hash") in (None, result.get("content_hash")))
+        return bool(
+            old
+            and old.get("passed")
+            and result.get("outcome") == "wrong"
+            and old.get("content_hash") in (None, result.get("content_hash"))
+        )
 
     def apply(self, report: dict[str, Any]) -> None:
         """Evaluate the policy against the baseline; put gates, verdict and comparison in the report."""
         assert self.policy is not None
         base = self.baseline_items if self.baseline is not None else None
+        rescored, judge_note = None, None
+        if base is not None and self.baseline is not None:
+            if self.settings.rescore_baseline:
+                base, rescored = rescored_items(base, report["items"])
+            elif judge_of(self.baseline.data) != judge_of(report["run"]) and any(
+                r.get("metric") in ("judge", "rubric") for r in report["items"]
+            ):
+                (bj, brev), (cj, crev) = judge_of(self.baseline.data), judge_of(report["run"])
+                judge_note = {"baseline": bj, "baseline_revision": brev, "current": cj, "current_revision": crev}
         label = self.setup.shown(self.baseline_path) if self.baseline_path else str(self.baseline_path)
-        result = evaluate(self.policy, report, base, label)
+        policy = self.policy
+        if self.sequential is not None:  # undecided drop gates fall back to the fixed-size test at its share
+            policy = replace(policy, alpha=self.sequential.fallback_alpha)
+        result = evaluate(policy, report, base, label)
+        if self.sequential is not None:
+            report["sequential"] = self.sequential.settle(result.gates)
+            self.notes.append(self.sequential.summary_line())
         for g in result.gates:
             if g.status == "no-baseline":
-                g.reason = (f"no baseline at {label}: create it with "
-                            f"pytest --mlb-model={self.setup.spec} --mlb-update-baseline")
-        comparison: dict[str, Any] = {"baseline": label if base is not None else None,
-                                      "policy": [r.text for r in self.policy.rules], "policy_sources": self.policy.sources,
-                                      "alpha": self.policy.alpha, "min_shared": self.policy.min_shared}
+                g.reason = (
+                    f"no baseline at {label}: create it with pytest --mlb-model={self.setup.spec} --mlb-update-baseline"
+                )
+        comparison: dict[str, Any] = {
+            "baseline": label if base is not None else None,
+            "policy": [r.text for r in self.policy.rules],
+            "policy_sources": self.policy.sources,
+            "alpha": self.policy.alpha,
+            "min_shared": self.policy.min_shared,
+        }
         if base is not None and self.baseline is not None:
             items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
             changes = suite_changes(items, base)
+            if rescored is not None:
+                comparison["rescored"] = rescored
+                self.notes.append(
+                    f"baseline re-scored with this run's rules and judge: {rescored['items']} stored answers, "
+                    f"{rescored['changed_verdicts']} changed pass/fail"
+                    + (f", {rescored['errors']} could not be re-scored" if rescored["errors"] else "")
+                )
+            if judge_note is not None:
+                comparison["judge_changed"] = judge_note
+                self.notes.append(
+                    f"the baseline was judged by {_judge_text(judge_note['baseline'], judge_note['baseline_revision'])}, "
+                    f"this run by {_judge_text(judge_note['current'], judge_note['current_revision'])}: judged "
+                    "datasets compare two judges; add --mlb-rescore-baseline to re-judge the baseline's answers first"
+                )
             comparison.update(
-                baseline_model=self.baseline.data.get("model"), baseline_created=self.baseline.data.get("created"),
+                baseline_model=self.baseline.data.get("model"),
+                baseline_created=self.baseline.data.get("created"),
                 baseline_selection=describe_selection(self.baseline.data["selection"])
-                if self.baseline.data.get("selection") else None,
+                if self.baseline.data.get("selection")
+                else None,
                 fingerprint_match=self.baseline.fingerprint == report["run"]["suite_fingerprint"],
                 changes={k: {"count": len(v), "keys": v[:50]} for k, v in changes.items()},
                 differences={k: d.__dict__ for k, d in result.differences.items()},
@@ -78,8 +171,15 @@ class Gatekeeper:
             )
             if self.settings.strict_regressions and comparison["regressions"]:
                 n = len(comparison["regressions"])
-                result.gates.append(Gate("regressed items", False, f"{n} item(s) right in the baseline are wrong now",
-                                         observed=float(n), threshold=0.0))
+                result.gates.append(
+                    Gate(
+                        "regressed items",
+                        False,
+                        f"{n} item(s) right in the baseline are wrong now",
+                        observed=float(n),
+                        threshold=0.0,
+                    )
+                )
         all_gates = [*report["gates"], *(g.to_json() for g in result.gates)]
         v, why = verdict([Gate(**g) for g in all_gates])
         report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)
@@ -94,8 +194,10 @@ class Gatekeeper:
             return
         infra = next((g for g in report["gates"] if g["name"] == INFRA_GATE), None)
         if infra is not None and not infra["passed"] and not self.settings.force_baseline:
-            messages.append(f"baseline NOT written to {self.baseline_path}: {infra['reason']} "
-                            "(add --mlb-force-baseline to write it anyway)")
+            messages.append(
+                f"baseline NOT written to {self.baseline_path}: {infra['reason']} "
+                "(add --mlb-force-baseline to write it anyway)"
+            )
             report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": infra["reason"]}
             return
         try:
@@ -107,3 +209,7 @@ class Gatekeeper:
         scope = f"; selection recorded: {report['run']['incomplete_reason']}" if done.selection else ""
         messages.append(f"baseline written to {self.baseline_path} ({len(report['items'])} items{scope})")
         report["baseline_update"] = {"written": True, "path": str(self.baseline_path)}
+
+
+def _judge_text(spec: Any, revision: Any) -> str:
+    return f"{spec or 'no judge'}" + (f" (revision {revision})" if revision else "")

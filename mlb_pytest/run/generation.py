@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import circular as rotation
+from .. import invariance
 from ..cache import ResponseStore, process_owner
 from ..catalog import Task
 from ..config import JUDGE_REVISION_ENV
@@ -21,7 +22,7 @@ from ..engine import Engine
 from ..extracting import ExtractorError, ExtractorPanel, needs_model
 from ..judges.backends import build_judge
 from ..judges.panel import JudgeError, JudgePanel
-from ..models import GenerationRequest, ModelAdapter, ModelError
+from ..models import Generation, GenerationRequest, ModelAdapter, ModelError
 from ..schema import Item
 from ..usage import tally
 from .setup import RunSetup
@@ -49,7 +50,10 @@ class GenerationStage:
         self.judges: JudgePanel | None = None
         self.extractor: ExtractorPanel | None = None
         self.rotated: dict[str, list[Item] | str] = {}  # --mlb-circular: item key -> rotations 1..n-1 (or why none)
+        self.perturbed: dict[str, dict[str, Item | str]] = {}  # --mlb-perturb: key -> name -> variant (or why none)
         self.items: dict[str, Item] = {}
+        self.baseline_items: dict[str, dict[str, Any]] = {}  # --mlb-rescore-baseline: the baseline's items
+        self.baseline_asks: dict[str, tuple[Item, str]] = {}  # item key -> (its baseline twin, the stored answer)
         self._last_progress = 0.0
         self._progress_done = False
         self._printed_progress = False
@@ -60,8 +64,7 @@ class GenerationStage:
 
     def params_for(self, item: Item) -> dict[str, Any]:
         defaults = getattr(self.model, "default_max_tokens", None) or DEFAULT_MAX_TOKENS
-        return {"temperature": self.settings.temperature,
-                "max_tokens": self.settings.max_tokens or defaults[item.task]}
+        return {"temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens or defaults[item.task]}
 
     def start(self, items: Sequence[Item]) -> None:
         """Request every collected item's answers now; tests will only wait for their own."""
@@ -77,23 +80,45 @@ class GenerationStage:
         store_path, owner = setup.store_path(), process_owner(self.run_id)
         factory = None if store_path is None else lambda: ResponseStore(store_path, self.run_id, owner)
         options = setup.engine_options()
-        self.engine = Engine(self.model, concurrency=s.concurrency, store_factory=factory, shared_only=s.no_cache,
-                             revision=s.model_revision, **options)
+        self.engine = Engine(
+            self.model,
+            concurrency=s.concurrency,
+            store_factory=factory,
+            shared_only=s.no_cache,
+            revision=s.model_revision,
+            **options,
+        )
         requests = [GenerationRequest(it, self.params_for(it), k) for it in todo for k in range(s.samples)]
         if s.circular:  # rotated asks are requests like any other: same engine, same cache
-            requests += [GenerationRequest(rot, self.params_for(rot), k) for rot in self._rotate(todo)
-                         for k in range(s.samples)]
+            requests += [
+                GenerationRequest(rot, self.params_for(rot), k) for rot in self._rotate(todo) for k in range(s.samples)
+            ]
+        if s.perturb:  # perturbed asks too: same engine, same cache
+            requests += [
+                GenerationRequest(v, self.params_for(v), k)
+                for v in self._perturb(todo, invariance.parse_perturbations(s.perturb))
+                for k in range(s.samples)
+            ]
         open_items = [it for it in todo if it.needs_judge]
         if open_items and setup.judge_spec is not None:
             specs = [setup.judge_spec] + ([setup.judge2_spec] if setup.judge2_spec else [])
             judge_rev = os.environ.get(JUDGE_REVISION_ENV) or None
-            self.judges = JudgePanel(specs, lambda spec: build_judge(spec, setup.build), s.concurrency, factory,
-                                     setup.adjudications_path(), revisions=[judge_rev] * len(specs), **options)
+            self.judges = JudgePanel(
+                specs,
+                lambda spec: build_judge(spec, setup.build),
+                s.concurrency,
+                factory,
+                setup.adjudications_path(),
+                revisions=[judge_rev] * len(specs),
+                **options,
+            )
+        self._ask_about_baseline(todo)
         choice_items = [it for it in todo if it.task is Task.choice]
         if choice_items and setup.extractor_spec is not None:
             self.extractor = ExtractorPanel(setup.extractor_spec, setup.build, s.concurrency, factory, **options)
         self.engine.start(requests)
-        for it in [*choice_items, *self._rotated_items()] if self.extractor is not None else ():
+        variants = [*self._rotated_items(), *self._perturbed_items()]
+        for it in [*choice_items, *variants] if self.extractor is not None else ():
             for k in range(s.samples):
                 self.engine.on_done(it.key, k, lambda fut, it=it, k=k: self.extractor.ask(it, k, fut))  # type: ignore[union-attr,misc]
         for it in open_items if self.judges is not None else ():
@@ -167,6 +192,74 @@ class GenerationStage:
                 return f"{rot.id}: {err}"
         return out
 
+    # --- invariance checks (--mlb-perturb; the logic is in invariance/) ---------------------------
+
+    def _perturb(self, items: Sequence[Item], names: Sequence[str]) -> list[Item]:
+        """Each choice item's perturbed forms, remembered per item (with why a form does not apply)."""
+        for it in items:
+            if invariance.perturbable(it):
+                self.perturbed[it.key] = {name: invariance.perturb_item(it, name) for name in names}
+        return self._perturbed_items()
+
+    def _perturbed_items(self) -> list[Item]:
+        return [v for forms in self.perturbed.values() for v in forms.values() if isinstance(v, Item)]
+
+    def wait_perturbed(self, item: Item, on_idle: Any = None) -> dict[str, tuple[Item, list[Any], Any] | str] | None:
+        """Each perturbed form's answers and extractor readings, or (text) why it has none: not
+        applicable, or its ask failed (``error: ...``). None: the item is not perturbed."""
+        forms = self.perturbed.get(item.key)
+        if forms is None:
+            return None
+        out: dict[str, tuple[Item, list[Any], Any] | str] = {}
+        for name, variant in forms.items():
+            if isinstance(variant, str):
+                out[name] = variant
+                continue
+            try:
+                gens = self.wait(variant, on_idle)
+                out[name] = (variant, gens, self.wait_extractions(variant, gens, on_idle))
+            except ItemError as err:
+                out[name] = f"error: {err}"
+        return out
+
+    # --- re-scoring the baseline (--mlb-rescore-baseline) ---------------------------------------------
+
+    def _ask_about_baseline(self, items: Sequence[Item]) -> None:
+        """Send the judge questions about the baseline's stored answers now, beside this run's.
+
+        The twin item (``<id>@baseline``) has its own request keys; the cache keys hold the answer
+        text, so a rerun with the same judge asks nothing again. Only the baseline's first sample
+        was stored, so that is what is re-scored.
+        """
+        for it in items:
+            old = self.baseline_items.get(it.key)
+            if not old or not isinstance(old.get("response"), str):
+                continue
+            if old.get("content_hash") not in (None, it.content_hash):
+                continue  # the item changed since: its baseline answer is not comparable anyway
+            twin = it.model_copy(update={"id": f"{it.id}@baseline"})
+            self.baseline_asks[it.key] = (twin, old["response"])
+            if it.needs_judge and self.judges is not None:
+                for engine in self.judges.engines:
+                    engine.submit(JudgePanel.requests(twin, 0, old["response"]))
+
+    def wait_baseline(self, item: Item, on_idle: Any = None) -> tuple[Item, list[Any], Any] | str | None:
+        """The baseline's answer to this item, with this run's verdicts on it; text: why it could not
+        be re-scored; None: nothing to re-score (no baseline answer, or not asked to)."""
+        got = self.baseline_asks.get(item.key)
+        if got is None:
+            return None
+        twin, text = got
+        gens = [Generation(text=text, raw=text, origin="baseline")]
+        if not item.needs_judge:
+            return twin, gens, None
+        if self.judges is None:
+            return None
+        try:
+            return twin, gens, self.wait_verdicts(twin, gens, on_idle)
+        except ItemError as err:
+            return str(err)
+
     # --- what the tests and the report read back ---------------------------------------------------
 
     def progress_line(self, force: bool = False) -> str | None:
@@ -190,11 +283,15 @@ class GenerationStage:
         if self.judges is not None and item.needs_judge:
             for i, engine in enumerate(self.judges.engines):
                 parts["judge" if i == 0 else f"judge{i + 1}"] = tally(
-                    engine.peek(r.key, k) for k, g in enumerate(gens) for r in JudgePanel.requests(item, k, g.text))
+                    engine.peek(r.key, k) for k, g in enumerate(gens) for r in JudgePanel.requests(item, k, g.text)
+                )
         if self.extractor is not None and item.task is Task.choice:
             engine = self.extractor.engine
-            parts["extractor"] = tally(engine.peek(ExtractorPanel.request(item, k, g.text).key, k)
-                                       for k, g in enumerate(gens) if needs_model(item, g.text))
+            parts["extractor"] = tally(
+                engine.peek(ExtractorPanel.request(item, k, g.text).key, k)
+                for k, g in enumerate(gens)
+                if needs_model(item, g.text)
+            )
         return {role: part for role, part in parts.items() if part is not None}
 
     def prompt_style(self) -> str | None:
@@ -209,16 +306,20 @@ class GenerationStage:
 
     def revision_info(self) -> dict[str, Any]:
         """Which revision answered in this process (model and judges), and where that revision came from."""
-        engines = [("model", self.engine)] + [(f"judge{'' if i == 0 else i + 1}", e) for i, e in
-                                             enumerate(self.judges.engines if self.judges else [])]
+        engines = [("model", self.engine)] + [
+            (f"judge{'' if i == 0 else i + 1}", e) for i, e in enumerate(self.judges.engines if self.judges else [])
+        ]
         out: dict[str, Any] = {}
         for name, engine in engines:
             if engine is None:
                 out[name] = None if name == "model" else out.get(name)
                 continue
             fingerprints = sorted(getattr(engine.model, "fingerprints", ()) or ())
-            out[name] = {"revision": engine.revision, "source": engine.revision_source,
-                         **({"system_fingerprints": fingerprints} if fingerprints else {})}
+            out[name] = {
+                "revision": engine.revision,
+                "source": engine.revision_source,
+                **({"system_fingerprints": fingerprints} if fingerprints else {}),
+            }
         if out.get("model") is None and self.settings.model_revision:
             out["model"] = {"revision": self.settings.model_revision, "source": "option"}
         return out
@@ -232,10 +333,22 @@ class GenerationStage:
         self.model = setup.build(setup.spec)
         try:
             judges = (1 + (setup.judge2_spec is not None)) if setup.judge_spec is not None else 0
-            return plan_run(items, setup.spec, self.model, params_for=self.params_for, samples=s.samples,
-                            judges=judges, extractor=str(setup.extractor_spec) if setup.extractor_spec else None,
-                            stated_revision=s.model_revision, cache_path=None if s.no_cache else setup.store_path(),
-                            max_age_s=s.cache_max_age_s)
+            return plan_run(
+                items,
+                setup.spec,
+                self.model,
+                params_for=self.params_for,
+                samples=s.samples,
+                judges=judges,
+                extractor=str(setup.extractor_spec) if setup.extractor_spec else None,
+                stated_revision=s.model_revision,
+                cache_path=None if s.no_cache else setup.store_path(),
+                max_age_s=s.cache_max_age_s,
+                variants=[
+                    *(self._rotate(items) if s.circular else ()),
+                    *(self._perturb(items, invariance.parse_perturbations(s.perturb)) if s.perturb else ()),
+                ],
+            )
         finally:
             try:
                 asyncio.run(self.model.aclose())

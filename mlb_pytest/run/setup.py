@@ -69,9 +69,16 @@ class RunSetup:
     def build(self, spec: ModelSpec) -> ModelAdapter:
         """The adapter for one spec (model, judge or extractor), with this run's limits and its own key."""
         s = self.settings
-        return build_model(spec, timeout_s=s.timeout, max_retries=s.retries, concurrency=s.concurrency, seed=s.seed,
-                           hf_batch=s.hf_batch, api_key=self.key_for(spec),
-                           prompt_style=s.prompt_style if spec is self.spec else "chat")
+        return build_model(
+            spec,
+            timeout_s=s.timeout,
+            max_retries=s.retries,
+            concurrency=s.concurrency,
+            seed=s.seed,
+            hf_batch=s.hf_batch,
+            api_key=self.key_for(spec),
+            prompt_style=s.prompt_style if spec is self.spec else "chat",
+        )
 
     def engine_options(self) -> dict[str, Any]:
         """How long an answer may stay in the cache, and when a wait gives up (every wait ends)."""
@@ -81,8 +88,12 @@ class RunSetup:
 
     def usage_roles(self) -> dict[str, tuple[str, str]]:
         """The token ledger's roles: role -> (spec as shown, spec kind)."""
-        roles = {"model": self.spec, "judge": self.judge_spec, "judge2": self.judge2_spec,
-                 "extractor": self.extractor_spec}
+        roles = {
+            "model": self.spec,
+            "judge": self.judge_spec,
+            "judge2": self.judge2_spec,
+            "extractor": self.extractor_spec,
+        }
         return {role: (str(spec), spec.kind) for role, spec in roles.items() if spec is not None}
 
     # --- paths ----------------------------------------------------------------------------------

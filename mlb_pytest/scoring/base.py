@@ -76,10 +76,10 @@ def normalize_span(text: Any) -> str:
             if _wraps(s, start, end):
                 start, end = start + 1, end - 1
                 continue
-            if not any(_PAIR.get(c) == s[start] for c in s[start + 1:end]):
+            if not any(_PAIR.get(c) == s[start] for c in s[start + 1 : end]):
                 start += 1
                 continue
-        if end > start and s[end - 1] in _PAIR and _PAIR[s[end - 1]] not in s[start:end - 1]:
+        if end > start and s[end - 1] in _PAIR and _PAIR[s[end - 1]] not in s[start : end - 1]:
             end -= 1
             continue
         return s[start:end]

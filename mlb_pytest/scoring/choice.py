@@ -185,11 +185,11 @@ def _after_cue(r: Reply, cue: re.Match[str]) -> frozenset[str] | None:
 
 def _clause(text: str, start: int) -> str:
     end = _CLAUSE_END.search(text, start, start + CLAUSE_MAX)
-    return text[start:end.start() if end else min(len(text), start + CLAUSE_MAX)]
+    return text[start : end.start() if end else min(len(text), start + CLAUSE_MAX)]
 
 
 def _inline_items(r: Reply, end: int) -> frozenset[str]:
-    """"Correct options: A) capacity, B) disclosure, …, E) understanding": the other listed letters."""
+    """ "Correct options: A) capacity, B) disclosure, …, E) understanding": the other listed letters."""
     if end >= len(r.text) or r.text[end] not in ").:":
         return frozenset()
     line_end = r.text.find("\n", end)
@@ -198,7 +198,7 @@ def _inline_items(r: Reply, end: int) -> frozenset[str]:
 
 
 def _named_in_clause(clause: str, options: Mapping[str, str]) -> frozenset[str] | None:
-    """"答案：穿心莲", "应该是穿心莲。": an option's text making up most of the clause after the phrase."""
+    """ "答案：穿心莲", "应该是穿心莲。": an option's text making up most of the clause after the phrase."""
     clause = _PARENTHETICAL.sub("", clause)
     said = norm(clause)
     if not said or not any(v and (v in said or said in v) for v in map(norm, options.values())):
@@ -215,8 +215,14 @@ def _named_in_clause(clause: str, options: Mapping[str, str]) -> frozenset[str] 
 
 def _verdicts(r: Reply) -> frozenset[str] | None:
     """Options called correct ("A正确；C正确", "B is correct"), when no answer phrase names any."""
-    found = {x for m in r.layout.mentions if not m.negated and not m.group.hedged
-             and (m.tail is Tail.POSITIVE or (m.tail is Tail.AFFIRMED and m.clause_start)) for x in m.group.letters}
+    found = {
+        x
+        for m in r.layout.mentions
+        if not m.negated
+        and not m.group.hedged
+        and (m.tail is Tail.POSITIVE or (m.tail is Tail.AFFIRMED and m.clause_start))
+        for x in m.group.letters
+    }
     return frozenset(found) or None
 
 
@@ -282,7 +288,12 @@ def score_choice(item: Item, response: str) -> Score:
     details: dict[str, Any] = {"expected": list(expected), "extracted": list(got) if got else None, "method": method}
     exp_s = ",".join(expected)
     if got is None:
-        return Score(0.0, pass_of(0.0, item.pass_threshold), f"expected {exp_s}; no option letter found",
-                     details, unparseable=True)
+        return Score(
+            0.0,
+            pass_of(0.0, item.pass_threshold),
+            f"expected {exp_s}; no option letter found",
+            details,
+            unparseable=True,
+        )
     value = 1.0 if got == expected else 0.0
     return Score(value, pass_of(value, item.pass_threshold), f"expected {exp_s}; got {','.join(got)}", details)

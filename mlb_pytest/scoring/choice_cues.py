@@ -71,7 +71,7 @@ class Negations:
         self.ends = [m.end() for m in _NEG_WORD.finditer(text)]
 
     def before(self, start: int) -> bool:
-        """"不选A", "not D", "排除C", "except B": the letters at ``start`` are ruled out."""
+        """ "不选A", "not D", "排除C", "except B": the letters at ``start`` are ruled out."""
         i = bisect.bisect_right(self.ends, start) - 1
         if i < 0 or start - self.ends[i] > 12:
             return False
@@ -123,7 +123,7 @@ _END = re.compile(r"[ \t]*(?:$|[\n.。!！;；,，、:~]|[-—–]|\(|\||[^\w\s]
 
 def tail(text: str, start: int, end: int, letters: frozenset[str], options: Mapping[str, str] | None) -> Tail:
     """How the sentence goes on after the group text[start:end]."""
-    if text[end:end + 1] == ")" and text[start - 1:start] != "(" and _DELIMITED.match(text, end, end + 8):
+    if text[end : end + 1] == ")" and text[start - 1 : start] != "(" and _DELIMITED.match(text, end, end + 8):
         return Tail.END  # "A) heavy proteinuria": the bracket marks an item, it closes nothing
     pos = _CLOSERS.match(text, end, end + 8).end()  # type: ignore[union-attr]
     if _DELIMITED.match(text, pos, pos + 8):
@@ -133,7 +133,7 @@ def tail(text: str, start: int, end: int, letters: frozenset[str], options: Mapp
     if _ADVERB.match(text, pos, pos + WINDOW):
         return Tail.END  # "So B first."
     if len(letters) == 1:
-        pos = skip_echo(text, pos, next(iter(letters)), options, text[start - 1:start] in "\"'“‘")
+        pos = skip_echo(text, pos, next(iter(letters)), options, text[start - 1 : start] in "\"'“‘")
         pos = _CLOSERS.match(text, pos, pos + 8).end()  # type: ignore[union-attr]
     limit = pos + WINDOW
     if _POSITIVE.match(text, pos, limit):
@@ -159,12 +159,12 @@ _NEGATED_CUE = re.compile(r"(?:不|没|未|别|勿|非)(?:应该?|会|能|要|�
 
 
 def negated_cue(text: str, cue_start: int) -> bool:
-    """"不应选A", "我不会选A": the phrase itself is negated."""
+    """ "不应选A", "我不会选A": the phrase itself is negated."""
     return _NEGATED_CUE.search(text, max(0, cue_start - 4), cue_start) is not None
 
 
 def retracted(text: str, cue_start: int) -> bool:
-    """"我原本选A", "My first instinct was to choose A": an answer given up later."""
+    """ "我原本选A", "My first instinct was to choose A": an answer given up later."""
     return _RETRACTED.search(text, max(0, cue_start - 24), cue_start) is not None
 
 

@@ -41,7 +41,9 @@ _LABEL_BEFORE = re.compile(r"[-–—→:=][ \t]*$")
 _LINE_END = re.compile(r"[ \t*)\].。]*(?:\n|$)")
 _ITEM_TEXT = re.compile(
     r"[ \t]+(?!是|为|也|都|均|可|能|会|属于|(?:is|are|was|were|has|have|can|may|might|does|do|seems?|causes?)\b)"
-    r"[^\s]", re.I)
+    r"[^\s]",
+    re.I,
+)
 _LETTER_LINE = re.compile(r"[\s>#*_\-+•·\d.)、(]*(?-i:[A-Z])(?![A-Za-z])")  # "**A. …**" is an item, not a heading
 _HEADING = re.compile(r"[ \t]*(?:#{1,6}[ \t].*|\*\*[^*\n]+\*\*[ \t]*:?[ \t]*|[^\n]{0,80}:[ \t]*)$")
 
@@ -60,8 +62,12 @@ class Mention:
     @property
     def commits(self) -> bool:
         """Stands as an answer: opens its clause, ends it (or is called correct), not ruled out."""
-        return (self.clause_start and not self.group.hedged and not self.negated
-                and self.tail in (Tail.END, Tail.POSITIVE, Tail.AFFIRMED))
+        return (
+            self.clause_start
+            and not self.group.hedged
+            and not self.negated
+            and self.tail in (Tail.END, Tail.POSITIVE, Tail.AFFIRMED)
+        )
 
 
 class Layout:
@@ -106,17 +112,27 @@ class Layout:
         text = self.text
         line = self.line_of(g.start)
         boundary = _boundary_before(text, g.start)
-        clause_start = boundary is not None and (_LEAD_JUNK.fullmatch(text, boundary + 1, g.start) is not None
-                                                 or self._named_before(boundary + 1, g))
+        clause_start = boundary is not None and (
+            _LEAD_JUNK.fullmatch(text, boundary + 1, g.start) is not None or self._named_before(boundary + 1, g)
+        )
         line_pos = self.line_starts[line]
-        line_start = (clause_start and g.start - line_pos <= WINDOW
-                      and _LEAD_JUNK.fullmatch(text, line_pos, g.start) is not None)
+        line_start = (
+            clause_start and g.start - line_pos <= WINDOW and _LEAD_JUNK.fullmatch(text, line_pos, g.start) is not None
+        )
         kind = tail(text, g.start, g.end, g.letters, self.options)
-        if (kind is Tail.PREDICATE and line_start and _BULLET.match(text, line_pos, g.start + 1)
-                and _ITEM_TEXT.match(text, g.end, g.end + WINDOW)):
+        if (
+            kind is Tail.PREDICATE
+            and line_start
+            and _BULLET.match(text, line_pos, g.start + 1)
+            and _ITEM_TEXT.match(text, g.end, g.end + WINDOW)
+        ):
             kind = Tail.END  # "2. B 视网膜病变——…": an item and its (paraphrased) option text
-        negated = (kind is Tail.NEGATIVE or self.negations.before(g.start) or self.negative_section[line]
-                   or (text[g.start - 2:g.start] == "~~" and text[g.end:g.end + 2] == "~~"))  # struck out
+        negated = (
+            kind is Tail.NEGATIVE
+            or self.negations.before(g.start)
+            or self.negative_section[line]
+            or (text[g.start - 2 : g.start] == "~~" and text[g.end : g.end + 2] == "~~")
+        )  # struck out
         if clause_start and boundary is not None and boundary >= 0 and text[boundary] == ":":
             negated = negated or self._neg_heading_in(_sentence_start(text, boundary), boundary)
         if clause_start:  # the option's own words ("C. 治疗前排除妊娠") are not a verdict on it
@@ -125,16 +141,16 @@ class Layout:
         return Mention(g, line, clause_start, line_start, kind, negated)
 
     def _neg_heading_in(self, start: int, end: int) -> bool:
-        """"Incorrect: D, E", "Not part of it: D": the words before the colon rule the letters out."""
+        """ "Incorrect: D, E", "Not part of it: D": the words before the colon rule the letters out."""
         i = bisect.bisect_left(self.neg_headings, start)
         return i < len(self.neg_headings) and self.neg_headings[i] < end
 
     def _named_before(self, start: int, g: Group) -> bool:
-        """"Doxycycline (B). …", "穿心莲（D）。…": the reply opens with the option's text, then its letter."""
-        if start > 0 or not self.options or len(g.letters) != 1 or self.text[g.start - 1:g.start] != "(":
+        """ "Doxycycline (B). …", "穿心莲（D）。…": the reply opens with the option's text, then its letter."""
+        if start > 0 or not self.options or len(g.letters) != 1 or self.text[g.start - 1 : g.start] != "(":
             return False
         (letter,) = g.letters
-        said = norm(_LEAD_JUNK.sub("", self.text[start:g.start - 1], count=1))
+        said = norm(_LEAD_JUNK.sub("", self.text[start : g.start - 1], count=1))
         return bool(said) and said == norm(self.options.get(letter, ""))
 
     def negatives(self) -> frozenset[str]:
@@ -160,8 +176,11 @@ class Layout:
         if not blocks:
             return self._lower_lead()
         first = blocks[0]
-        if (first[0] == 0 and len(blocks) > 1
-                and all(items >= 2 and not letters & first[2] for _, items, letters in blocks[1:])):
+        if (
+            first[0] == 0
+            and len(blocks) > 1
+            and all(items >= 2 and not letters & first[2] for _, items, letters in blocks[1:])
+        ):
             return frozenset(first[2])  # "B — doxycycline.\n\nA: misses …\nC: second line."
         return frozenset(blocks[-1][2])
 
@@ -172,9 +191,11 @@ class Layout:
         text, start, end = self.text, self.line_starts[m.line], m.group.end
         if not _BULLET.match(text, start):
             return False
-        wrapped = text[m.group.start - 1:m.group.start] == "(" and text[end:end + 1] == ")" and m.tail is Tail.END
-        return wrapped or (_LABEL_BEFORE.search(text, max(start, m.group.start - 4), m.group.start) is not None
-                           and _LINE_END.match(text, end, end + WINDOW) is not None)
+        wrapped = text[m.group.start - 1 : m.group.start] == "(" and text[end : end + 1] == ")" and m.tail is Tail.END
+        return wrapped or (
+            _LABEL_BEFORE.search(text, max(start, m.group.start - 4), m.group.start) is not None
+            and _LINE_END.match(text, end, end + WINDOW) is not None
+        )
 
     def adjacent(self, a: int, b: int) -> bool:
         """Lines ``a`` and ``b`` belong to one list: next to each other, or one blank line apart
@@ -196,8 +217,14 @@ class Layout:
                 continue
             m = _LEAD_JUNK.match(text, start)
             g = read_group(text, m.end() if m else start, self.valid, self.options, lower=True)
-            if g and not g.hedged and (_LOWER_LEAD_END.match(text, g.end, g.end + WINDOW)
-                                       or tail(text, g.start, g.end, g.letters, self.options) is Tail.POSITIVE):
+            if (
+                g
+                and not g.hedged
+                and (
+                    _LOWER_LEAD_END.match(text, g.end, g.end + WINDOW)
+                    or tail(text, g.start, g.end, g.letters, self.options) is Tail.POSITIVE
+                )
+            ):
                 return g.letters
         for m in _LOWER_LINE.finditer(text):  # "好的。\n\nc\n\n希望对你有帮助"
             g = read_group(text, m.start(1), self.valid, self.options, lower=True)
@@ -229,7 +256,7 @@ class Layout:
         return frozenset(found) or None
 
     def eliminated(self) -> frozenset[str] | None:
-        """"Everything except D", "除了D都对", "C错，其余都对", "D is not…; the rest …": the complement."""
+        """ "Everything except D", "除了D都对", "C错，其余都对", "D is not…; the rest …": the complement."""
         for m in _EXCEPT.finditer(self.text):
             g = group_after(self.text, m.end(), self.valid, self.options)
             if g and not g.hedged:
@@ -237,8 +264,12 @@ class Layout:
                 return rest or None
         others = _OTHERS.search(self.text)
         if others:
-            before = {x for m in self.mentions if m.group.end <= others.start() and not m.group.hedged
-                      for x in m.group.letters}
+            before = {
+                x
+                for m in self.mentions
+                if m.group.end <= others.start() and not m.group.hedged
+                for x in m.group.letters
+            }
             rest = self.valid - before
             return rest if before and rest else None
         return None

@@ -32,14 +32,34 @@ _JOIN = re.compile(
     [ \t]*""",
     re.X,
 )
-_ASIDE = re.compile(r"[ \t]*\([^()\n]{1,60}\)(?=[ \t]*(?:,|、|/|&|\+|\band\b|和|与|及|以及)[ \t]*[(\[*]*[A-Z](?![A-Za-z]))")
+_ASIDE = re.compile(
+    r"[ \t]*\([^()\n]{1,60}\)(?=[ \t]*(?:,|、|/|&|\+|\band\b|和|与|及|以及)[ \t]*[(\[*]*[A-Z](?![A-Za-z]))"
+)
 _ECHO_LEAD = re.compile(r"[ \t]*(?:[.:)(\]、\-—–][ \t]*)?")
 _QUOTED_ECHO = re.compile(r"[ \t.:、]+[^\"'“”‘’\n]{0,80}?(?=[\"'”’])")
 
 # Context that makes capital letters a word or a name rather than option letters.
 _NAME_AFTER = re.compile(r"超|型|族|组|类|级|度|期|区|段|线|细胞|反应蛋白|受体|因子|肝|波|药|病毒|抗原|抗体")
-_NAME_BEFORE = ("维生素", "维他命", "vitamin ", "vit. ", "vit.", "type ", "hepatitis ", "group ", "class ", "stage ",
-                "grade ", "lead ", "phase ", "factor ", "protein ", "influenza ", "plan ", "°")
+_NAME_BEFORE = (
+    "维生素",
+    "维他命",
+    "vitamin ",
+    "vit. ",
+    "vit.",
+    "type ",
+    "hepatitis ",
+    "group ",
+    "class ",
+    "stage ",
+    "grade ",
+    "lead ",
+    "phase ",
+    "factor ",
+    "protein ",
+    "influenza ",
+    "plan ",
+    "°",
+)
 _POSSESSIVE = re.compile(r"['’]s\b")
 _HYPHENATED = re.compile(r"-[A-Za-z0-9]")
 _WORD_AFTER = re.compile(r"[ \t]+([a-z][a-z'’]*)")
@@ -87,15 +107,18 @@ def _starts_option_text(text: str, pos: int, run_end: int, options: Mapping[str,
     first = text[pos].casefold()
     for value in options.values():
         v = value.strip()
-        if (v[:1].casefold() == first and len(v) >= max(2, run_end - pos)
-                and _fold(text[pos:pos + len(v)]) == _fold(v)):
+        if (
+            v[:1].casefold() == first
+            and len(v) >= max(2, run_end - pos)
+            and _fold(text[pos : pos + len(v)]) == _fold(v)
+        ):
             return True
     return False
 
 
 def is_word(text: str, start: int, end: int, options: Mapping[str, str] | None) -> bool:
     """Whether the capital run text[start:end] is a word, an acronym or part of a name."""
-    before = text[max(0, start - 12):start].casefold()
+    before = text[max(0, start - 12) : start].casefold()
     if before.endswith(_NAME_BEFORE):
         return True
     if _POSSESSIVE.match(text, end) or _HYPHENATED.match(text, end):
@@ -103,8 +126,12 @@ def is_word(text: str, start: int, end: int, options: Mapping[str, str] | None) 
     if start >= 2 and text[start - 1] == "-" and text[start - 2].isalnum():
         return True
     single = end - start == 1
-    if (not single and list(text[start:end]) != sorted(text[start:end]) and not _alone_on_line(text, start, end)
-            and not _CUE_BEFORE.search(text, max(0, start - 12), start)):
+    if (
+        not single
+        and list(text[start:end]) != sorted(text[start:end])
+        and not _alone_on_line(text, start, end)
+        and not _CUE_BEFORE.search(text, max(0, start - 12), start)
+    ):
         return True  # "ED", "DC": an acronym, unless the line holds nothing else ("BA")
     if single and _NAME_AFTER.match(text, end):
         return True
@@ -142,7 +169,7 @@ def skip_echo(text: str, pos: int, letter: str, options: Mapping[str, str] | Non
         lead = _ECHO_LEAD.match(text, pos, pos + WINDOW)
         at = lead.end() if lead else pos
         value = options[letter].strip()
-        if value and len(value) <= ECHO_MAX and _fold(text[at:at + len(value)]) == _fold(value):
+        if value and len(value) <= ECHO_MAX and _fold(text[at : at + len(value)]) == _fold(value):
             return at + len(value)
     if quoted:
         m = _QUOTED_ECHO.match(text, pos, pos + 96)
@@ -151,8 +178,9 @@ def skip_echo(text: str, pos: int, letter: str, options: Mapping[str, str] | Non
     return pos
 
 
-def read_group(text: str, pos: int, valid: frozenset[str], options: Mapping[str, str] | None = None,
-               lower: bool = False) -> Group | None:
+def read_group(
+    text: str, pos: int, valid: frozenset[str], options: Mapping[str, str] | None = None, lower: bool = False
+) -> Group | None:
     """The group whose first letter run starts at ``pos`` (wrappers before it already skipped)."""
     run_re = _LOWER_RUN if lower else _UPPER_RUN
     m = run_re.match(text, pos)
@@ -189,8 +217,15 @@ def _join_kind(between: str) -> str:
     return s[0]
 
 
-def _next_in_group(text: str, end: int, last: str, valid: frozenset[str], options: Mapping[str, str] | None,
-                   lower: bool, run_re: re.Pattern[str]) -> tuple[re.Match[str], bool, str] | None:
+def _next_in_group(
+    text: str,
+    end: int,
+    last: str,
+    valid: frozenset[str],
+    options: Mapping[str, str] | None,
+    lower: bool,
+    run_re: re.Pattern[str],
+) -> tuple[re.Match[str], bool, str] | None:
     quoted = end >= 2 and text[end - 2] in "\"'“‘"
     after = skip_echo(text, end, last, options, quoted)
     if (aside := _ASIDE.match(text, after, after + ECHO_MAX)) is not None:
@@ -202,14 +237,14 @@ def _next_in_group(text: str, end: int, last: str, valid: frozenset[str], option
         return None
     opening = _OPEN_RUN.match(text, join.end(), join.end() + 8)
     start = opening.end() if opening else join.end()
-    if "*" in text[after:close_end] and "*" not in text[join.end():start]:
+    if "*" in text[after:close_end] and "*" not in text[join.end() : start]:
         return None  # "选 **B**，A、C适用于…": bold closes the answer
     run = run_re.match(text, start)
     if run is None or run_letters(run.group(), valid) is None:
         return None
     if not lower and is_word(text, run.start(), run.end(), options):
         return None
-    if lower and not text[close_end:join.end()].strip() and len(run.group()) > 1:
+    if lower and not text[close_end : join.end()].strip() and len(run.group()) > 1:
         return None  # "a bcd": a word, not letters
     if lower and run.end() < len(text) and text[run.end()].isalnum():
         return None  # "a b d e，c不能选": a glued letter starts a new clause
@@ -228,8 +263,9 @@ def iter_groups(text: str, valid: frozenset[str], options: Mapping[str, str] | N
             yield group
 
 
-def group_after(text: str, pos: int, valid: frozenset[str], options: Mapping[str, str] | None = None,
-                allow_lower: bool = False) -> Group | None:
+def group_after(
+    text: str, pos: int, valid: frozenset[str], options: Mapping[str, str] | None = None, allow_lower: bool = False
+) -> Group | None:
     """The group that starts at ``pos`` once spaces and wrappers ("**", "(", "【") are skipped."""
     m = _LEAD.match(text, pos, pos + WINDOW)
     start = m.end() if m else pos

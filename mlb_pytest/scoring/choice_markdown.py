@@ -36,14 +36,17 @@ def bold(layout: Layout) -> frozenset[str] | None:
 
 
 def _bold_letters(layout: Layout, b: re.Match[str]) -> frozenset[str] | None:
-    """"**B. 碘解磷定**", "**C**", "**上消化道出血（B）**"; none under a heading like "其他选项", nor
+    """ "**B. 碘解磷定**", "**C**", "**上消化道出血（B）**"; none under a heading like "其他选项", nor
     when the bold text rules the option out (its own words, "**C. 治疗前排除妊娠**", do not)."""
     inner = b.group(1)
     if layout.negative_section[layout.line_of(b.start())]:
         return None
     g = group_after(inner, 0, layout.valid, layout.options)  # read inside the span: bounded work
-    if g is not None and not g.hedged and tail(inner, g.start, g.end, g.letters, layout.options) in (
-            Tail.END, Tail.POSITIVE):
+    if (
+        g is not None
+        and not g.hedged
+        and tail(inner, g.start, g.end, g.letters, layout.options) in (Tail.END, Tail.POSITIVE)
+    ):
         (first, *_) = sorted(g.letters)
         rest = skip_echo(inner, g.end, first, layout.options, False) if len(g.letters) == 1 else g.end
         return None if NEG_ITEM.search(inner, rest) else g.letters

@@ -32,15 +32,20 @@ MIN_COVERAGE_ALONE = 0.5  # less evidence will do when it is most of a short opt
 MARGIN = 2.0  # the best option must score this many times the runner-up
 CONCEPT_WEIGHT = 2.0  # a concept or a quantity with its unit says more than one word
 # Routes and timing qualify what is given ("IV insulin", "IV saline"): they count as one word.
-MODIFIERS = frozenset({"iv", "im", "oral", "sublingual", "inhaled", "intranasal", "immediately", "fasting", "with_food"})
+MODIFIERS = frozenset(
+    {"iv", "im", "oral", "sublingual", "inhaled", "intranasal", "immediately", "fasting", "with_food"}
+)
 SCOPE_MAX = 120  # how far a negation reaches when no clause boundary comes first
 
 # --- negation -----------------------------------------------------------------------------------
 
 _QUANTITY_LIMIT = r"(?!超过|多于|少于|低于|高于|大于|小于|超)"  # "不要超过3片" limits a dose, it rules nothing out
 # A contrast rules out only what follows it; any other negation, its whole clause.
-_CONTRAST = re.compile(r"\b(?:rather\s+than|instead\s+of|other\s+than|except(?:\s+for)?|excluding|compared\s+(?:with|to))\b"
-                       r"|而不是|而非|除了|与其|比起|相比于?", re.I)
+_CONTRAST = re.compile(
+    r"\b(?:rather\s+than|instead\s+of|other\s+than|except(?:\s+for)?|excluding|compared\s+(?:with|to))\b"
+    r"|而不是|而非|除了|与其|比起|相比于?",
+    re.I,
+)
 _NEGATION = re.compile(
     rf"""\b(?:not|never|no)\b(?!\s+(?:the\s+)?(?:more|less|fewer|later|earlier|longer|sooner|only|just|doubt|matter|further)\b)
       | \b(?:don|doesn|didn|won|shouldn|mustn|isn|aren|wasn|weren)['’]t\b
@@ -59,18 +64,24 @@ def affirmed(text: str, options: Mapping[str, str]) -> str:
     """The text with its negated mentions cut out (each replaced by a clause break)."""
     folded = [v.lower() for v in options.values()]
     ends = [m.start() for m in _BOUNDARY.finditer(text)]
-    cuts = [(m.start(), _clause_end(ends, text, m.end())) for m in _CONTRAST.finditer(text)
-            if not _own_words(m.group(), folded)]
+    cuts = [
+        (m.start(), _clause_end(ends, text, m.end()))
+        for m in _CONTRAST.finditer(text)
+        if not _own_words(m.group(), folded)
+    ]
     contrasts = list(cuts)
-    cuts += [(_clause_start(ends, text, m), _clause_end(ends, text, m.end())) for m in _NEGATION.finditer(text)
-             if not _own_words(m.group(), folded) and not _inside(contrasts, m.start())]
+    cuts += [
+        (_clause_start(ends, text, m), _clause_end(ends, text, m.end()))
+        for m in _NEGATION.finditer(text)
+        if not _own_words(m.group(), folded) and not _inside(contrasts, m.start())
+    ]
     if not cuts:
         return text
     out, pos = [], 0
     for start, end in sorted(cuts):
         if end <= pos:
             continue
-        out.append(text[pos:max(pos, start)])
+        out.append(text[pos : max(pos, start)])
         out.append("；")
         pos = max(pos, end)
     out.append(text[pos:])
@@ -90,7 +101,7 @@ def _as_word(cue: str) -> re.Pattern[str]:
 
 
 def _inside(contrasts: list[tuple[int, int]], pos: int) -> bool:
-    """"rather than not treating": a negation already cut out with its contrast (the cuts are in
+    """ "rather than not treating": a negation already cut out with its contrast (the cuts are in
     order, and so are their ends, so the last one that starts before ``pos`` decides)."""
     i = bisect.bisect_right(contrasts, (pos, float("inf"))) - 1
     return i >= 0 and contrasts[i][0] <= pos < contrasts[i][1]
@@ -108,24 +119,48 @@ def _clause_start(ends: list[int], text: str, cue: re.Match[str]) -> int:
     floor = max(0, cue.start() - SCOPE_MAX)
     i = bisect.bisect_left(ends, cue.start()) - 1
     start = max(ends[i] + 1 if i >= 0 else 0, floor)
-    if i >= 0 and text[ends[i]] in ",，" and len(_CONTENT.findall(text, start, _clause_end(ends, text, cue.end()))) <= 1:
+    if (
+        i >= 0
+        and text[ends[i]] in ",，"
+        and len(_CONTENT.findall(text, start, _clause_end(ends, text, cue.end()))) <= 1
+    ):
         start = max(ends[i - 1] + 1 if i >= 1 else 0, floor)
     return start
 
 
 # --- numbers written in words --------------------------------------------------------------------
 
-_EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-               "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30}
-_EN_NUMBER = re.compile(r"\b(" + "|".join(_EN_NUMBERS) + r")\b(?=[ \t-]+(?:mg|g|ml|micrograms?|milligrams?|grams?"
-                        r"|minutes?|hours?|days?|weeks?|months?|years?|tablets?|times|doses?)\b)", re.I)
+_EN_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+}
+_EN_NUMBER = re.compile(
+    r"\b(" + "|".join(_EN_NUMBERS) + r")\b(?=[ \t-]+(?:mg|g|ml|micrograms?|milligrams?|grams?"
+    r"|minutes?|hours?|days?|weeks?|months?|years?|tablets?|times|doses?)\b)",
+    re.I,
+)
 _ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
-_ZH_NUMBER = re.compile(r"([零一二两三四五六七八九十百千]{1,6})(个半|个)?(?=天|日|周|月|年|岁|小时|分钟|次|毫克|微克|克|毫升|片|粒|倍|mg|g|ml)")
+_ZH_NUMBER = re.compile(
+    r"([零一二两三四五六七八九十百千]{1,6})(个半|个)?(?=天|日|周|月|年|岁|小时|分钟|次|毫克|微克|克|毫升|片|粒|倍|mg|g|ml)"
+)
 
 
 def _zh_number(run: str) -> str:
-    """"一百" → "100", "十五" → "15", "二三" (two or three) → "2~3"; else the run unchanged."""
+    """ "一百" → "100", "十五" → "15", "二三" (two or three) → "2~3"; else the run unchanged."""
     if len(run) == 2 and all(c in _ZH_DIGITS for c in run) and _ZH_DIGITS[run[1]] == _ZH_DIGITS[run[0]] + 1:
         return f"{_ZH_DIGITS[run[0]]}~{_ZH_DIGITS[run[1]]}"
     total, digit = 0, None
@@ -150,22 +185,60 @@ def _digits(text: str) -> str:
 
 _NUM = r"\d+(?:\.\d+)?"
 _UNITS = {
-    "mg": ("mass", 1.0), "milligram": ("mass", 1.0), "毫克": ("mass", 1.0),
-    "g": ("mass", 1000.0), "gram": ("mass", 1000.0), "克": ("mass", 1000.0), "kg": ("mass", 1e6),
-    "mcg": ("mass", 0.001), "μg": ("mass", 0.001), "ug": ("mass", 0.001), "microgram": ("mass", 0.001),
+    "mg": ("mass", 1.0),
+    "milligram": ("mass", 1.0),
+    "毫克": ("mass", 1.0),
+    "g": ("mass", 1000.0),
+    "gram": ("mass", 1000.0),
+    "克": ("mass", 1000.0),
+    "kg": ("mass", 1e6),
+    "mcg": ("mass", 0.001),
+    "μg": ("mass", 0.001),
+    "ug": ("mass", 0.001),
+    "microgram": ("mass", 0.001),
     "微克": ("mass", 0.001),
-    "ml": ("volume", 1.0), "milliliter": ("volume", 1.0), "millilitre": ("volume", 1.0), "毫升": ("volume", 1.0),
-    "l": ("volume", 1000.0), "liter": ("volume", 1000.0), "litre": ("volume", 1000.0),
-    "min": ("time", 1.0), "minute": ("time", 1.0), "分钟": ("time", 1.0),
-    "h": ("time", 60.0), "hr": ("time", 60.0), "hour": ("time", 60.0), "小时": ("time", 60.0),
-    "d": ("time", 1440.0), "day": ("time", 1440.0), "天": ("time", 1440.0), "日": ("time", 1440.0),
-    "week": ("time", 10080.0), "周": ("time", 10080.0),
+    "ml": ("volume", 1.0),
+    "milliliter": ("volume", 1.0),
+    "millilitre": ("volume", 1.0),
+    "毫升": ("volume", 1.0),
+    "l": ("volume", 1000.0),
+    "liter": ("volume", 1000.0),
+    "litre": ("volume", 1000.0),
+    "min": ("time", 1.0),
+    "minute": ("time", 1.0),
+    "分钟": ("time", 1.0),
+    "h": ("time", 60.0),
+    "hr": ("time", 60.0),
+    "hour": ("time", 60.0),
+    "小时": ("time", 60.0),
+    "d": ("time", 1440.0),
+    "day": ("time", 1440.0),
+    "天": ("time", 1440.0),
+    "日": ("time", 1440.0),
+    "week": ("time", 10080.0),
+    "周": ("time", 10080.0),
 }
 _UNIT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
-_QUANTITY = (rf"(?P<num>{_NUM})(?:[ \t]*(?:[~～–—至到-]|to)[ \t]*(?P<upto>{_NUM}))?[ \t]*-?[ \t]*(?P<unit>{_UNIT})"
-             r"(?:s|es)?(?![a-z])")
-_TIMES_EN = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-             "ten": 10, "twice": 2, "double": 2, "triple": 3, "half": 0.5}  # the last four stand without "times"
+_QUANTITY = (
+    rf"(?P<num>{_NUM})(?:[ \t]*(?:[~～–—至到-]|to)[ \t]*(?P<upto>{_NUM}))?[ \t]*-?[ \t]*(?P<unit>{_UNIT})"
+    r"(?:s|es)?(?![a-z])"
+)
+_TIMES_EN = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twice": 2,
+    "double": 2,
+    "triple": 3,
+    "half": 0.5,
+}  # the last four stand without "times"
 _TIMES_ZH = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _MULTIPLE = re.compile(
     rf"(?<![a-z0-9.])(?:(?P<mult>{_NUM}|{'|'.join(_TIMES_EN)})[ \t]*(?:times|x|×|-?fold)|(?P<mword>twice|double|triple|half))"
@@ -211,7 +284,7 @@ def _stem(word: str) -> str:
     """A crude stem that makes inflections meet ("decompress"/"decompression", "steroid"/"steroids")."""
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4 and not (suffix == "s" and word[-2] in "su"):
-            word = word[:-len(suffix)] + ("y" if suffix == "ies" else "")
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
             break
     if word.endswith("e") and len(word) > 4:
         word = word[:-1]
@@ -266,7 +339,7 @@ def _surface(t: str) -> tuple[set[str], dict[str, str]]:
         for word in parts + (["".join(parts)] if len(parts) > 1 else []):  # "anti-Sm" is also "antism"
             if word not in _STOP and len(word) >= 2:
                 words[f"w:{_stem(word)}"] = word
-    grams = {f"z:{run[i:i + 2]}" for run in _CJK_RUN.findall(t) for i in range(len(run) - 1)}
+    grams = {f"z:{run[i : i + 2]}" for run in _CJK_RUN.findall(t) for i in range(len(run) - 1)}
     return set(words) | grams, words
 
 
@@ -301,8 +374,13 @@ def _option_table(items: tuple[tuple[str, str], ...]) -> tuple[dict[str, Profile
     return table, df
 
 
-def closest(text: str, options: Mapping[str, str], min_coverage: float = 0.1,
-            min_shared: float = MIN_SHARED, margin: float = MARGIN) -> str | None:
+def closest(
+    text: str,
+    options: Mapping[str, str],
+    min_coverage: float = 0.1,
+    min_shared: float = MIN_SHARED,
+    margin: float = MARGIN,
+) -> str | None:
     """The option a paraphrase clearly means: enough shared evidence (``min_shared``, or most of
     the option), at least ``min_coverage`` of the option (numbers aside when the reply states
     none), and ``margin`` times the runner-up."""
@@ -362,14 +440,15 @@ def bare(text: str, options: Mapping[str, str], letters: Iterable[str]) -> bool:
     loose = 0.0
     for m in _WORD.finditer(t):
         for word in (_american(w) for w in m.group().split("-")):
-            if word in _DISCOURSE or not (covered[m.start()] or word in _STOP or len(word) < 2
-                                          or any(_accounts(word, p) for p in named)):
+            if word in _DISCOURSE or not (
+                covered[m.start()] or word in _STOP or len(word) < 2 or any(_accounts(word, p) for p in named)
+            ):
                 loose += 1
     for m in _CJK_RUN.finditer(t):
         run = m.group()
         for i in range(len(run) - 1):
-            if any(f"z:{run[i:i + 2]}" in p.feats for p in named):
-                covered[m.start() + i:m.start() + i + 2] = b"\x01\x01"
+            if any(f"z:{run[i : i + 2]}" in p.feats for p in named):
+                covered[m.start() + i : m.start() + i + 2] = b"\x01\x01"
         loose += sum(0.5 for i in range(m.start(), m.end()) if not covered[i])
     return loose < 1.5
 
@@ -408,4 +487,4 @@ def _alike(said: str, word: str) -> bool:
 def _trigrams(word: str) -> set[str]:
     """Letter trigrams with the word's ends marked, so that first and last letters weigh in."""
     padded = f"^{word}$"
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}

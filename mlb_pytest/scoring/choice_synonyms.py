@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+# a lexicon: one concept per line reads better than one synonym per line
+# fmt: off
 _CONCEPTS: dict[str, tuple[str, ...]] = {
     # routes and timing
     "iv": ("iv", "i.v.", "intravenous*", "静脉注射", "静脉推注", "静推", "静注", "静脉滴注", "静滴", "静脉输注", "静脉给药"),
@@ -169,12 +171,22 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "incident_report": ("incident report*", "safety report*", "adverse event report*", "report*…safety system",
                         "不良事件…上报", "上报…不良事件", "不良事件报告"),
 }
+# fmt: on
 
 # Drug classes by the stem of their members' names ("lisinopril", "amlodipine").
-_STEMS = {"acei": "pril", "arb": "sartan", "beta_blocker": "olol|alol", "ccb": "dipine", "statin": "statin",
-          "ppi": "prazole", "h2ra": "tidine", "benzodiazepine": "azepam|azolam"}
-_STEM_RE = re.compile(r"(?<![a-z0-9])[a-z]{2,}?(?:" + "|".join(f"(?P<{c}>{s})" for c, s in _STEMS.items())
-                      + r")(?![a-z0-9])", re.I)
+_STEMS = {
+    "acei": "pril",
+    "arb": "sartan",
+    "beta_blocker": "olol|alol",
+    "ccb": "dipine",
+    "statin": "statin",
+    "ppi": "prazole",
+    "h2ra": "tidine",
+    "benzodiazepine": "azepam|azolam",
+}
+_STEM_RE = re.compile(
+    r"(?<![a-z0-9])[a-z]{2,}?(?:" + "|".join(f"(?P<{c}>{s})" for c, s in _STEMS.items()) + r")(?![a-z0-9])", re.I
+)
 
 # High and low blood values, composed: (concept stem, English quantity words, Chinese quantity words).
 _LEVELS = (
@@ -195,7 +207,7 @@ _DOWN_ZH = ("降低", "下降", "过低", "偏低", "太低", "减低", "减少"
 
 
 def _levels() -> dict[str, tuple[str, ...]]:
-    """"hyperkalemia" ← "high potassium", "potassium is raised", "高钾", "血钾升高"; "hypo…" alike."""
+    """ "hyperkalemia" ← "high potassium", "potassium is raised", "高钾", "血钾升高"; "hypo…" alike."""
     out: dict[str, tuple[str, ...]] = {}
     for stem, en, zh in _LEVELS:
         for prefix, up_en, up_zh, zh_prefix in (("hyper", _UP_EN, _UP_ZH, "高"), ("hypo", _DOWN_EN, _DOWN_ZH, "低")):
@@ -207,10 +219,17 @@ def _levels() -> dict[str, tuple[str, ...]]:
 
 
 # The terms the composition above does not make.
-_LEVEL_TERMS = {"hyperkalemia": ("高钾血症",), "hypokalemia": ("低钾血症",), "hypernatremia": ("高钠血症",),
-                "hyponatremia": ("低钠血症",), "hypercalcemia": ("高钙血症",), "hypocalcemia": ("低钙血症",),
-                "hyperlipidemia": ("高脂血症", "高甘油三酯血症", "hypertriglyceridemia", "hypertriglyceridaemia"),
-                "hyperuricemia": ("高尿酸血症",), "hypoalbuminemia": ("低蛋白血症", "低白蛋白血症")}
+_LEVEL_TERMS = {
+    "hyperkalemia": ("高钾血症",),
+    "hypokalemia": ("低钾血症",),
+    "hypernatremia": ("高钠血症",),
+    "hyponatremia": ("低钠血症",),
+    "hypercalcemia": ("高钙血症",),
+    "hypocalcemia": ("低钙血症",),
+    "hyperlipidemia": ("高脂血症", "高甘油三酯血症", "hypertriglyceridemia", "hypertriglyceridaemia"),
+    "hyperuricemia": ("高尿酸血症",),
+    "hypoalbuminemia": ("低蛋白血症", "低白蛋白血症"),
+}
 
 _GAP_EN = r"(?:[\s-]+(?!(?:and|or|but|then|plus|with)\b)[a-z0-9'’]+){0,4}?[\s-]+"  # not across "and"
 _GAP_ZH = r"[^\s,，。.;；、:：!！?？和与及或]{0,4}?"

@@ -21,11 +21,15 @@ from .choice_paraphrase import MAX_CHARS, affirmed, bare, closest, mentioned
 
 _DROP = re.compile(r"[\W_]+")
 _DECIMAL = re.compile(r"(\d)\.(\d)")
-_PARTS = re.compile(r"([,，、;；\n/&]+|\s+(?:and|plus|as\s+well\s+as)\s+|以及|及其|及(?!时)|并且|加上)")  # "及时" is "timely"
+_PARTS = re.compile(
+    r"([,，、;；\n/&]+|\s+(?:and|plus|as\s+well\s+as)\s+|以及|及其|及(?!时)|并且|加上)"
+)  # "及时" is "timely"
 _SENTENCE_END = re.compile(r"[。!！?？；;\n]|\.(?:\s|$)|\s[—–-]+\s|—")
 _CONCLUDES = re.compile(r"所以|因此|综上|总之|故选|答案|\b(?:so|therefore|thus|hence|answer|overall)\b", re.I)
 _CONTRASTS = re.compile(r"但是?|然而|不过|\b(?:but|however|whereas|although)\b", re.I)
-_LEAD_WORD = re.compile(r"[:：—]|为|是|有|包括|应该?|需要|建议|\b(?:include|includes|including|are|is|should|must|need\s+to)\b", re.I)
+_LEAD_WORD = re.compile(
+    r"[:：—]|为|是|有|包括|应该?|需要|建议|\b(?:include|includes|including|are|is|should|must|need\s+to)\b", re.I
+)
 _TAIL_WORD = re.compile(r"都|均|全|\b(?:all|both|are|were|can|may)\b", re.I)
 _LEAD_IN = re.compile(r"^[^:：\n]{1,60}[:：]")
 _JOINED = re.compile(r"\s+(?:and|plus)\s+|及")  # joins words inside one item too ("swelling of the lips and tongue")
@@ -36,8 +40,20 @@ MIN_PART_COVERAGE = 0.3  # a part of a list must cover a good share of the optio
 PART_MARGIN = 1.5  # within a list, one feature more than the runner-up tells two options apart
 
 _ORDINAL_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "七": 6, "八": 7}
-_ORDINAL_EN = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "1st": 0, "2nd": 1,
-               "3rd": 2, "4th": 3, "5th": 4, "6th": 5}
+_ORDINAL_EN = {
+    "first": 0,
+    "second": 1,
+    "third": 2,
+    "fourth": 3,
+    "fifth": 4,
+    "sixth": 5,
+    "1st": 0,
+    "2nd": 1,
+    "3rd": 2,
+    "4th": 3,
+    "5th": 4,
+    "6th": 5,
+}
 _ORDINAL = re.compile(
     r"第([一二三四五六七八]|[1-8])(?:个)?(?:选项|项|个)|\bthe\s+(first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th)"
     r"\s+(?:option|choice|answer)\b",
@@ -52,7 +68,7 @@ def norm(text: str) -> str:
 
 
 def ordinal_choice(text: str, options: Mapping[str, str]) -> tuple[str, ...] | None:
-    """"第三项", "the second option": the option in that place, when the reply names one place."""
+    """ "第三项", "the second option": the option in that place, when the reply names one place."""
     letters = list(options)
     found: set[str] = set()
     for m in _ORDINAL.finditer(text):
@@ -107,7 +123,7 @@ def lead_choice(text: str, options: Mapping[str, str]) -> tuple[str, ...] | None
     end = _SENTENCE_END.search(text)
     if end is None or _CONCLUDES.search(text, end.end()):
         return None
-    first = affirmed(text[:end.start()], options)
+    first = affirmed(text[: end.start()], options)
     found = text_choice(first, options)
     return found if found and bare(first, options, found) else None
 
@@ -201,8 +217,11 @@ def _listed(text: str, options: Mapping[str, str], normed: Mapping[str, str], fu
         if hit is None:
             return None
         named.append((part, hit))
-    if not (all(bare(part, options, hit) for part, hit in named[1:-1]) and _rounds_off(*named[-1], options, normed, fuzzy)
-            and (len(named) >= 3 or _leads_in(*named[0], options, normed, fuzzy))):
+    if not (
+        all(bare(part, options, hit) for part, hit in named[1:-1])
+        and _rounds_off(*named[-1], options, normed, fuzzy)
+        and (len(named) >= 3 or _leads_in(*named[0], options, normed, fuzzy))
+    ):
         return None  # "X lowers the pressure; Y protects the kidneys": options discussed, not listed
     letters = set().union(*(hit for _, hit in named))
     return tuple(sorted(letters)) if len(letters) >= 2 else None
@@ -214,7 +233,7 @@ def _leads_in(part: str, hit: set[str], options: Mapping[str, str], normed: Mapp
     if bare(part, options, hit):
         return True
     leads = list(_LEAD_WORD.finditer(part))
-    rest = part[leads[-1].end():] if leads else ""
+    rest = part[leads[-1].end() :] if leads else ""
     return bool(norm(rest)) and _part_hit(rest, options, normed, fuzzy) == hit and bare(rest, options, hit)
 
 
@@ -224,7 +243,7 @@ def _rounds_off(part: str, hit: set[str], options: Mapping[str, str], normed: Ma
     if bare(part, options, hit):
         return True
     tail = _TAIL_WORD.search(part)
-    head = part[:tail.start()] if tail else ""
+    head = part[: tail.start()] if tail else ""
     return bool(norm(head)) and _part_hit(head, options, normed, fuzzy) == hit and bare(head, options, hit)
 
 
@@ -253,9 +272,9 @@ def _after_lead(text: str, normed: Mapping[str, str]) -> str:
     """A list after its lead-in ("The live vaccines: MMR, …", "典型表现有：…") without the lead-in,
     when the lead-in names no option."""
     colon = _LEAD_IN.search(text)
-    if colon is None or _contained(norm(text[:colon.start()]), normed):
+    if colon is None or _contained(norm(text[: colon.start()]), normed):
         return text
-    return text[colon.end():]
+    return text[colon.end() :]
 
 
 def _single(found: tuple[str, ...] | None) -> str | None:

@@ -20,14 +20,37 @@ Unit = tuple[str, ...]
 NOT_A_LIST = "answer is not a list of the expected objects"
 
 _KEY_JUNK = "\"'`“”‘’ \t\r\n:："
-_REL_KEYS = {"关系": "rel", "relation": "rel", "predicate": "rel", "关系类型": "rel",
-             "头实体": "head", "head": "head", "subject": "head", "头": "head",
-             "尾实体": "tail", "tail": "tail", "object": "tail", "尾": "tail"}
+_REL_KEYS = {
+    "关系": "rel",
+    "relation": "rel",
+    "predicate": "rel",
+    "关系类型": "rel",
+    "头实体": "head",
+    "head": "head",
+    "subject": "head",
+    "头": "head",
+    "尾实体": "tail",
+    "tail": "tail",
+    "object": "tail",
+    "尾": "tail",
+}
 _EVENT_KEYS = {"主体词": "subject", "发生状态": "status", "描述词": "desc", "解剖部位": "site"}
 _ENTITY_TYPE_KEYS = ("类别", "实体类别", "实体类型", "类型", "type", "category", "label")
 _ENTITY_TEXT_KEYS = ("实体", "实体名称", "名称", "entity", "text", "span", "name", "mention")
-_LIST_WRAPPERS = ("关系", "relations", "事件", "events", "实体", "entities", "result", "results", "结果",
-                  "output", "answer", "答案")
+_LIST_WRAPPERS = (
+    "关系",
+    "relations",
+    "事件",
+    "events",
+    "实体",
+    "entities",
+    "result",
+    "results",
+    "结果",
+    "output",
+    "answer",
+    "答案",
+)
 
 
 def norm_key(key: Any) -> str:
@@ -101,7 +124,7 @@ def entity_units(value: Any, gold_categories: Iterable[str] = ()) -> tuple[set[U
 def _unwrap_dict(value: dict[str, Any], gold_cats: set[str]) -> Any:
     """{"entities": {...}} / {"实体": [...]} -> the inner value; any other key is a category."""
     if len(value) == 1:
-        (key, inner), = value.items()
+        ((key, inner),) = value.items()
         k = norm_key(key)
         if k not in gold_cats and (isinstance(inner, dict) or isinstance(inner, list) and k in _LIST_WRAPPERS):
             return inner
@@ -225,15 +248,30 @@ def score_extraction(item: Item, response: str) -> Score:
     value, note = parse_json_answer(response)
     if value is None:
         details = {"tp": 0, "fp": 0, "fn": len(gold), "parse": note, "missing": sorted(map(_show, gold))}
-        return Score(0.0, pass_of(0.0, item.pass_threshold),
-                     f"no JSON answer ({note}); {len(gold)} expected unit(s) missed", details, unparseable=True)
+        return Score(
+            0.0,
+            pass_of(0.0, item.pass_threshold),
+            f"no JSON answer ({note}); {len(gold)} expected unit(s) missed",
+            details,
+            unparseable=True,
+        )
     pred, malformed, notes = predicted_units(item, value)
     if NOT_A_LIST in notes:  # JSON, but not an answer of this task: as good as no answer
-        details = {"tp": 0, "fp": 0, "fn": len(gold), "parse": note, "notes": notes,
-                   "missing": sorted(map(_show, gold))}
-        return Score(0.0, pass_of(0.0, item.pass_threshold),
-                     f"JSON is not a {item.extraction.value if item.extraction else 'structured'} answer; {len(gold)} expected unit(s) missed",
-                     details, unparseable=True)
+        details = {
+            "tp": 0,
+            "fp": 0,
+            "fn": len(gold),
+            "parse": note,
+            "notes": notes,
+            "missing": sorted(map(_show, gold)),
+        }
+        return Score(
+            0.0,
+            pass_of(0.0, item.pass_threshold),
+            f"JSON is not a {item.extraction.value if item.extraction else 'structured'} answer; {len(gold)} expected unit(s) missed",
+            details,
+            unparseable=True,
+        )
     tp_set = gold & pred
     missing = sorted(map(_show, gold - pred))
     extra = sorted(map(_show, pred - gold))
@@ -241,6 +279,14 @@ def score_extraction(item: Item, response: str) -> Score:
     f1, parts = f1_summary(tp, fp, fn, missing, extra)
     if malformed:
         parts.append(f"{malformed} malformed")
-    details = {"tp": tp, "fp": fp, "fn": fn, "parse": note, "missing": missing, "extra": extra,
-               "matched": sorted(map(_show, tp_set)), "notes": notes}
+    details = {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "parse": note,
+        "missing": missing,
+        "extra": extra,
+        "matched": sorted(map(_show, tp_set)),
+        "notes": notes,
+    }
     return Score(f1, pass_of(f1, item.pass_threshold), "; ".join(parts), details)

@@ -181,7 +181,7 @@ def _close_cut_off(fragment: str) -> Any | None:
             at_comma = (tok.start(), stack)
     candidates = [fragment + ('"' if open_string else "") + _closers(stack)]
     if at_comma is not None:
-        candidates.append(fragment[:at_comma[0]] + _closers(at_comma[1]))
+        candidates.append(fragment[: at_comma[0]] + _closers(at_comma[1]))
     for text in candidates:
         value = _loads(text)
         if value is None:

@@ -64,7 +64,7 @@ def response_terms(response: str, vocabulary: Set[str] = frozenset()) -> list[st
     for line in text.split("\n"):
         labels = list(_LABEL.finditer(line))
         if labels:  # "根据描述，归一化术语为：X##Y" -> only what follows the (last) label
-            line = line[labels[-1].end():]
+            line = line[labels[-1].end() :]
         line = _BULLET.sub("", line)
         for piece in _COARSE.split(line):
             out.extend(_split_piece(piece, vocabulary))
@@ -97,8 +97,13 @@ def score_normalization(item: Item, response: str) -> Score:
     pred = set(response_terms(response, _vocabulary(item)))
     if not pred:
         details: dict[str, Any] = {"tp": 0, "fp": 0, "fn": len(gold), "missing": sorted(gold), "terms": []}
-        return Score(0.0, pass_of(0.0, item.pass_threshold),
-                     f"no terms in the response; expected {preview(sorted(gold))}", details, unparseable=True)
+        return Score(
+            0.0,
+            pass_of(0.0, item.pass_threshold),
+            f"no terms in the response; expected {preview(sorted(gold))}",
+            details,
+            unparseable=True,
+        )
     missing, extra = sorted(gold - pred), sorted(pred - gold)
     tp, fp, fn = len(gold & pred), len(extra), len(missing)
     f1, parts = f1_summary(tp, fp, fn, missing, extra)

@@ -53,14 +53,20 @@ class RedLine:
         sure = [c for c in self.crossed if c not in self.uncertain]
         parts = ["committed red-line risk: " + "; ".join(sure)] if sure else []
         if self.uncertain:
-            parts.append("judge uncertain on red-line risk: " + "; ".join(self.uncertain)
-                         + f" (counted as crossed until a reviewer decides it in {review_file})")
+            parts.append(
+                "judge uncertain on red-line risk: "
+                + "; ".join(self.uncertain)
+                + f" (counted as crossed until a reviewer decides it in {review_file})"
+            )
         return "; ".join(parts)
 
     def as_dict(self, review_file: str = "the review file") -> dict[str, Any]:
         """JSON-ready form for the report."""
-        out: dict[str, Any] = {"kind": self.kind, "crossed": list(self.crossed),
-                               "description": self.describe(review_file)}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "crossed": list(self.crossed),
+            "description": self.describe(review_file),
+        }
         if self.uncertain:
             out["uncertain"] = list(self.uncertain)
         return out
@@ -114,8 +120,9 @@ def _risks_crossed(item: Item, indexes: Sequence[int], details: Mapping[str, Any
     unsure: list[str] = []
     for i in indexes:
         criterion = risks[i]
-        mine = [r for r in records if isinstance(r, Mapping) and r.get("kind") == "risk"
-                and r.get("criterion") == criterion]
+        mine = [
+            r for r in records if isinstance(r, Mapping) and r.get("kind") == "risk" and r.get("criterion") == criterion
+        ]
         if not mine:
             raise RedLineUnknown(f"red-line risk {criterion[:60]!r} of {item.key} was not judged")
         committed = [r for r in mine if _committed(r, criterion)]

@@ -89,28 +89,40 @@ def _check_extraction(kind: ExtractionKind | None, answer: Any, path: str, line:
         for cat, spans in answer.items():
             _need(
                 isinstance(spans, list) and all(isinstance(s, str) for s in spans),
-                path, line, f"{f}.{cat}", "must be a list of strings",
+                path,
+                line,
+                f"{f}.{cat}",
+                "must be a list of strings",
             )
     elif kind is ExtractionKind.relations:
         rels = answer.get("关系") if isinstance(answer, dict) else answer
-        _need(isinstance(rels, list), path, line, f, "must be {\"关系\": [...]} or a list of relations")
+        _need(isinstance(rels, list), path, line, f, 'must be {"关系": [...]} or a list of relations')
         assert isinstance(rels, list)
         for i, r in enumerate(rels):
             _need(
                 isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("关系", "头实体", "尾实体")),
-                path, line, f"{f}.关系[{i}]", "needs string fields 关系, 头实体, 尾实体",
+                path,
+                line,
+                f"{f}.关系[{i}]",
+                "needs string fields 关系, 头实体, 尾实体",
             )
     elif kind is ExtractionKind.events:
         _need(isinstance(answer, list), path, line, f, "must be a list of events")
         for i, e in enumerate(answer):
-            _need(isinstance(e, dict) and isinstance(e.get("主体词"), str), path, line, f"{f}[{i}].主体词",
-                  "each event needs a string 主体词")
+            _need(
+                isinstance(e, dict) and isinstance(e.get("主体词"), str),
+                path,
+                line,
+                f"{f}[{i}].主体词",
+                "each event needs a string 主体词",
+            )
     else:
         raise SuiteError(path, line, "extraction", "extraction datasets must say entities, relations or events")
 
 
-def red_lines(info: DatasetInfo, raw: dict[str, Any], expected: Any, path: str,
-              line: int | None) -> dict[str, tuple[Any, ...]]:
+def red_lines(
+    info: DatasetInfo, raw: dict[str, Any], expected: Any, path: str, line: int | None
+) -> dict[str, tuple[Any, ...]]:
     """The item's red line, checked: harmful letters must be wrong options, risk indexes must exist.
 
     Returned as the fields to add to the item, and only when stated, so that the content hash of
@@ -120,8 +132,13 @@ def red_lines(info: DatasetInfo, raw: dict[str, Any], expected: Any, path: str,
     letters, indexes = raw.get("red_line_options"), raw.get("red_line_risks")
     if letters is not None:
         f = "red_line_options"
-        _need(info.task is Task.choice, path, line, f, "only choice items have options; an open item names its "
-              "red-line risks in red_line_risks")
+        _need(
+            info.task is Task.choice,
+            path,
+            line,
+            f,
+            "only choice items have options; an open item names its red-line risks in red_line_risks",
+        )
         try:
             harmful = parse_choice_answer(letters)
         except ValueError as exc:
@@ -134,16 +151,31 @@ def red_lines(info: DatasetInfo, raw: dict[str, Any], expected: Any, path: str,
         out[f] = harmful
     if indexes is not None:
         f = "red_line_risks"
-        _need(info.task is Task.open, path, line, f, "only open items have risk criteria; a choice item lists its "
-              "harmful options in red_line_options")
+        _need(
+            info.task is Task.open,
+            path,
+            line,
+            f,
+            "only open items have risk criteria; a choice item lists its harmful options in red_line_options",
+        )
         risks = raw.get("risk_points") or []
         _need(bool(indexes), path, line, f, "empty: name at least one index into risk_points, or leave it out")
         bad = [i for i in indexes if not 0 <= i < len(risks)]
-        _need(not bad, path, line, f, f"index {bad[0] if bad else ''} does not exist: the item has "
-              f"{len(risks)} risk_points (indexes start at 0)")
+        _need(
+            not bad,
+            path,
+            line,
+            f,
+            f"index {bad[0] if bad else ''} does not exist: the item has {len(risks)} risk_points (indexes start at 0)",
+        )
         _need(len(set(indexes)) == len(indexes), path, line, f, "an index is listed twice")
-        _need(len(set(risks)) == len(risks), path, line, "risk_points",
-              "two risk points have the same text (verdicts are matched to red lines by their text)")
+        _need(
+            len(set(risks)) == len(risks),
+            path,
+            line,
+            "risk_points",
+            "two risk points have the same text (verdicts are matched to red lines by their text)",
+        )
         out[f] = tuple(sorted(indexes))
     return out
 
@@ -152,8 +184,13 @@ def check_header(info: DatasetInfo, path: str, line: int | None) -> DatasetInfo:
     """Dataset-level rules of the rubric metric; a rubric dataset's items are judged by their rubric."""
     if info.metric is Metric.rubric:
         _need(info.task is Task.open, path, line, "metric", "rubric is the metric of open items (task: open)")
-        _need(info.judge in (None, JudgeKind.rubric), path, line, "judge",
-              "a rubric dataset is judged by its rubric: leave judge out or write \"rubric\"")
+        _need(
+            info.judge in (None, JudgeKind.rubric),
+            path,
+            line,
+            "judge",
+            'a rubric dataset is judged by its rubric: leave judge out or write "rubric"',
+        )
         if info.judge is None:
             info = replace(info, judge=JudgeKind.rubric)
     elif info.judge is JudgeKind.rubric:
@@ -168,17 +205,33 @@ def conversation(raw: dict[str, Any], path: str, line: int | None) -> list[dict[
     if messages is None:
         _need(bool(raw.get("question")), path, line, "question", "an item needs a question (or messages)")
         return None
-    _need(raw.get("question") is None, path, line, "messages",
-          "give either question or messages, not both (the last user message is the question)")
-    _need(not raw.get("dialogue"), path, line, "dialogue",
-          "an item with messages carries its dialogue in them: leave dialogue out")
+    _need(
+        raw.get("question") is None,
+        path,
+        line,
+        "messages",
+        "give either question or messages, not both (the last user message is the question)",
+    )
+    _need(
+        not raw.get("dialogue"),
+        path,
+        line,
+        "dialogue",
+        "an item with messages carries its dialogue in them: leave dialogue out",
+    )
     _need(bool(messages), path, line, "messages", "empty: give at least one user message")
     for i, m in enumerate(messages):
-        _need(m["role"] != "system" or i == 0, path, line, f"messages[{i}].role",
-              "a system message may only come first")
+        _need(
+            m["role"] != "system" or i == 0, path, line, f"messages[{i}].role", "a system message may only come first"
+        )
     last = len(messages) - 1
-    _need(messages[last]["role"] == "user", path, line, f"messages[{last}].role",
-          f"the last message must be from the user (it is {messages[last]['role']!r}): the model answers it")
+    _need(
+        messages[last]["role"] == "user",
+        path,
+        line,
+        f"messages[{last}].role",
+        f"the last message must be from the user (it is {messages[last]['role']!r}): the model answers it",
+    )
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
@@ -191,18 +244,52 @@ def rubric(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | None) 
         return {}
     _need(bool(criteria), path, line, "rubric", "a rubric item needs a rubric: a list of {criterion, points, tags}")
     assert criteria is not None
-    _need(any(c["points"] > 0 for c in criteria), path, line, "rubric",
-          "no criterion has positive points: the score (met points / positive points) would be undefined")
+    _need(
+        any(c["points"] > 0 for c in criteria),
+        path,
+        line,
+        "rubric",
+        "no criterion has positive points: the score (met points / positive points) would be undefined",
+    )
     texts = [c["criterion"] for c in criteria]
     dup = next((t for t in texts if texts.count(t) > 1), None)
-    _need(dup is None, path, line, "rubric",
-          f"two criteria have the same text ({(dup or '')[:60]!r}): verdicts and decisions are matched by it")
+    _need(
+        dup is None,
+        path,
+        line,
+        "rubric",
+        f"two criteria have the same text ({(dup or '')[:60]!r}): verdicts and decisions are matched by it",
+    )
     for f in ("reference_points", "risk_points", "quality_points", "red_line_risks"):
         _need(raw.get(f) is None, path, line, f, "a rubric item is scored by its rubric only")
-    _need(not raw.get("critical"), path, line, "critical",
-          "a rubric item cannot be critical (it has no red line to state); put the red line in an item of its own")
-    return {"rubric": tuple({"criterion": c["criterion"], "points": c["points"], "tags": tuple(c.get("tags") or ())}
-                            for c in criteria)}
+    _need(
+        not raw.get("critical"),
+        path,
+        line,
+        "critical",
+        "a rubric item cannot be critical (it has no red line to state); put the red line in an item of its own",
+    )
+    return {
+        "rubric": tuple(
+            {"criterion": c["criterion"], "points": c["points"], "tags": tuple(c.get("tags") or ())} for c in criteria
+        )
+    }
+
+
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def _share_fields_set(item: Item) -> Item:
+    """Give the item the one fields-set object all items with the same fields share.
+
+    Why: pydantic keeps a set of the ~28 field names each item was built with, about 2 kB an item
+    (200 MB at 100,000 items). Nothing changes it in place: ``model_copy`` copies it first.
+    """
+    own = item.__pydantic_fields_set__
+    shared = _FIELDS_SETS.setdefault(frozenset(own), own)
+    if shared is not own:
+        object.__setattr__(item, "__pydantic_fields_set__", shared)
+    return item
 
 
 def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | None) -> Item:
@@ -227,8 +314,13 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
     points = raw.get("reference_points")
 
     if info.task is Task.choice:
-        _need(isinstance(options, dict) and len(options) >= 2, path, line, "options",
-              "a choice item needs at least two options")
+        _need(
+            isinstance(options, dict) and len(options) >= 2,
+            path,
+            line,
+            "options",
+            "a choice item needs at least two options",
+        )
         assert isinstance(options, dict)
         for k in options:
             _need(len(k) == 1 and "A" <= k <= "Z", path, line, "options", f"option key {k!r} is not a letter A-Z")
@@ -238,18 +330,29 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
             raise SuiteError(path, line, "answer", str(exc)) from None
         missing = [a for a in expected if a not in options]
         if missing:
-            raise SuiteError(path, line, "answer",
-                             f"answer {','.join(missing)} is not among the options {','.join(options)}")
+            raise SuiteError(
+                path, line, "answer", f"answer {','.join(missing)} is not among the options {','.join(options)}"
+            )
         options_text = format_options(options, info.options_style)
     elif info.task is Task.extraction:
         _need(answer is not None, path, line, "answer", "an extraction item needs a gold answer")
         _check_extraction(info.extraction, answer, path, line)
     elif info.task is Task.normalization:
-        _need(isinstance(candidates, list) and len(candidates) >= 1, path, line, "candidates",
-              "a normalisation item needs a list of candidate terms")
+        _need(
+            isinstance(candidates, list) and len(candidates) >= 1,
+            path,
+            line,
+            "candidates",
+            "a normalisation item needs a list of candidate terms",
+        )
         chosen = [answer] if isinstance(answer, str) else answer
-        _need(isinstance(chosen, list) and bool(chosen) and all(isinstance(c, str) for c in chosen),
-              path, line, "answer", "must be a candidate line or a list of them")
+        _need(
+            isinstance(chosen, list) and bool(chosen) and all(isinstance(c, str) for c in chosen),
+            path,
+            line,
+            "answer",
+            "must be a candidate line or a list of them",
+        )
         assert isinstance(candidates, list) and isinstance(chosen, list)
         absent = [c for c in chosen if c not in candidates]
         if absent:
@@ -259,8 +362,13 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
     elif info.task is Task.open:
         if info.judge is JudgeKind.points:
             points = points or derive_points(info.mirrors or info.name, answer)
-            _need(bool(points), path, line, "reference_points",
-                  "a point-judged item needs reference_points (or an answer they can be derived from)")
+            _need(
+                bool(points),
+                path,
+                line,
+                "reference_points",
+                "a point-judged item needs reference_points (or an answer they can be derived from)",
+            )
 
     template = info.prompt
     content = render_prompt(template, question, options_text)
@@ -271,7 +379,7 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
     threshold = info.pass_threshold
     if threshold is None:
         threshold = 1.0 if info.judge is JudgeKind.safety else DEFAULT_PASS_THRESHOLD[info.task]
-    return finalize(
+    item = finalize(
         dict(
             id=item_id,
             dataset=info.name,
@@ -302,3 +410,4 @@ def build_item(info: DatasetInfo, raw: dict[str, Any], path: str, line: int | No
             **rubric(info, raw, path, line),
         )
     )
+    return _share_fields_set(item)

@@ -22,8 +22,6 @@ def from_validation(path: str, line: int | None, exc: ValidationError, prefix: s
     errors = exc.errors()
     first = errors[0]
     field = prefix + ".".join(str(p) for p in first["loc"]) if first["loc"] else (prefix.rstrip(".") or None)
-    rest = "; ".join(
-        f"{prefix}{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[1:]
-    )
+    rest = "; ".join(f"{prefix}{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[1:])
     msg = first["msg"] + (f" (also: {rest})" if rest else "")
     return SuiteError(path, line, field or None, msg)

@@ -118,10 +118,16 @@ class _Lines:
 
 
 def _foreign(display: str, stem: str, found: str) -> SuiteError:
-    return SuiteError(display, None, None, (
-        f"not in MLB's release format ({found}): a file named {stem}.json is read as MLB's {stem} dataset and "
-        "must be an object with 'system_prompt' and 'examples'; restore the file, or rename or move it "
-        "(or pass --ignore) if it is not a suite"))
+    return SuiteError(
+        display,
+        None,
+        None,
+        (
+            f"not in MLB's release format ({found}): a file named {stem}.json is read as MLB's {stem} dataset and "
+            "must be an object with 'system_prompt' and 'examples'; restore the file, or rename or move it "
+            "(or pass --ignore) if it is not a suite"
+        ),
+    )
 
 
 def _raw_fields(info: DatasetInfo, ex: dict[str, Any], display: str, line: int | None) -> dict[str, Any]:
@@ -132,14 +138,20 @@ def _raw_fields(info: DatasetInfo, ex: dict[str, Any], display: str, line: int |
     raw: dict[str, Any] = {"question": question, "answer": ex.get("answer")}
     if info.task is Task.choice and OPTIONS_SLOT in info.prompt:
         if len(question) > MAX_SPLIT_CHARS:  # looking for options costs time quadratic in the length
-            raise SuiteError(display, line, "question", f"{len(question)} characters: too long to look for "
-                                                        f"options in (limit {MAX_SPLIT_CHARS})")
+            raise SuiteError(
+                display,
+                line,
+                "question",
+                f"{len(question)} characters: too long to look for options in (limit {MAX_SPLIT_CHARS})",
+            )
         try:
             split = split_options(question)
         except (MemoryError, RecursionError):  # ast.literal_eval of a deeply nested "list"
             split = None
         if split is None:
-            raise SuiteError(display, line, "question", "no options (A xx B yy, or ['A xx', ...]) found in the question")
+            raise SuiteError(
+                display, line, "question", "no options (A xx B yy, or ['A xx', ...]) found in the question"
+            )
         raw["question"], raw["options"] = split
     elif info.task is Task.normalization:
         parts = _CANDIDATES_MARK.split(question, maxsplit=1)
@@ -154,12 +166,17 @@ def _read_text(path: Path, display: str) -> str:
     """The file's text, or a ``SuiteError`` saying why it has none (too big, empty, not UTF-8)."""
     size = path.stat().st_size
     if size > MAX_RELEASE_BYTES:
-        raise SuiteError(display, None, None, f"file of {size} bytes is over the {MAX_RELEASE_BYTES // 2**20} MiB "
-                                              "limit for one dataset")
+        raise SuiteError(
+            display,
+            None,
+            None,
+            f"file of {size} bytes is over the {MAX_RELEASE_BYTES // 2**20} MiB limit for one dataset",
+        )
     data = path.read_bytes()
     if not data.strip():
-        raise SuiteError(display, None, None, f"empty file: MLB's {path.stem} dataset has no items here "
-                                              "(an interrupted download?)")
+        raise SuiteError(
+            display, None, None, f"empty file: MLB's {path.stem} dataset has no items here (an interrupted download?)"
+        )
     try:
         return decode_utf8(data)
     except JSONInputError as exc:
@@ -196,9 +213,18 @@ def load_release(path: Path, display: str) -> tuple[list[Item], list[SuiteError]
         raise SuiteError(display, None, "examples", "is empty: the file has no items (a truncated download?)")
     spec = MLB_DATASETS[stem]
     info = DatasetInfo(
-        name=spec.name, dimension=spec.dimension, task=spec.task, metric=spec.metric, prompt=prompt,
-        extraction=spec.extraction, judge=spec.judge, mirrors=spec.name, language="zh",
-        options_style=spec.options_style, source=RELEASE_SOURCE, licence=RELEASE_LICENCE,
+        name=spec.name,
+        dimension=spec.dimension,
+        task=spec.task,
+        metric=spec.metric,
+        prompt=prompt,
+        extraction=spec.extraction,
+        judge=spec.judge,
+        mirrors=spec.name,
+        language="zh",
+        options_style=spec.options_style,
+        source=RELEASE_SOURCE,
+        licence=RELEASE_LICENCE,
     )
     offsets = _example_offsets(text)
     lines = _Lines(text)
@@ -217,8 +243,12 @@ def load_release(path: Path, display: str) -> tuple[list[Item], list[SuiteError]
             item_id, original = release_id(ex.get("id"), i, display, line, f"{where}.id")
             if item_id in seen:
                 first = seen[item_id]
-                raise SuiteError(display, line, f"{where}.id", f"duplicate id {item_id!r}"
-                                 + (f" (first on line {first})" if first else ""))
+                raise SuiteError(
+                    display,
+                    line,
+                    f"{where}.id",
+                    f"duplicate id {item_id!r}" + (f" (first on line {first})" if first else ""),
+                )
             seen[item_id] = line
             raw = _raw_fields(info, ex, display, line)
             raw["id"] = item_id

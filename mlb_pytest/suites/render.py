@@ -57,7 +57,7 @@ def _stem(text: str) -> str:
 def split_python_list(question: str) -> tuple[str, dict[str, str]] | None:
     """``stem['A xx', 'B yy']`` (brackets optional) -> (stem, {A: xx, B: yy}), or None."""
     for m in _LIST_START.finditer(question):
-        tail = question[m.start():].strip()
+        tail = question[m.start() :].strip()
         if not tail.startswith("["):
             tail = f"[{tail}]"
         try:

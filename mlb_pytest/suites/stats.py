@@ -30,8 +30,11 @@ def suite_stats(items: Sequence[Item]) -> dict[str, Any]:
     for name, group in sorted(by_ds.items()):
         choice = [it for it in group if it.task is Task.choice]
         datasets[name] = {
-            "dimension": group[0].dimension.value, "mirrors": group[0].mirrors, "task": group[0].task.value,
-            "items": len(group), "critical": sum(it.critical for it in group),
+            "dimension": group[0].dimension.value,
+            "mirrors": group[0].mirrors,
+            "task": group[0].task.value,
+            "items": len(group),
+            "critical": sum(it.critical for it in group),
             "specialties": len({it.specialty for it in group if it.specialty}),
             "multi_answer_share": (sum(len(it.expected) > 1 for it in choice) / len(choice)) if choice else None,
             "red_lines": dict(Counter(it.red_line_kind or "missing" for it in group if it.critical)),
@@ -48,7 +51,9 @@ def suite_stats(items: Sequence[Item]) -> dict[str, Any]:
         "languages": dict(Counter(it.language for it in items)),
         "critical": sum(it.critical for it in items),
         "red_lines": dict(Counter(it.red_line_kind or "missing" for it in items if it.critical)),
-        "multi_answer_share": (sum(len(it.expected) > 1 for it in choice_all) / len(choice_all)) if choice_all else None,
+        "multi_answer_share": (sum(len(it.expected) > 1 for it in choice_all) / len(choice_all))
+        if choice_all
+        else None,
     }
 
 
@@ -59,8 +64,18 @@ def stats_lines(stats: dict[str, Any]) -> list[str]:
         for name, d in stats["datasets"].items():
             if d["dimension"] == dim:
                 share = "" if d["multi_answer_share"] is None else f"{d['multi_answer_share']:.0%}"
-                rows.append(("", name, d["mirrors"] or "", d["task"], str(d["items"]), str(d["critical"]),
-                             str(d["specialties"]), share))
+                rows.append(
+                    (
+                        "",
+                        name,
+                        d["mirrors"] or "",
+                        d["task"],
+                        str(d["items"]),
+                        str(d["critical"]),
+                        str(d["specialties"]),
+                        share,
+                    )
+                )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     share = stats["multi_answer_share"]
@@ -80,8 +95,10 @@ def _kinds(counts: dict[str, int]) -> str:
 
 def red_line_lines(stats: dict[str, Any]) -> list[str]:
     """Critical items per dataset with the kind of their red line and how much of the item it names."""
-    lines = ["", "critical items and their red lines (only crossing one fails a run): "
-             + (_kinds(stats["red_lines"]) or "none")]
+    lines = [
+        "",
+        "critical items and their red lines (only crossing one fails a run): " + (_kinds(stats["red_lines"]) or "none"),
+    ]
     for name, d in stats["datasets"].items():
         if not d["critical_items"]:
             continue

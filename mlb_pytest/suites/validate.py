@@ -100,19 +100,40 @@ def red_line_problems(it: Item) -> list[Problem]:
     kind = it.red_line_kind
     if it.critical and kind is None:
         if it.task is Task.choice:
-            return [Problem(loc, "red_line_options", "a critical item must state its red line: list the harmful "
-                            "option letters")]
+            return [
+                Problem(
+                    loc, "red_line_options", "a critical item must state its red line: list the harmful option letters"
+                )
+            ]
         if it.task is Task.open and it.risk_points:
-            return [Problem(loc, "red_line_risks", "a critical item must state its red line: list the indexes "
-                            "(from 0) of the risk_points that are red lines")]
+            return [
+                Problem(
+                    loc,
+                    "red_line_risks",
+                    "a critical item must state its red line: list the indexes "
+                    "(from 0) of the risk_points that are red lines",
+                )
+            ]
         if it.task is Task.open:
-            return [Problem(loc, "risk_points", "a critical open item must state its red line: add a risk point "
-                            "that describes it and name its index in red_line_risks")]
-        return [Problem(loc, "critical", f"a {it.task.value} item cannot state a red line (no options or risk "
-                        "criteria); only choice and open items can be critical")]
+            return [
+                Problem(
+                    loc,
+                    "risk_points",
+                    "a critical open item must state its red line: add a risk point "
+                    "that describes it and name its index in red_line_risks",
+                )
+            ]
+        return [
+            Problem(
+                loc,
+                "critical",
+                f"a {it.task.value} item cannot state a red line (no options or risk "
+                "criteria); only choice and open items can be critical",
+            )
+        ]
     if kind is not None and not it.critical:
         field = "red_line_options" if kind == "options" else "red_line_risks"
-        return [Problem(loc, field, "states a red line but is not critical: set \"critical\": true or drop it")]
+        return [Problem(loc, field, 'states a red line but is not critical: set "critical": true or drop it')]
     return []
 
 
@@ -151,9 +172,18 @@ def duplicates(items: Sequence[Item]) -> list[Problem]:
                 inter = len(a & b)
                 if _same_case(sh[i][1], sh[j][1]):
                     continue
-                if inter and inter / len(a | b) >= NEAR_DUPLICATE_JACCARD and _norm(sh[i][1].question) != _norm(sh[j][1].question):
-                    problems.append(Problem(sh[j][1].location, "question",
-                                            f"near-duplicate of {sh[i][1].key} (Jaccard {inter / len(a | b):.2f})"))
+                if (
+                    inter
+                    and inter / len(a | b) >= NEAR_DUPLICATE_JACCARD
+                    and _norm(sh[i][1].question) != _norm(sh[j][1].question)
+                ):
+                    problems.append(
+                        Problem(
+                            sh[j][1].location,
+                            "question",
+                            f"near-duplicate of {sh[i][1].key} (Jaccard {inter / len(a | b):.2f})",
+                        )
+                    )
     return problems
 
 

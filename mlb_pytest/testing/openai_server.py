@@ -65,8 +65,10 @@ KNOWN_FAIL_KINDS = frozenset(FAIL_KINDS) | {"timeout"}
 HANG_S = 3600.0
 # how long stop() lets requests still in flight finish before cancelling them
 SHUTDOWN_TIMEOUT_S = 0.5
-HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
-             "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n")
+HTML_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"
+)
 
 Responder = Callable[[list[dict[str, Any]]], str]
 log = logging.getLogger(__name__)
@@ -100,8 +102,9 @@ class ServerConfig:
         self.fail_kinds = tuple(self.fail_kinds)
         unknown = [k for k in self.fail_kinds if k not in KNOWN_FAIL_KINDS]
         if unknown or not self.fail_kinds:
-            raise ValueError(f"fail_kinds must be a non-empty subset of {sorted(KNOWN_FAIL_KINDS)}, "
-                             f"got {self.fail_kinds!r}")
+            raise ValueError(
+                f"fail_kinds must be a non-empty subset of {sorted(KNOWN_FAIL_KINDS)}, got {self.fail_kinds!r}"
+            )
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be within [0, 1], got {self.fail_rate!r}")
         if self.latency_s < 0 or self.retry_after_s < 0 or self.fail_first < 0:
@@ -139,16 +142,19 @@ def _body_problem(body: Any) -> str | None:
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
             return f"messages[{i}] must be an object with a string 'role'"
         content = m.get("content")
-        if not isinstance(content, (str, list)) or (isinstance(content, list) and not all(
-                isinstance(p, dict) and isinstance(p.get("type"), str) for p in content)):
+        if not isinstance(content, (str, list)) or (
+            isinstance(content, list)
+            and not all(isinstance(p, dict) and isinstance(p.get("type"), str) for p in content)
+        ):
             return f"messages[{i}].content must be a string or a list of content parts"
     if body.get("stream") is True:
         return "stream=true is not supported by this test double"
     return None
 
 
-def _error(status: int, message: str, type_: str, code: str | None = None,
-           headers: dict[str, str] | None = None) -> web.Response:
+def _error(
+    status: int, message: str, type_: str, code: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
     body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
     return web.json_response(body, status=status, headers=headers, dumps=_dumps)
 
@@ -171,10 +177,17 @@ class _Stats:
         self.usage: Counter[str] = Counter()  # the token counts this server sent in its answers' usage
 
     def to_json(self) -> dict[str, Any]:
-        return {"requests": self.requests, "ok": self.ok, "failed": dict(self.failed),
-                "rejected": dict(self.rejected), "per_prompt": dict(self.per_prompt),
-                "in_flight": self.in_flight, "max_in_flight": self.max_in_flight, "models": self.models,
-                "usage": {k: self.usage[k] for k in ("prompt_tokens", "completion_tokens", "reasoning_tokens")}}
+        return {
+            "requests": self.requests,
+            "ok": self.ok,
+            "failed": dict(self.failed),
+            "rejected": dict(self.rejected),
+            "per_prompt": dict(self.per_prompt),
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "models": self.models,
+            "usage": {k: self.usage[k] for k in ("prompt_tokens", "completion_tokens", "reasoning_tokens")},
+        }
 
 
 class _ChatApp:
@@ -221,7 +234,12 @@ class _ChatApp:
             self.stats.models += 1
         if not self._authorized(request, cfg):
             return self._unauthorized()
-        entry: dict[str, Any] = {"id": cfg.model, "object": "model", "created": int(time.time()), "owned_by": "mlb-pytest"}
+        entry: dict[str, Any] = {
+            "id": cfg.model,
+            "object": "model",
+            "created": int(time.time()),
+            "owned_by": "mlb-pytest",
+        }
         if cfg.revision is not None:
             entry["root"] = f"/models/{cfg.model}/{cfg.revision}"
         return web.json_response({"object": "list", "data": [entry]}, dumps=_dumps)
@@ -289,23 +307,38 @@ class _ChatApp:
             return _error(500, f"responder failed: {exc!r}", "server_error")
         prompt_tokens = sum(_tokens(_text(m.get("content"))) + 4 for m in messages)
         completion_tokens = _tokens(text)
-        usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                                 "total_tokens": prompt_tokens + completion_tokens}
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         reasoning_tokens = sum(_tokens(t) for t in _THINK.findall(text))
         if reasoning_tokens:  # as reasoning models report it: part of completion_tokens, detailed
             usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
         with self.lock:
             self.stats.ok += 1
-            self.stats.usage.update(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                                    reasoning_tokens=reasoning_tokens)
-        return web.json_response({
-            "id": f"chatcmpl-fake{n:010d}", "object": "chat.completion", "created": int(time.time()),
-            "model": cfg.model,
-            **({"system_fingerprint": f"fp_{cfg.revision}"} if cfg.revision is not None else {}),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-                         "finish_reason": "stop"}],
-            "usage": usage,
-        }, dumps=_dumps)
+            self.stats.usage.update(
+                prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, reasoning_tokens=reasoning_tokens
+            )
+        return web.json_response(
+            {
+                "id": f"chatcmpl-fake{n:010d}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": cfg.model,
+                **({"system_fingerprint": f"fp_{cfg.revision}"} if cfg.revision is not None else {}),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": usage,
+            },
+            dumps=_dumps,
+        )
 
     def _draw_failure(self, cfg: ServerConfig, seen: int) -> str | None:
         """Called under the lock; ``seen`` counts this prompt's requests including this one."""
@@ -325,8 +358,13 @@ class _ChatApp:
         if kind == "500":
             return _error(500, "The server had an error while processing your request (injected).", "server_error")
         if kind == "429":
-            return _error(429, "Rate limit reached (injected).", "requests", "rate_limit_exceeded",
-                          headers={"Retry-After": _retry_after(cfg.retry_after_s)})
+            return _error(
+                429,
+                "Rate limit reached (injected).",
+                "requests",
+                "rate_limit_exceeded",
+                headers={"Retry-After": _retry_after(cfg.retry_after_s)},
+            )
         if kind == "html":
             return web.Response(text=HTML_PAGE, content_type="text/html", status=200)
         if kind == "drop":
@@ -343,8 +381,7 @@ class _ChatApp:
 
 async def _serve(app: _ChatApp, port: int, on_ready: Callable[[int], None], stop: asyncio.Event) -> None:
     """Serve on 127.0.0.1:port until ``stop`` is set, then close every connection."""
-    runner = web.AppRunner(app.build(), access_log=None, handler_cancellation=True,
-                           shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    runner = web.AppRunner(app.build(), access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
         site = web.TCPSite(runner, HOST, port, backlog=1024)
@@ -475,21 +512,28 @@ async def _serve_until_signalled(config: ServerConfig, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mlb_pytest.testing.openai_server",
-                                 description="Fake OpenAI-compatible chat server on 127.0.0.1 (a test double). "
-                                             "Prints 'READY <base_url>' on stdout once it accepts connections.")
+    ap = argparse.ArgumentParser(
+        prog="python -m mlb_pytest.testing.openai_server",
+        description="Fake OpenAI-compatible chat server on 127.0.0.1 (a test double). "
+        "Prints 'READY <base_url>' on stdout once it accepts connections.",
+    )
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     ap.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     ap.add_argument("--fail-rate", type=float, default=0.0, help="share of requests that fail")
-    ap.add_argument("--fail-kinds", default=",".join(FAIL_KINDS),
-                    help=f"comma-separated, of {','.join(sorted(KNOWN_FAIL_KINDS))}")
+    ap.add_argument(
+        "--fail-kinds", default=",".join(FAIL_KINDS), help=f"comma-separated, of {','.join(sorted(KNOWN_FAIL_KINDS))}"
+    )
     ap.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds of a 429")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="fake-model")
     ap.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     ap.add_argument("--answer", default="A", help="the answer (default A), or the fallback of --responder-json")
-    ap.add_argument("--responder-json", metavar="FILE", default=None,
-                    help="JSON object {substring: answer}: the first key found in the last user message answers")
+    ap.add_argument(
+        "--responder-json",
+        metavar="FILE",
+        default=None,
+        help="JSON object {substring: answer}: the first key found in the last user message answers",
+    )
     args = ap.parse_args(argv)
     table: dict[str, str] = {}
     if args.responder_json:
@@ -501,10 +545,16 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
             ap.error("--responder-json must hold a JSON object of strings")
     try:
-        config = ServerConfig(latency_s=args.latency, fail_rate=args.fail_rate,
-                              fail_kinds=tuple(k.strip() for k in args.fail_kinds.split(",") if k.strip()),
-                              retry_after_s=args.retry_after, seed=args.seed, model=args.model,
-                              require_api_key=args.api_key, responder=_table_responder(table, args.answer))
+        config = ServerConfig(
+            latency_s=args.latency,
+            fail_rate=args.fail_rate,
+            fail_kinds=tuple(k.strip() for k in args.fail_kinds.split(",") if k.strip()),
+            retry_after_s=args.retry_after,
+            seed=args.seed,
+            model=args.model,
+            require_api_key=args.api_key,
+            responder=_table_responder(table, args.answer),
+        )
     except ValueError as exc:
         ap.error(str(exc))
     try:
