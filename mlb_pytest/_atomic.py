@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,11 +51,56 @@ def _write_atomic(path: Path, write: Callable[[IO[str]], object]) -> None:
         raise
 
 
+class LazyArray(ABC):
+    """A JSON array whose elements are produced one at a time (a report's items, read back from a
+    spool file): ``write_json_atomic`` writes it element by element, so it is never all in memory."""
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[Any]: ...
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    """The same text as ``json.dumps(data, indent=1)``, streamed: a 100,000-item report is never one string."""
+    """The same text as ``json.dumps(data, indent=1)``, streamed: a 100,000-item report is never one string.
+
+    A top-level value that is a ``LazyArray`` is written as the array of its elements, with the
+    same bytes ``json.dumps`` would give for that array as a list.
+    """
 
     def write(fh: IO[str]) -> None:
-        json.dump(data, fh, ensure_ascii=False, indent=1, default=str)
+        if (
+            isinstance(data, dict)
+            and any(isinstance(v, LazyArray) for v in data.values())
+            and all(isinstance(k, str) for k in data)
+        ):
+            _dump_with_lazy(fh, data)
+        else:
+            json.dump(data, fh, ensure_ascii=False, indent=1, default=str)
         fh.write("\n")
 
     _write_atomic(path, write)
+
+
+def _dumps(value: Any, depth: int) -> str:
+    """``value`` as ``json.dump(indent=1)`` writes it ``depth`` levels down (its inner lines indented)."""
+    text = json.dumps(value, ensure_ascii=False, indent=1, default=str)
+    return text.replace("\n", "\n" + " " * depth) if depth else text
+
+
+def _dump_with_lazy(fh: IO[str], data: dict[str, Any]) -> None:
+    """A top-level object as ``json.dump(indent=1)`` writes it, its ``LazyArray`` values streamed."""
+    sep = "{"
+    for key, value in data.items():
+        fh.write(f"{sep}\n {_dumps(key, 1)}: ")
+        sep = ","
+        if not isinstance(value, LazyArray):
+            fh.write(_dumps(value, 1))
+            continue
+        open_ = "["
+        for element in value:
+            fh.write(f"{open_}\n  {_dumps(element, 2)}")
+            open_ = ","
+        fh.write("[]" if open_ == "[" else "\n ]")
+    fh.write("{}" if sep == "{" else "\n}")

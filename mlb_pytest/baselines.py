@@ -137,6 +137,7 @@ def baseline_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
         "created": run.get("ended"),
         "suite_fingerprint": run.get("suite_fingerprint"),
         "revision": run.get("revision"),
+        "prompt_style": run.get("prompt_style"),  # chat or completion: answers to one are not answers to the other
         # a baseline of a narrowed run says so: later full runs compare on the shared items
         "selection": run.get("selection"),
         "options": {

@@ -35,6 +35,7 @@ class Settings:
     review_file: str = "mlb-review.jsonl"
     report: str | None = None
     concurrency: int = 32
+    fixed_concurrency: bool = False  # hold --mlb-concurrency: no back-off on timeouts, 429 or 503
     cache: str | None = None  # default: <rootdir>/.mlb_cache/cache.sqlite
     no_cache: bool = False
     samples: int = 1
@@ -131,7 +132,13 @@ OPTIONS: list[tuple[str, type, str]] = [
     ("samples", int, "sample each item K times; the item score is the mean (default 1)"),
     ("limit", int, "at most N items per dataset, chosen deterministically (seeded) - for smoke runs"),
     ("seed", int, "seed for --mlb-limit sampling and mock models (default 0)"),
-    ("timeout", float, "seconds to wait for one model answer before retrying (default 120)"),
+    (
+        "timeout",
+        float,
+        "seconds before an attempt is given up and retried (default 120); answers are streamed, and then "
+        "the wait for the first streamed token gets this but at least 60 s (a busy server's queue), the "
+        "gap between tokens this but at most 30 s, and the answer this or 0.25 s per max token if longer",
+    ),
     ("retries", int, "retries of a failed request: 5xx, 429, timeouts, dropped connections (default 4)"),
     ("temperature", float, "sampling temperature sent to the model (default 0)"),
     ("max-tokens", int, "max_tokens sent to the model (default per task: 512 choice, 1024 extraction, 2048 open)"),
@@ -159,6 +166,11 @@ OPTIONS: list[tuple[str, type, str]] = [
 FLAGS: list[tuple[str, str]] = [
     ("allow-insecure-key", "allow sending an API key over plain http to a host other than this machine"),
     ("no-cache", "do not read or write the response cache"),
+    (
+        "fixed-concurrency",
+        "hold --mlb-concurrency fixed: by default the client halves the requests in flight on timeouts and "
+        "HTTP 429/503 and adds them back after successes",
+    ),
     ("strict", "wrong answers fail their tests (by default they are reported as xfail with expected vs got)"),
     ("update-baseline", "write this run as the new baseline (atomic, once, from the controller under xdist)"),
     (

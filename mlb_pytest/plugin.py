@@ -31,6 +31,7 @@ _CLI_NAMES = (
     "review_file",
     "report",
     "concurrency",
+    "fixed_concurrency",
     "cache",
     "no_cache",
     "samples",
@@ -186,6 +187,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    mlb = config.stash.get(SESSION_KEY, None)
+    if mlb is not None:
+        mlb.close()
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     mlb = mlb_session(config)
     if mlb.dry_run_lines and not mlb.is_worker:
@@ -234,13 +241,15 @@ class _Recorder:
                 kept.append((name, value))
                 continue
             assert isinstance(value, dict)  # our own property: the item's result
-            self.session.record(value)
-            self._observe(value)
             if self._shown[0] is not value:  # the teardown report shares the call report's (100,000 items)
                 self._shown = (
                     value,
                     [(n, _short(value.get(k))) for k, n in _SHOWN.items() if value.get(k) is not None],
                 )
+                if report.when != "teardown" or value.get("nodeid") not in self.session.collected.results:
+                    self._observe(value)  # under xdist a teardown report brings its call report's result again
+                    self.session.record(value)
+                    value.clear()  # kept in the spool now; the test item still holds this dict (100,000 items)
             kept += self._shown[1]
         report.user_properties = kept
 

@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from ._atomic import write_json_atomic
+from . import __version__, _atomic
 from .aggregation import Aggregate
 from .gates import Gate
 
@@ -93,4 +92,6 @@ def build_report(
 
 
 def write_report(path: Path, report: Mapping[str, Any]) -> None:
-    write_json_atomic(path, report)
+    """Write atomically; ``items`` may be an ``_atomic.LazyArray`` (a run's items read back from its
+    spool), streamed one item at a time."""
+    _atomic.write_json_atomic(path, report)

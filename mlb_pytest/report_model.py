@@ -388,6 +388,7 @@ class RunOptions(_Closed):
     review_file: str | None = None
     report: str | None = None
     concurrency: int | None = None
+    fixed_concurrency: bool | None = None
     cache: str | None = None
     no_cache: bool | None = None
     samples: int | None = None
@@ -452,6 +453,8 @@ class Concurrency(_Closed):
     overloads: int
     adaptive: bool
     processes: int
+    timeouts: int | None = Field(default=None, description="of the overloads, the timeouts")
+    rate_limits: int | None = Field(default=None, description="of the overloads, the HTTP 429 or 503 answers")
 
 
 class RevisionEntry(_Closed):
@@ -572,6 +575,13 @@ class JudgeChanged(_Closed):
     current_revision: str | None
 
 
+class PromptStyleChanged(_Closed):
+    """The baseline's items went to the model as chat and this run's as completion prompts, or back."""
+
+    baseline: PromptStyle
+    current: PromptStyle
+
+
 class Comparison(_Closed):
     """The gate policy and, when a baseline was read, how the run compares with it."""
 
@@ -589,6 +599,7 @@ class Comparison(_Closed):
     regressions: list[RegressedItem] | None = None
     rescored: Rescored | None = None
     judge_changed: JudgeChanged | None = None
+    prompt_style_changed: PromptStyleChanged | None = None
 
 
 class BaselineUpdate(_Closed):

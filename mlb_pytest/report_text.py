@@ -282,3 +282,20 @@ def robustness_lines(report: ReportLike) -> list[str]:
             "judged datasets compare two judges (--mlb-rescore-baseline re-judges the baseline)"
         )
     return out
+
+
+def dataset_notes(ds: DatasetSummary) -> list[str]:
+    """Why a dataset's score is missing or thin: waiting for a judge, errored items."""
+    note = []
+    if ds.status == "needs_judge":
+        note.append(f"needs a judge ({ds.needs_judge} items)")
+    elif ds.needs_judge:
+        note.append(f"{ds.needs_judge} need a judge")
+    if ds.errors:
+        note.append(f"{ds.errors} errors")
+    return note
+
+
+def overall_note(ov: OverallSummary) -> str:
+    """``partial: ... unscored`` when the overall score leaves dimensions out."""
+    return ("partial: " + ", ".join(ov.missing) + " unscored") if ov.missing else ("partial" if ov.partial else "")

@@ -78,7 +78,8 @@ class MLBSession:
         return plan_lines(plan) + self.gates.power_lines(items)
 
     def record(self, result: dict[str, Any]) -> None:
-        self.collected.results[result["nodeid"]] = result
+        """Keep an item's result for the report: in full in a spool file, compact in memory (``Collected``)."""
+        self.collected.record(result)
 
     def finish(self, interrupted: bool = False, stopped: str | None = None) -> dict[str, Any] | None:
         return self.finishing.finish(interrupted, stopped)
@@ -89,3 +90,7 @@ class MLBSession:
 
     def summary(self) -> list[str]:
         return self.finishing.summary()
+
+    def close(self) -> None:
+        """The end of the pytest session: the results' spool file goes."""
+        self.collected.spool.close()

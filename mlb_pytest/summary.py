@@ -12,14 +12,16 @@ from typing import Any
 
 from .report_model import Run
 from .report_text import (
-    VERDICT_WORD,  # markdown.py imports it from here
+    VERDICT_WORD,
     OutcomeCounts,
     ReportLike,
     SummaryView,
+    dataset_notes,
     gate_cells,
     gate_status,
     judge_uncertain_line,
     outcome_counts,
+    overall_note,
     score_text,
     short,
     summary_view,
@@ -58,24 +60,15 @@ def _table(view: SummaryView) -> list[str]:
         for name, ds in sorted(view.datasets.items()):
             if ds.dimension != dim:
                 continue
-            note = []
-            if ds.status == "needs_judge":
-                note.append(f"needs a judge ({ds.needs_judge} items)")
-            elif ds.needs_judge:
-                note.append(f"{ds.needs_judge} need a judge")
-            if ds.errors:
-                note.append(f"{ds.errors} errors")
+            note = dataset_notes(ds)
             gated = any(g.name.startswith(name) for g in view.gates)
             cells = gate_cells(name, view) if gated else ("", "", "", "")
             rows.append(
                 ("", name, ds.metric, f"{ds.n}/{ds.n_items}", score_text(ds.score), _ci(ds.ci), *cells, ", ".join(note))
             )
     ov = view.overall
-    overall_note = (
-        ("partial: " + ", ".join(ov.missing) + " unscored") if ov.missing else ("partial" if ov.partial else "")
-    )
     rows.append(
-        ("overall", "", "", str(ov.n), score_text(ov.score), _ci(ov.ci), *gate_cells("overall", view), overall_note)
+        ("overall", "", "", str(ov.n), score_text(ov.score), _ci(ov.ci), *gate_cells("overall", view), overall_note(ov))
     )
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEAD))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
@@ -105,14 +98,28 @@ def _run_lines(run: Run, counts: OutcomeCounts) -> list[str]:
         f"{gen.cached or 0} from cache, {gen.errors or 0} errors"
         + (f"; model loaded in {gen.model_load_s:.1f} s" if gen.model_load_s else "")
     )
-    conc = run.concurrency
-    if conc is not None and conc.backoffs:  # only when the server pushed back: otherwise the configured value held
-        lines.append(
-            f"concurrency: {conc.configured} in flight configured, ended at {conc.final} "
-            f"(lowest {conc.lowest}) after {conc.backoffs} back-offs on timeouts or HTTP 429"
-        )
+    lines += _concurrency_line(run, gen.sent or 0)
     usage: dict[str, Any] | None = {role: u.model_dump() for role, u in run.usage.items()} if run.usage else None
     return lines + usage_lines(usage)  # usage.py reads plain dicts (floor 0)
+
+
+def _concurrency_line(run: Run, sent: int) -> list[str]:
+    """Where the limit of requests in flight settled, whenever requests went out: one line, or none."""
+    conc = run.concurrency
+    if conc is None or not sent:
+        return []
+    if conc.timeouts is not None and conc.rate_limits is not None:
+        causes = f"{conc.timeouts} timeouts, {conc.rate_limits} rate limits"
+    else:  # a report from before the split: both in one count
+        causes = f"{conc.overloads} timeouts or rate limits"
+    if conc.adaptive:
+        back = f"{conc.backoffs} back-off{'' if conc.backoffs == 1 else 's'}"
+        return [
+            f"concurrency: settled at {conc.final} (started {conc.configured}, lowest {conc.lowest}; {back} on {causes})"
+        ]
+    if run.options.fixed_concurrency:
+        return [f"concurrency: fixed at {conc.configured} (--mlb-fixed-concurrency; {causes})"]
+    return []  # a local model: the bound never moves
 
 
 def _judge_lines(view: SummaryView) -> list[str]:

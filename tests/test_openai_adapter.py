@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from release_fixture import write_native
@@ -74,11 +75,16 @@ def test_failures_are_retried_then_reported(
     assert exc.value.attempts == 3 and "after 3 attempts" in str(exc.value)
 
 
-def test_timeouts_are_bounded(server: FakeOpenAIServer, request_: GenerationRequest) -> None:
+@pytest.mark.parametrize(
+    "kw",
+    [{"stream": False, "timeout_s": 0.3}, {"queue_timeout_s": 0.3}],
+    ids=["plain: the timeout", "streamed: the queue budget"],
+)
+def test_timeouts_are_bounded(server: FakeOpenAIServer, request_: GenerationRequest, kw: dict[str, Any]) -> None:
     server.config.fail_first, server.config.fail_kinds = 100, ("timeout",)
     started = time.perf_counter()
     with pytest.raises(ModelError, match="timeout: no answer within 0 s") as exc:
-        _call(_model(server, retries=1, timeout_s=0.3), request_)
+        _call(_model(server, retries=1, **kw), request_)
     assert exc.value.attempts == 2 and time.perf_counter() - started < 3
 
 

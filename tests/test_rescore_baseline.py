@@ -97,3 +97,19 @@ def test_rescored_items_keep_what_could_not_be_rescored() -> None:
     assert base["D/a"]["score"] == 1.0  # the loaded baseline is not changed in place
     assert judge_of({"judge": "builtin", "revision": {"judge": {"revision": "r1"}}}) == ("builtin", "r1")
     assert judge_of({}) == (None, None)
+
+
+def test_a_baseline_asked_in_another_prompt_style_is_flagged(pytester: pytest.Pytester) -> None:
+    _suite(pytester)
+    _run(pytester, "mock:judge-yes", "--mlb-update-baseline")
+    path = pytester.path / "baselines" / "oracle.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["prompt_style"] == "chat"  # the baseline records how its items were put to the model
+    data["prompt_style"] = "completion"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    r, report = _run(pytester, "mock:judge-yes")
+    assert report["comparison"]["prompt_style_changed"] == {"baseline": "completion", "current": "chat"}
+    r.stdout.fnmatch_lines(["*the baseline's items were put to the model as completion prompts, this run's as chat*"])
+    _run(pytester, "mock:judge-yes", "--mlb-update-baseline", "--mlb-force-baseline")
+    _, again = _run(pytester, "mock:judge-yes")
+    assert "prompt_style_changed" not in again["comparison"]

@@ -272,7 +272,7 @@ def test_a_run_with_errors() -> None:
     assert lines[5:] == [
         "items: 5 (2 right, 1 wrong, 0 need a judge, 2 errors)",
         "generation: 5 requests sent (7 attempts), 0 from cache, 2 errors",
-        "concurrency: 8 in flight configured, ended at 2 (lowest 1) after 3 back-offs on timeouts or HTTP 429",
+        "concurrency: settled at 2 (started 8, lowest 1; 3 back-offs on 0 timeouts or rate limits)",
         "run: complete",
         "gate FAIL: infrastructure errors: 2 of 5 items could not be answered (40.0%, allowed 2%)",
         "gate FAIL: KQA>=0.8: KQA 0.667 < floor 0.80",

@@ -3,7 +3,7 @@
 Why: a server with few slots (llama.cpp with one) queues what it cannot serve, so a client that
 keeps 64 requests in flight sees timeouts that count the server's queue, and its retries pile onto
 work the server still does for the abandoned attempts. The limiter lets each *attempt* wait on the
-client side instead (where no timeout runs), halves the limit on a timeout or HTTP 429 and adds one
+client side instead (where no timeout runs), halves the limit on a timeout or HTTP 429/503 and adds one
 after a window of successes, never above the configured maximum and never below one. It halves what
 was in flight when the limit is above that (as TCP halves its flight size, RFC 5681): with 12 requests
 under a limit of 32, halving the limit alone would change nothing for several rounds of timeouts.
@@ -21,7 +21,9 @@ import asyncio
 from collections import deque
 from typing import Any, Literal
 
-Outcome = Literal["success", "overload", "neutral"]
+# "timeout" and "rate_limit" (HTTP 429 or 503) are overloads counted apart, so the summary can say which it was
+Outcome = Literal["success", "overload", "timeout", "rate_limit", "neutral"]
+_OVERLOADS = ("overload", "timeout", "rate_limit")
 
 
 class AdaptiveLimiter:
@@ -29,11 +31,13 @@ class AdaptiveLimiter:
 
     def __init__(self, maximum: int, *, adaptive: bool = True) -> None:
         self.maximum = max(1, int(maximum))
-        self.adaptive = adaptive  # False: a plain semaphore that still counts (the comparison in tests)
+        self.adaptive = adaptive  # False: a plain semaphore that still counts (--mlb-fixed-concurrency)
         self.limit = self.maximum
         self.lowest = self.maximum
         self.backoffs = 0  # decreases made (one per overload window)
-        self.overloads = 0  # attempts that timed out or got 429, including those of a window already counted
+        self.overloads = 0  # attempts that timed out or got 429/503, including those of a window already counted
+        self.timeouts = 0  # of those, the timeouts
+        self.rate_limits = 0  # and the HTTP 429 or 503 answers
         self.in_flight = 0
         self._epoch = 0  # bumped by every decrease
         self._successes = 0  # successes of this epoch's attempts since the last change of the limit
@@ -70,21 +74,24 @@ class AdaptiveLimiter:
         return self._epoch
 
     def release(self, token: int, outcome: Outcome = "neutral") -> None:
-        """Give the slot back and say how the attempt went: ``success``, ``overload`` (timeout, 429) or ``neutral``."""
+        """Give the slot back and say how the attempt went: ``success``, an overload (``timeout``, ``rate_limit``
+        for HTTP 429/503, or ``overload`` unnamed) or ``neutral``."""
         flight = self.in_flight  # this attempt included
         self.in_flight = max(0, self.in_flight - 1)
-        if outcome == "overload":
-            self.on_overload(token, flight)
+        if outcome in _OVERLOADS:
+            self.on_overload(token, flight, cause=outcome)
         elif outcome == "success":
             self.on_success(token)
         self._wake()
 
     # --- adaptation --------------------------------------------------------------------------
 
-    def on_overload(self, token: int, flight: int | None = None) -> bool:
+    def on_overload(self, token: int, flight: int | None = None, cause: Outcome = "overload") -> bool:
         """Halve the limit, or ``flight`` (attempts in flight) when fewer, floor 1, unless this overload's window
-        was already counted; True if it was halved."""
+        was already counted (or the limit is fixed); True if it was halved."""
         self.overloads += 1
+        self.timeouts += cause == "timeout"
+        self.rate_limits += cause == "rate_limit"
         if not self.adaptive or token != self._epoch:
             return False
         self._epoch += 1
@@ -121,5 +128,7 @@ class AdaptiveLimiter:
             "lowest": self.lowest,
             "backoffs": self.backoffs,
             "overloads": self.overloads,
+            "timeouts": self.timeouts,
+            "rate_limits": self.rate_limits,
             "adaptive": self.adaptive,
         }

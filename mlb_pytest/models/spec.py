@@ -67,6 +67,7 @@ def build_model(
     hf_batch: int = 8,
     api_key: str | None = None,
     prompt_style: str = "chat",
+    adaptive: bool = True,
 ) -> ModelAdapter:
     """Create the adapter for a spec; import errors and missing files raise SpecError.
 
@@ -92,6 +93,7 @@ def build_model(
             max_connections=max(concurrency, 1),
             seed=seed,
             prompt_style=prompt_style,
+            adaptive=adaptive,
         )
     if spec.kind == "mock":
         from .mock import MockModel

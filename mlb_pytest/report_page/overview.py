@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ..catalog import DIMENSIONS
 from ..report_model import Difference, Gate, Interval, Report
-from ..report_text import gate_status, gate_target, robustness_lines
+from ..report_text import dataset_notes, gate_status, gate_target, overall_note, robustness_lines
 from .fmt import esc, interval, num, p_text
 from .inputs import Baseline, dimension
 
@@ -189,13 +189,7 @@ def dataset_table(report: Report, diffs: Mapping[str, Difference]) -> str:
         )
         for name in sorted(n for n, ds in datasets.items() if ds.dimension == dim):
             ds = datasets[name]
-            note = []
-            if ds.status == "needs_judge":
-                note.append(f"needs a judge ({ds.needs_judge} items)")
-            elif ds.needs_judge:
-                note.append(f"{ds.needs_judge} need a judge")
-            if ds.errors:
-                note.append(f"{ds.errors} errors")
+            note = dataset_notes(ds)
             if ds.judge_uncertain:
                 note.append(f"{ds.judge_uncertain} uncertain judge verdicts")
             if ds.circular_n is not None:  # the run rotated this dataset's options (None: every rotation failed)
@@ -219,7 +213,7 @@ def dataset_table(report: Report, diffs: Mapping[str, Difference]) -> str:
             f"{cells(name, ds.n, ds.score, ds.ci)}<td></td></tr>"
         )
     ov = report.overall
-    partial = ("partial: " + ", ".join(ov.missing) + " unscored") if ov.missing else ("partial" if ov.partial else "")
+    partial = overall_note(ov)
     rows.append(
         f'<tr class="overall-row"><td>overall</td><td></td>{cells("overall", ov.n, ov.score, ov.ci)}'
         f"<td>{esc(partial)}</td></tr></tbody></table>"

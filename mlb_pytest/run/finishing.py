@@ -1,20 +1,27 @@
 """Finishing a run where all results meet: aggregate, gate, write the baseline and the reports.
 
 That place is the single pytest process, or the xdist controller: workers only generate and
-score, and their results and engine figures reach the controller (``Collected``).
+score, and their results and engine figures reach the controller (``Collected``). At 100,000
+items the full results would not fit in a CI runner's memory beside pytest's own: each is kept
+in full in a spool file and compact in memory (``ItemRow``), and the JSON report's ``items``
+are streamed from the spool (``SpooledItems``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .. import __version__, sample_spread
 from .. import circular as rotation
+from .._atomic import LazyArray
 from ..aggregation import aggregate
 from ..completeness import Completeness
 from ..invariance import report as flips
@@ -34,16 +41,143 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+# Result fields no aggregate, gate or summary reads for every item: an ``ItemRow`` leaves them in the
+# spool and reads them back when asked (the regressed items' answers, a malformed line's location;
+# ``usage`` once, when run.usage is summed).
+SPOOLED_ONLY = frozenset(
+    (
+        "usage",
+        "id",
+        "mirrors",
+        "specialty",
+        "location",
+        "messages",
+        "expected",
+        "response",
+        "raw_response",
+        "explanation",
+        "error",
+        "latency_s",
+        "origin",
+    )
+)
+_ABSENT = object()
+
+
+class ResultSpool:
+    """Every item result in full, one JSON line each, in an anonymous temporary file (gone with the process).
+
+    ASCII JSON (``ensure_ascii``) reads back to equal values, so the report written from the spool
+    has the bytes the results in memory would have given.
+    """
+
+    def __init__(self) -> None:
+        self._fh: IO[bytes] | None = None
+        self._end = 0
+
+    def add(self, result: dict[str, Any]) -> tuple[int, int]:
+        """Append one result; where it lies (offset, length)."""
+        if self._fh is None:
+            self._fh = tempfile.TemporaryFile(prefix="mlb-results-")
+        line = json.dumps(result, default=str).encode("ascii") + b"\n"
+        self._fh.write(line)
+        at = (self._end, len(line))
+        self._end += len(line)
+        return at
+
+    def close(self) -> None:
+        """Drop the file (at the end of the session: nothing reads the results after that)."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            self._end = 0
+
+    def read(self, offset: int, length: int) -> dict[str, Any]:
+        assert self._fh is not None
+        self._fh.flush()  # pread reads the file, not the write buffer
+        data: dict[str, Any] = json.loads(os.pread(self._fh.fileno(), length, offset))
+        return data
+
+
+class ItemRow(dict[str, Any]):
+    """An item's result as finishing reads it: the small fields in memory, ``SPOOLED_ONLY`` read back
+    from the spool when asked for (``row["response"]``, ``row.get("expected")``, ``"error" in row``).
+
+    ``details`` lacks judge ``verdicts`` and ``samples`` keep score and tp/fp/fn: readers of those
+    (the judges' review and agreement) read the full results (``full``, ``SpooledItems``).
+    """
+
+    __slots__ = ("_spool", "_offset", "_length")
+
+    def __init__(self, result: dict[str, Any], spool: ResultSpool) -> None:
+        super().__init__((k, v) for k, v in result.items() if k not in SPOOLED_ONLY)
+        self._spool = spool
+        self._offset, self._length = spool.add(result)
+        details = self.get("details")
+        if isinstance(details, dict) and "verdicts" in details:
+            self["details"] = {k: v for k, v in details.items() if k != "verdicts"}
+        samples = self.get("samples")
+        if isinstance(samples, list):
+            self["samples"] = [
+                {k: s[k] for k in ("score", "tp", "fp", "fn") if k in s} if isinstance(s, dict) else s for s in samples
+            ]
+
+    def full(self) -> dict[str, Any]:
+        """The whole result, as the item published it."""
+        return self._spool.read(self._offset, self._length)
+
+    def __missing__(self, key: str) -> Any:
+        if key in SPOOLED_ONLY:
+            value = self.full().get(key, _ABSENT)
+            if value is not _ABSENT:
+                return value
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        value = dict.get(self, key, _ABSENT)
+        if value is not _ABSENT:
+            return value
+        return self.full().get(key, default) if key in SPOOLED_ONLY else default
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or (key in SPOOLED_ONLY and key in self.full())
+
+
+class SpooledItems(LazyArray, Sequence[dict[str, Any]]):
+    """The full results of some rows, in their order, read back one at a time: the report's ``items``
+    once every gate is decided (the baseline, the JSON report and ``session.report`` read them)."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (r.full() if isinstance(r, ItemRow) else r for r in self.rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return list(SpooledItems(self.rows[i]))
+        r = self.rows[i]
+        return r.full() if isinstance(r, ItemRow) else r
+
+
 @dataclass
 class Collected:
     """What reached this process: item results, what was collected, and the xdist workers' figures."""
 
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> item result
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> item result (an ItemRow)
     expected: set[str] = field(default_factory=set)  # node ids of the suite tests this run collected (after selection)
     selection: dict[str, Any] = field(default_factory=dict)  # what narrowed the run (-k, -m, --mlb-limit, node ids)
     worker_stats: list[dict[str, Any]] = field(default_factory=list)  # each xdist worker's engine figures
     worker_revisions: list[dict[str, Any]] = field(default_factory=list)  # what each worker's engines learned
     worker_prompt_styles: list[str] = field(default_factory=list)  # the prompt style each worker's model got
+    spool: ResultSpool = field(default_factory=ResultSpool)  # every result in full (the rows keep the small fields)
+
+    def record(self, result: dict[str, Any]) -> None:
+        """Keep one item's result: in full in the spool, compact here; a later result for the node wins."""
+        self.results[result["nodeid"]] = ItemRow(result, self.spool)
 
 
 class Finisher:
@@ -59,7 +193,8 @@ class Finisher:
         self.collected = collected
         self.run_id = run_id
         self.started = now()
-        self.report: dict[str, Any] | None = None
+        self.report: dict[str, Any] | None = None  # its items: SpooledItems, read back from the spool
+        self.rows: list[dict[str, Any]] = []  # the report's items as the rows finishing read (ItemRow)
         self.messages: list[str] = []  # notes for the terminal summary (baseline written, refused...)
 
     def completeness(self, interrupted: bool, stopped: str | None) -> Completeness:
@@ -96,6 +231,7 @@ class Finisher:
         if setup.spec is None or not (c.results or (cut_short and c.expected)):
             return None  # nothing ran; an interrupted run still leaves a report saying so
         items = list(c.results.values())
+        judged = SpooledItems(items) if setup.judge_spec is not None else items  # verdicts are in the spool
         agg = aggregate([r for r in items if r.get("outcome") != "suite_error"])
         done = self.completeness(interrupted, stopped)
         gates = [done.gate(), *builtin_gates(items, self.settings.error_share)]
@@ -107,8 +243,8 @@ class Finisher:
             "judge": str(setup.judge_spec) if setup.judge_spec else None,
             "judge2": str(setup.judge2_spec) if setup.judge2_spec else None,
             "extractor": str(setup.extractor_spec) if setup.extractor_spec else None,
-            "judges": self._judge_agreement(items),
-            "judge_uncertain": self._judge_review(items),
+            "judges": self._judge_agreement(judged),
+            "judge_uncertain": self._judge_review(judged),
             "suite_fingerprint": suite_fingerprint(
                 (r["key"], r["content_hash"]) for r in items if r.get("content_hash")
             ),
@@ -119,11 +255,11 @@ class Finisher:
             "python": platform.python_version(),
             "generation": self.generation_stats(),
             "concurrency": self.concurrency_stats(),
-            "usage": combine_usage(items, setup.usage_roles()),
+            "usage": combine_usage(SpooledItems(items), setup.usage_roles()),  # one read of the spool
             "plugin_version": __version__,
         }
         report = build_report(run, items, agg, gates)
-        for name, (uncertain, total) in uncertain_counts(items).items():
+        for name, (uncertain, total) in uncertain_counts(judged).items():
             report["datasets"][name].update(
                 judge_verdicts=total,
                 judge_uncertain=uncertain,
@@ -137,20 +273,24 @@ class Finisher:
             self.messages.append(line)  # --mlb-samples=K: spread and worst of the K runs
         self.gates.apply(report)
         self.messages.extend(self.gates.notes)
+        self.rows = report["items"]
+        report["items"] = SpooledItems(self.rows)  # from here on, readers get the full results
         self.report = report
         if self.settings.update_baseline:
             self.gates.update_baseline(report, done, self.messages)
         if self.settings.report:
             write_report(from_invocation(self.settings.report), report)
-        self._write_markdown(report)
-        self._write_html(report)
+        if self._markdown_targets() or self.settings.html:  # both check the whole report: read it back
+            whole = {**report, "items": list(report["items"])}
+            self._write_markdown(whole)
+            self._write_html(whole)
         return report
 
     def summary(self) -> list[str]:
         """The terminal summary: the report's lines, this run's notes, and the verdict last."""
         if not self.report:
             return []
-        lines = summary_lines(self.report)
+        lines = summary_lines({**self.report, "items": self.rows})  # it counts outcomes: the rows have them
         return lines[:-1] + self.messages + lines[-1:]  # the verdict stays the last line
 
     # --- the run block: this process's figures, or the xdist workers' -----------------------------
@@ -185,6 +325,8 @@ class Finisher:
             "lowest": min(p["lowest"] for p in parts),
             "backoffs": sum(p.get("backoffs", 0) for p in parts),
             "overloads": sum(p.get("overloads", 0) for p in parts),
+            "timeouts": sum(p.get("timeouts", 0) for p in parts),
+            "rate_limits": sum(p.get("rate_limits", 0) for p in parts),
             "adaptive": any(p.get("adaptive") for p in parts),
             "processes": len(parts),
         }
@@ -213,7 +355,7 @@ class Finisher:
 
     # --- judges' review file and the other outputs ------------------------------------------------
 
-    def _judge_agreement(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def _judge_agreement(self, items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         if self.setup.judge2_spec is None:
             return None
         result, message = agreement(items, self.setup.review_path())
@@ -221,7 +363,7 @@ class Finisher:
             self.messages.append(message)
         return result
 
-    def _judge_review(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def _judge_review(self, items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         """Write every disputed or uncertain verdict to the review file; how many were uncertain."""
         if self.setup.judge_spec is None:
             return None
@@ -237,14 +379,18 @@ class Finisher:
             "review_file": str(self.setup.review_path()) if uncertain else None,
         }
 
-    def _write_markdown(self, report: dict[str, Any]) -> None:
-        """``--mlb-markdown``, and the GitHub Actions job summary when running there."""
+    def _markdown_targets(self) -> list[tuple[Path, str]]:
+        """``--mlb-markdown``, and the GitHub Actions job summary when running there: (path, open mode)."""
         targets = []
         if self.settings.markdown:
             targets.append((from_invocation(self.settings.markdown), "w"))
         step = os.environ.get("GITHUB_STEP_SUMMARY")
         if step:
             targets.append((Path(step), "a"))
+        return targets
+
+    def _write_markdown(self, report: dict[str, Any]) -> None:
+        targets = self._markdown_targets()
         if not targets:
             return
         text = markdown_summary(report)

@@ -151,6 +151,13 @@ class Gatekeeper:
                     f"{rescored['changed_verdicts']} changed pass/fail"
                     + (f", {rescored['errors']} could not be re-scored" if rescored["errors"] else "")
                 )
+            old_style, new_style = self.baseline.data.get("prompt_style"), report["run"].get("prompt_style")
+            if old_style and new_style and old_style != new_style:
+                comparison["prompt_style_changed"] = {"baseline": old_style, "current": new_style}
+                self.notes.append(
+                    f"the baseline's items were put to the model as {old_style} prompts, this run's as {new_style}: "
+                    "a difference may be the prompt style's, not the model's (--mlb-prompt-style)"
+                )
             if judge_note is not None:
                 comparison["judge_changed"] = judge_note
                 self.notes.append(

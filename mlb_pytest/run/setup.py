@@ -78,12 +78,18 @@ class RunSetup:
             hf_batch=s.hf_batch,
             api_key=self.key_for(spec),
             prompt_style=s.prompt_style if spec is self.spec else "chat",
+            adaptive=not s.fixed_concurrency,
         )
 
     def engine_options(self) -> dict[str, Any]:
         """How long an answer may stay in the cache, and when a wait gives up (every wait ends)."""
+        from ..models.openai import Timeouts  # one home for how long an attempt may take
+
         s = self.settings
-        stall_s = s.timeout * (s.retries + 1) + 20.0 * s.retries + 60.0
+        budget = Timeouts.from_timeout(s.timeout)
+        # a streamed attempt may queue, then answer up to the largest max_tokens of a task (open: 2048)
+        attempt_s = max(s.timeout, budget.queue_s + budget.cap_s(s.max_tokens or 2048))
+        stall_s = attempt_s * (s.retries + 1) + 20.0 * s.retries + 60.0
         return {"max_age_s": s.cache_max_age_s, "stall_s": stall_s}
 
     def usage_roles(self) -> dict[str, tuple[str, str]]:

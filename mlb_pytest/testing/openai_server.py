@@ -14,6 +14,15 @@ or as a process (benchmarks), which prints exactly one line on stdout once it ac
 
 Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /stats``, ``POST /stats/reset``.
 
+``"stream": true`` gets Server-Sent Events as vLLM sends them: a first chunk with the role, the answer
+in pieces of about four characters (``choices[0].delta.content``), a chunk with ``finish_reason``, the
+usage in a last chunk with no choices when ``stream_options.include_usage`` asks for it (and
+``stream_usage`` is on), then ``data: [DONE]``. ``streaming="ignore"`` answers plain JSON instead (a
+server that ignores the flag), ``"reject"`` answers 400 (one that refuses it). Slow servers:
+``latency_s`` sends nothing at all for that long (a server that queues before answering, as
+llama.cpp does), ``queue_s`` sends the headers at once and the first chunk after it (as vLLM does
+while a request waits for the GPU), ``chunk_delay_s`` paces the chunks that follow.
+
 Every answer carries ``usage`` (about four UTF-8 bytes per token); text inside ``<think>…</think>`` in
 an answer is also reported as ``completion_tokens_details.reasoning_tokens``, as reasoning models do.
 ``stats()["usage"]`` sums what was sent; ``stats()["models"]`` counts ``GET /v1/models``.
@@ -24,7 +33,12 @@ Injected failure kinds (``ServerConfig.fail_kinds``):
 * ``"429"``: HTTP 429 with ``Retry-After`` (``retry_after_s``; integer seconds when whole);
 * ``"html"``: HTTP 200 with ``Content-Type: text/html`` and an HTML page (a misconfigured proxy);
 * ``"drop"``: the request is read, then the connection is closed without any response bytes;
-* ``"timeout"`` (opt-in, not in the defaults): no answer for an hour (until the client gives up).
+* ``"timeout"`` (opt-in, not in the defaults): no answer for an hour (until the client gives up);
+* ``"overload"`` (opt-in): HTTP 503 with ``Retry-After``, a server that says it is overloaded;
+* ``"stall"`` (opt-in): a stream stops after its first half, sending nothing more for an hour (a
+  plain request hangs, as with ``"timeout"``);
+* ``"cut"`` (opt-in): a stream's connection is closed after its first half (a plain request is
+  dropped, as with ``"drop"``).
 
 Each valid request fails with probability ``fail_rate`` (kind drawn uniformly from ``fail_kinds``)
 from ``random.Random(seed)``, so a retried request may succeed; ``fail_first=N`` instead fails the
@@ -61,7 +75,8 @@ __all__ = ["FAIL_KINDS", "FakeOpenAIServer", "ServerConfig", "main", "prompt_has
 
 HOST = "127.0.0.1"
 FAIL_KINDS: tuple[str, ...] = ("500", "429", "html", "drop")
-KNOWN_FAIL_KINDS = frozenset(FAIL_KINDS) | {"timeout"}
+KNOWN_FAIL_KINDS = frozenset(FAIL_KINDS) | {"timeout", "overload", "stall", "cut"}
+STREAMING = ("sse", "ignore", "reject")
 HANG_S = 3600.0
 # how long stop() lets requests still in flight finish before cancelling them
 SHUTDOWN_TIMEOUT_S = 0.5
@@ -88,7 +103,7 @@ class ServerConfig:
     latency_s: float = 0.0  # asyncio.sleep before answering each valid chat request
     fail_rate: float = 0.0  # probability that a valid chat request fails
     fail_kinds: tuple[str, ...] = FAIL_KINDS  # drawn uniformly; "timeout" is opt-in
-    retry_after_s: float = 1  # Retry-After of a 429
+    retry_after_s: float = 1  # Retry-After of a 429 or 503
     seed: int = 0  # of the failure draws; changing it (or POST /stats/reset) restarts the sequence
     responder: Responder | None = None  # messages -> assistant text; None answers "A"
     model: str = "fake-model"  # reported in responses and /v1/models (requests may name any model)
@@ -97,6 +112,10 @@ class ServerConfig:
     # the served checkpoint, as vLLM shows it: /v1/models "root" and each answer's system_fingerprint
     # (None: neither is sent, as with servers that do not say what they serve)
     revision: str | None = None
+    streaming: str = "sse"  # how "stream": true is answered: sse | ignore (plain JSON) | reject (HTTP 400)
+    stream_usage: bool = True  # send usage in a last chunk when stream_options.include_usage asks for it
+    queue_s: float = 0.0  # streams: headers at once, the first chunk after this long (queued for the GPU)
+    chunk_delay_s: float = 0.0  # streams: seconds between chunks
 
     def __post_init__(self) -> None:
         self.fail_kinds = tuple(self.fail_kinds)
@@ -107,8 +126,10 @@ class ServerConfig:
             )
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be within [0, 1], got {self.fail_rate!r}")
-        if self.latency_s < 0 or self.retry_after_s < 0 or self.fail_first < 0:
-            raise ValueError("latency_s, retry_after_s and fail_first must not be negative")
+        if min(self.latency_s, self.retry_after_s, self.fail_first, self.queue_s, self.chunk_delay_s) < 0:
+            raise ValueError("latency_s, retry_after_s, fail_first, queue_s and chunk_delay_s must not be negative")
+        if self.streaming not in STREAMING:
+            raise ValueError(f"streaming must be one of {STREAMING}, got {self.streaming!r}")
 
 
 def _retry_after(seconds: float) -> str:
@@ -147,8 +168,8 @@ def _body_problem(body: Any) -> str | None:
             and not all(isinstance(p, dict) and isinstance(p.get("type"), str) for p in content)
         ):
             return f"messages[{i}].content must be a string or a list of content parts"
-    if body.get("stream") is True:
-        return "stream=true is not supported by this test double"
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return "'stream' must be true or false"
     return None
 
 
@@ -175,6 +196,7 @@ class _Stats:
         self.max_in_flight = self.in_flight  # requests still in flight keep counting after a reset
         self.models = 0  # GET /v1/models
         self.usage: Counter[str] = Counter()  # the token counts this server sent in its answers' usage
+        self.streamed = 0  # answers sent as a stream (counted when the stream starts)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -186,6 +208,7 @@ class _Stats:
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "models": self.models,
+            "streamed": self.streamed,
             "usage": {k: self.usage[k] for k in ("prompt_tokens", "completion_tokens", "reasoning_tokens")},
         }
 
@@ -281,8 +304,11 @@ class _ChatApp:
         except ValueError:  # JSONDecodeError and UnicodeDecodeError
             return self._bad_request("the request body is not valid JSON")
         problem = _body_problem(body)
+        if problem is None and body.get("stream") is True and cfg.streaming == "reject":
+            problem = "stream=true is not supported by this server (streaming='reject')"
         if problem is not None:
             return self._bad_request(problem)
+        stream = body.get("stream") is True and cfg.streaming == "sse"
         messages: list[dict[str, Any]] = body["messages"]
         digest = prompt_hash(messages)
         with self.lock:
@@ -294,7 +320,7 @@ class _ChatApp:
             n = self._ids
         if cfg.latency_s > 0:
             await asyncio.sleep(cfg.latency_s)
-        if kind is not None:
+        if kind is not None and not (stream and kind in ("stall", "cut")):
             return await self._fail(request, kind, cfg)
         try:
             text = cfg.responder(messages) if cfg.responder is not None else "A"
@@ -315,6 +341,11 @@ class _ChatApp:
         reasoning_tokens = sum(_tokens(t) for t in _THINK.findall(text))
         if reasoning_tokens:  # as reasoning models report it: part of completion_tokens, detailed
             usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+        fingerprint = {"system_fingerprint": f"fp_{cfg.revision}"} if cfg.revision is not None else {}
+        if stream:
+            options = body.get("stream_options")
+            with_usage = cfg.stream_usage and isinstance(options, dict) and options.get("include_usage") is True
+            return await self._stream(request, cfg, n, text, usage if with_usage else None, fingerprint, kind)
         with self.lock:
             self.stats.ok += 1
             self.stats.usage.update(
@@ -326,7 +357,7 @@ class _ChatApp:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": cfg.model,
-                **({"system_fingerprint": f"fp_{cfg.revision}"} if cfg.revision is not None else {}),
+                **fingerprint,
                 "choices": [
                     {
                         "index": 0,
@@ -339,6 +370,61 @@ class _ChatApp:
             },
             dumps=_dumps,
         )
+
+    async def _stream(
+        self,
+        request: web.Request,
+        cfg: ServerConfig,
+        n: int,
+        text: str,
+        usage: dict[str, Any] | None,
+        fingerprint: dict[str, str],
+        kind: str | None,
+    ) -> web.StreamResponse:
+        """The answer as SSE chunks; ``kind`` "stall" or "cut" stops it after the first half of the chunks."""
+        head = {"id": f"chatcmpl-fake{n:010d}", "object": "chat.completion.chunk", "created": int(time.time())}
+        head |= {"model": cfg.model, **fingerprint}
+
+        def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            return b"data: " + _dumps({**head, "choices": choices, **extra}).encode("utf-8") + b"\n\n"
+
+        pieces = [text[i : i + 4] for i in range(0, len(text), 4)]
+        events = [event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])]
+        events += [event([{"index": 0, "delta": {"content": p}, "finish_reason": None}]) for p in pieces]
+        events.append(event([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+        if usage is not None:
+            events.append(event([], usage=usage))
+        events.append(b"data: [DONE]\n\n")
+        stop_at = 1 + len(pieces) // 2 if kind in ("stall", "cut") else len(events)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        with self.lock:
+            self.stats.streamed += 1
+        try:
+            if cfg.queue_s > 0:
+                await asyncio.sleep(cfg.queue_s)
+            for i, data in enumerate(events[:stop_at]):
+                if i and cfg.chunk_delay_s > 0:
+                    await asyncio.sleep(cfg.chunk_delay_s)
+                await resp.write(data)
+            if kind == "stall":
+                await asyncio.sleep(HANG_S)  # cancelled when the client disconnects (handler_cancellation)
+            if kind == "cut":
+                if request.transport is not None:
+                    request.transport.close()
+                return resp
+            await resp.write_eof()
+        except (ConnectionResetError, ConnectionError):  # the client gave up on the stream
+            return resp
+        with self.lock:
+            self.stats.ok += 1
+            if usage is not None:
+                self.stats.usage.update(
+                    prompt_tokens=usage["prompt_tokens"],
+                    completion_tokens=usage["completion_tokens"],
+                    reasoning_tokens=usage.get("completion_tokens_details", {}).get("reasoning_tokens", 0),
+                )
+        return resp
 
     def _draw_failure(self, cfg: ServerConfig, seen: int) -> str | None:
         """Called under the lock; ``seen`` counts this prompt's requests including this one."""
@@ -367,13 +453,20 @@ class _ChatApp:
             )
         if kind == "html":
             return web.Response(text=HTML_PAGE, content_type="text/html", status=200)
-        if kind == "drop":
+        if kind == "overload":
+            return _error(
+                503,
+                "The server is overloaded (injected).",
+                "server_error",
+                headers={"Retry-After": _retry_after(cfg.retry_after_s)},
+            )
+        if kind in ("drop", "cut"):
             # The body is read already: close the socket before a single response byte. aiohttp then
             # fails to write the response below, treats it as a client disconnect and logs nothing.
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=204)
-        if kind == "timeout":
+        if kind in ("timeout", "stall"):
             await asyncio.sleep(HANG_S)  # cancelled when the client disconnects (handler_cancellation)
             return _error(504, "no answer (injected timeout)", "server_error")
         return _error(500, f"ServerConfig.fail_kinds holds an unknown kind {kind!r}", "server_error")
@@ -523,7 +616,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--fail-kinds", default=",".join(FAIL_KINDS), help=f"comma-separated, of {','.join(sorted(KNOWN_FAIL_KINDS))}"
     )
-    ap.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds of a 429")
+    ap.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds of a 429 or 503")
+    ap.add_argument("--streaming", default="sse", choices=STREAMING, help="how stream=true is answered")
+    ap.add_argument("--queue", type=float, default=0.0, help="streams: seconds from the headers to the first chunk")
+    ap.add_argument("--chunk-delay", type=float, default=0.0, help="streams: seconds between chunks")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="fake-model")
     ap.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
@@ -550,6 +646,9 @@ def main(argv: list[str] | None = None) -> int:
             fail_rate=args.fail_rate,
             fail_kinds=tuple(k.strip() for k in args.fail_kinds.split(",") if k.strip()),
             retry_after_s=args.retry_after,
+            streaming=args.streaming,
+            queue_s=args.queue,
+            chunk_delay_s=args.chunk_delay,
             seed=args.seed,
             model=args.model,
             require_api_key=args.api_key,
