@@ -216,9 +216,11 @@ class _Recorder:
         self.session = session
         self.pytest_session: pytest.Session | None = None
         self._shown: tuple[dict[str, Any] | None, list[tuple[str, str]]] = (None, [])
+        self._junit = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.pytest_session = session
+        self._junit = bool(getattr(session.config.option, "xmlpath", None))  # the short properties are for JUnit
 
     def _observe(self, result: dict[str, Any]) -> None:
         """``--mlb-sequential``: stop the run (here, or every xdist worker) once the drop gates are decided."""
@@ -244,7 +246,9 @@ class _Recorder:
             if self._shown[0] is not value:  # the teardown report shares the call report's (100,000 items)
                 self._shown = (
                     value,
-                    [(n, _short(value.get(k))) for k, n in _SHOWN.items() if value.get(k) is not None],
+                    [(n, _short(value.get(k))) for k, n in _SHOWN.items() if value.get(k) is not None]
+                    if self._junit
+                    else [],
                 )
                 if report.when != "teardown" or value.get("nodeid") not in self.session.collected.results:
                     self._observe(value)  # under xdist a teardown report brings its call report's result again

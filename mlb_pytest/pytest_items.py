@@ -88,6 +88,11 @@ class MLBItem(pytest.Item):
     def _publish(self, result: dict[str, Any]) -> None:
         self.user_properties.append((RESULT_PROPERTY, result))
 
+    def teardown(self) -> None:
+        """The answers are scored and published: let them go (a run may hold 100,000 items)."""
+        self._gens, self._judged, self._extracted, self._result = [], None, None, None
+        self._rotations = self._perturbed = self._baseline = None
+
     def setup(self) -> None:
         gen = mlb_session(self.config).generation
         base = base_result(self.item, self.nodeid)
