@@ -84,3 +84,19 @@ def load_report(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     validate_report(text)  # raises ReportSchemaError naming each field that breaks the contract
     return json.loads(text)
+
+
+def run_scripted(pytester: pytest.Pytester, body: str, *extra: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    """Run the suite under ``s/`` against a scripted model (``body`` defines ``answer(messages, **params)``),
+    with a cache and a report; the result and the report, checked against the contract."""
+    pytester.makepyfile(scripted=body)
+    r = pytester.runpytest(
+        "s",
+        "--mlb-model=python:scripted:answer",
+        "--mlb-cache=c.sqlite",
+        "--mlb-report=r.json",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    )
+    return r, load_report(pytester.path / "r.json")

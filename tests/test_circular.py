@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from release_fixture import CHOICE_PROMPT, native_header
 
-from conftest import load_report
+from conftest import load_report, run_scripted
 from mlb_pytest import circular
 from mlb_pytest.catalog import Dimension, Metric, Task
 from mlb_pytest.gates import GateError, evaluate, load_policy, parse_rule
@@ -152,18 +152,7 @@ def answer(messages, **params):
 """
 
 
-def _run(pytester: pytest.Pytester, body: str, *extra: str) -> tuple[pytest.RunResult, dict[str, Any]]:
-    pytester.makepyfile(scripted=body)
-    r = pytester.runpytest(
-        "s",
-        "--mlb-model=python:scripted:answer",
-        "--mlb-cache=c.sqlite",
-        "--mlb-report=r.json",
-        "-p",
-        "no:cacheprovider",
-        *extra,
-    )
-    return r, load_report(pytester.path / "r.json")
+_run = run_scripted
 
 
 def test_a_model_that_always_says_a_has_a_circular_score_of_zero(pytester: pytest.Pytester) -> None:

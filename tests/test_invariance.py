@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from release_fixture import native_header
 
-from conftest import load_report
+from conftest import run_scripted
 from mlb_pytest import sample_spread
 from mlb_pytest.gates import GateError, parse_rule
 from mlb_pytest.html_report import html_report
@@ -173,18 +173,7 @@ def answer(messages, **params):
 """
 
 
-def _run(pytester: pytest.Pytester, body: str, *extra: str) -> tuple[pytest.RunResult, dict[str, Any]]:
-    pytester.makepyfile(scripted=body)
-    r = pytester.runpytest(
-        "s",
-        "--mlb-model=python:scripted:answer",
-        "--mlb-cache=c.sqlite",
-        "--mlb-report=r.json",
-        "-p",
-        "no:cacheprovider",
-        *extra,
-    )
-    return r, load_report(pytester.path / "r.json")
+_run = run_scripted
 
 
 def test_a_model_blind_to_brand_names_flips_on_drug_names_only(pytester: pytest.Pytester) -> None:

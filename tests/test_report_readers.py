@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_builders import item_result
 
 from mlb_pytest.html_report import html_report, item_outcomes
 from mlb_pytest.leaderboard import LeaderboardError, compare_files, load_run, terminal_lines
@@ -24,37 +25,7 @@ from mlb_pytest.report_text import gate_cells, gate_status, short, trust_lines
 
 
 def _item(key: str, outcome: str = "pass", **kw: Any) -> dict[str, Any]:
-    dataset, _, id_ = key.partition("/")
-    right = outcome == "pass"
-    item: dict[str, Any] = {
-        "key": key,
-        "id": id_,
-        "dataset": dataset,
-        "dimension": "MedKQA",
-        "metric": "accuracy",
-        "task": "choice",
-        "mirrors": "CMExam",
-        "specialty": "cardiology",
-        "critical": False,
-        "weight": 1.0,
-        "location": f"s/{dataset}.jsonl:{id_}",
-        "content_hash": f"h-{key}",
-        "nodeid": f"s/{dataset}.jsonl::{id_}",
-        "messages": [{"role": "user", "content": f"question {key}"}],
-        "expected": "A",
-        "response": "A" if right else ("B" if outcome == "wrong" else None),
-        "raw_response": "A" if right else None,
-        "score": 1.0 if right else (0.0 if outcome == "wrong" else None),
-        "passed": right,
-        "outcome": outcome,
-        "explanation": "chose A" if right else "chose B",
-        "details": {},
-        "error": None,
-        "latency_s": 0.5,
-        "origin": "request",
-    }
-    item.update(kw)
-    return item
+    return item_result(key, outcome, **kw)
 
 
 def _dataset(dimension: str = "MedKQA", **kw: Any) -> dict[str, Any]:

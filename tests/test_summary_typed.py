@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 import pytest
+from report_builders import item_result
 
 from mlb_pytest.report_model import ReportSchemaError, validate_report
 from mlb_pytest.report_text import REGRESSIONS_SHOWN, gate_cells, outcome_counts, summary_view
@@ -22,37 +23,9 @@ HEAD = "dimension  dataset  metric    n    score  95% CI          baseline  delt
 
 
 def _item(key: str, outcome: str = "pass", **kw: Any) -> dict[str, Any]:
-    dataset, _, id_ = key.partition("/")
-    right = outcome == "pass"
-    item: dict[str, Any] = {
-        "key": key,
-        "id": id_,
-        "dataset": dataset,
-        "dimension": "MedKQA",
-        "metric": "accuracy",
-        "task": "choice",
-        "mirrors": "CMExam",
-        "specialty": None,
-        "critical": False,
-        "weight": 1.0,
-        "location": f"s/{dataset}.jsonl:{id_}",
-        "content_hash": f"h-{key}",
-        "nodeid": f"s/{dataset}.jsonl::{id_}",
-        "messages": [{"role": "user", "content": f"question {key}"}],
-        "expected": "A",
-        "response": "A" if right else ("B" if outcome == "wrong" else None),
-        "raw_response": "A" if right else None,
-        "score": 1.0 if right else (0.0 if outcome == "wrong" else None),
-        "passed": right,
-        "outcome": outcome,
-        "explanation": "chose A" if right else "no",
-        "details": {},
-        "error": "HTTP 500" if outcome == "error" else None,
-        "latency_s": 0.5,
-        "origin": "request",
-    }
-    item.update(kw)
-    return item
+    return item_result(
+        key, outcome, **{"specialty": None, **({} if outcome == "pass" else {"explanation": "no"}), **kw}
+    )
 
 
 def _gate(name: str, status: str, reason: str, **kw: Any) -> dict[str, Any]:
