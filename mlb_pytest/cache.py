@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import InfrastructureError
 
@@ -96,6 +96,24 @@ class ClaimState:
 def _chunks(seq: Sequence[str]) -> Iterator[Sequence[str]]:
     for i in range(0, len(seq), _CHUNK):
         yield seq[i : i + _CHUNK]
+
+
+class StoreLike(Protocol):
+    """What the engine needs of a store: ``ResponseStore`` here, ``cache_server.RemoteStore`` across hosts."""
+
+    run_id: str
+    owner: str
+
+    def get_many(
+        self, keys: Sequence[str], max_age_s: float | None = None
+    ) -> dict[str, tuple[str, dict[str, Any]]]: ...
+    def put(self, key: str, model: str, raw: str, meta: dict[str, Any]) -> None: ...
+    def claim(self, key: str, lease_s: float, max_age_s: float | None = None) -> str: ...
+    def release(self) -> int: ...
+    def renew(self, keys: Iterable[str], lease_s: float) -> None: ...
+    def fail(self, key: str, message: str, lease_s: float) -> None: ...
+    def claims(self, keys: Sequence[str]) -> dict[str, ClaimState]: ...
+    def close(self) -> None: ...
 
 
 class ResponseStore:

@@ -38,6 +38,7 @@ class Settings:
     fixed_concurrency: bool = False  # hold --mlb-concurrency: no back-off on timeouts, 429 or 503
     cache: str | None = None  # default: <rootdir>/.mlb_cache/cache.sqlite
     no_cache: bool = False
+    store_server: str | None = None  # HOST:PORT: the controller serves its store to xdist workers on other hosts
     samples: int = 1
     limit: int | None = None
     seed: int = 0
@@ -153,6 +154,13 @@ OPTIONS: list[tuple[str, type, str]] = [
         "invariance checks: drug-names,typos,demographics (or all): also ask every choice item in each "
         "perturbed form whose answer must not change; the report gives each one's flip rate per dataset "
         "and dimension (gate it with NAME:flip<=MAX or NAME:flip:typos<=MAX)",
+    ),
+    (
+        "store-server",
+        str,
+        "HOST:PORT (port 0 picks one): under xdist the controller serves its response store over HTTP there, "
+        "and every worker, on this host or another (--tx ssh=...), claims and stores through it: one cache "
+        "on the controller's disk, no request sent twice across hosts",
     ),
     (
         "prompt-style",

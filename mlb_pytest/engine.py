@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import CacheError, ResponseStore, owner_is_dead, request_key
+from .cache import CacheError, StoreLike, owner_is_dead, request_key
 from .models.base import Generation, GenerationRequest, ModelAdapter, ModelError
 from .models.concurrency import AdaptiveLimiter
 from .models.prompting import PROMPT_VERSION
@@ -84,7 +84,7 @@ class Engine:
         self,
         model: ModelAdapter,
         concurrency: int = 32,
-        store_factory: Callable[[], ResponseStore] | None = None,
+        store_factory: Callable[[], StoreLike] | None = None,
         lease_s: float = 300.0,
         poll_s: float = 0.05,
         revision: str | None = None,
@@ -120,7 +120,7 @@ class Engine:
         self._on_demand: dict[RequestId, GenerationRequest] = {}
         self._sem: asyncio.Semaphore | None = None
         self._submit_lock = threading.Lock()
-        self._store: ResponseStore | None = None
+        self._store: StoreLike | None = None
 
     # --- main-thread API ---------------------------------------------------------------------
 
@@ -392,7 +392,7 @@ class Engine:
         assert self._loop is not None
         asyncio.run_coroutine_threadsafe(self._dispatch(new, self._store), self._loop)
 
-    async def _dispatch(self, requests: list[GenerationRequest], store: ResponseStore | None) -> None:
+    async def _dispatch(self, requests: list[GenerationRequest], store: StoreLike | None) -> None:
         """Answer ``requests``; whatever fails on the way (store, adapter, a bug) fails their futures."""
         rids = [(r.key, r.sample_index) for r in requests]
         try:
@@ -407,7 +407,7 @@ class Engine:
             )
             self._resolve([rid for rid in rids if rid not in self._outcomes], None, err)
 
-    async def _dispatch_inner(self, requests: list[GenerationRequest], store: ResponseStore | None) -> None:
+    async def _dispatch_inner(self, requests: list[GenerationRequest], store: StoreLike | None) -> None:
         assert self._revision_ready is not None
         await self._revision_ready.wait()
         identity = self.key_identity
@@ -512,7 +512,7 @@ class Engine:
             for t in list(tasks):
                 t.cancel()
 
-    def _fail_key(self, store: ResponseStore | None, ck: str, err: ModelError) -> None:
+    def _fail_key(self, store: StoreLike | None, ck: str, err: ModelError) -> None:
         """Tell waiting peers of this run about an error; a store that fails here changes nothing."""
         if store is None:
             return
@@ -523,7 +523,7 @@ class Engine:
 
     async def _watch(
         self,
-        store: ResponseStore,
+        store: StoreLike,
         foreign: set[str],
         mine: set[str],
         by_key: dict[str, list[RequestId]],
@@ -541,7 +541,7 @@ class Engine:
 
     async def _watch_inner(
         self,
-        store: ResponseStore,
+        store: StoreLike,
         foreign: set[str],
         mine: set[str],
         by_key: dict[str, list[RequestId]],

@@ -34,6 +34,7 @@ _CLI_NAMES = (
     "fixed_concurrency",
     "cache",
     "no_cache",
+    "store_server",
     "samples",
     "limit",
     "seed",
@@ -91,6 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
             is_worker=workerinput is not None,
             run_id=(workerinput or {}).get("mlb_run_id"),
             coord_db=(workerinput or {}).get("mlb_coord_db"),
+            remote_store=_remote_store(workerinput),
         )
         session.prepare_gates()
     except UsageError as exc:  # a bad option, spec, gate, policy or baseline file: one clean message
@@ -275,6 +277,13 @@ def _short(value: Any, n: int = 300) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _remote_store(workerinput: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The controller's store server (URL, token), when it serves one (--mlb-store-server)."""
+    if workerinput and workerinput.get("mlb_store_url"):
+        return str(workerinput["mlb_store_url"]), str(workerinput["mlb_store_token"])
+    return None
+
+
 class _XdistController:
     """Controller-side xdist hooks: one run id for all workers, and their engine figures back."""
 
@@ -286,6 +295,9 @@ class _XdistController:
         db = self.session.coordination_db()
         if db:
             node.workerinput["mlb_coord_db"] = db
+        served = self.session.setup.serve_store()
+        if served is not None:
+            node.workerinput["mlb_store_url"], node.workerinput["mlb_store_token"] = served
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """The controller collects nothing itself: the workers' lists say what the run should score."""

@@ -391,6 +391,7 @@ class RunOptions(_Closed):
     fixed_concurrency: bool | None = None
     cache: str | None = None
     no_cache: bool | None = None
+    store_server: str | None = None
     samples: int | None = None
     limit: int | None = None
     seed: int | None = None

@@ -38,12 +38,13 @@ class MLBSession:
         is_worker: bool,
         run_id: str | None = None,
         coord_db: str | None = None,
+        remote_store: tuple[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.rootdir = rootdir
         self.is_worker = is_worker
         self.run_id = run_id or uuid.uuid4().hex[:12]
-        self.setup = RunSetup(settings, rootdir, coord_db)
+        self.setup = RunSetup(settings, rootdir, coord_db, remote_store)
         self.generation = GenerationStage(self.setup, self.run_id)
         self.scorer = ItemScorer(self.setup, self.generation.item_usage)
         self.gates = Gatekeeper(self.setup)

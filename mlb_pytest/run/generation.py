@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from .. import circular as rotation
 from .. import invariance
-from ..cache import ResponseStore, process_owner
 from ..catalog import Task
 from ..config import JUDGE_REVISION_ENV
 from ..engine import Engine
@@ -77,8 +76,7 @@ class GenerationStage:
         if not todo:
             return
         self.model = setup.build(setup.spec)
-        store_path, owner = setup.store_path(), process_owner(self.run_id)
-        factory = None if store_path is None else lambda: ResponseStore(store_path, self.run_id, owner)
+        factory = setup.store_factory(self.run_id)
         options = setup.engine_options()
         self.engine = Engine(
             self.model,

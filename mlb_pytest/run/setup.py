@@ -15,12 +15,14 @@ Paths follow one rule, so a newcomer can tell where a file lands without reading
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..baselines import default_path
-from ..cache import default_cache_path
-from ..config import Settings
+from ..cache import ResponseStore, StoreLike, default_cache_path, process_owner
+from ..cache_server import RemoteStore, StoreServer, parse_address
+from ..config import ConfigError, Settings
 from ..models import ModelAdapter, build_model, parse_spec
 from ..models.credentials import check_transport, judge_key, model_key
 from ..models.spec import ModelSpec, SpecError
@@ -35,7 +37,13 @@ def from_invocation(value: str) -> Path:
 class RunSetup:
     """Specs, keys and paths of one run: everything later parts read, decided (and checked) up front."""
 
-    def __init__(self, settings: Settings, rootdir: Path, coord_db: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rootdir: Path,
+        coord_db: str | None = None,
+        remote_store: tuple[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.rootdir = rootdir
         self.spec: ModelSpec | None = parse_spec(settings.model) if settings.model else None
@@ -45,6 +53,13 @@ class RunSetup:
             raise SpecError("--mlb-judge2 needs --mlb-judge as well")
         self.extractor_spec: ModelSpec | None = parse_spec(settings.extractor) if settings.extractor else None
         self._coord_db = coord_db
+        self.remote_store = remote_store  # (URL, token) of the controller's store server, on a worker
+        self._server: StoreServer | None = None
+        if settings.store_server:
+            try:
+                parse_address(settings.store_server)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._check_keys()
 
@@ -120,8 +135,35 @@ class RunSetup:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="mlb-run-")
         return str(Path(self._tmpdir.name) / "coord.sqlite")
 
+    def store_factory(self, run_id: str) -> Callable[[], StoreLike] | None:
+        """How each engine thread opens the store: the controller's server, the SQLite file, or none."""
+        owner = process_owner(run_id)
+        if self.remote_store is not None:
+            url, token = self.remote_store
+            return lambda: RemoteStore(url, token, run_id, owner)
+        path = self.store_path()
+        return None if path is None else lambda: ResponseStore(path, run_id, owner)
+
+    def serve_store(self) -> tuple[str, str] | None:
+        """On the xdist controller with --mlb-store-server: serve the store (once); (URL, token) for workers."""
+        if not self.settings.store_server:
+            return None
+        if self._server is None:
+            path = self.store_path()
+            if path is None:
+                return None
+            host, port = parse_address(self.settings.store_server)
+            try:
+                self._server = StoreServer(path, host, port)
+            except OSError as exc:
+                raise ConfigError(f"--mlb-store-server={self.settings.store_server}: {exc.strerror}") from None
+        return self._server.url, self._server.token
+
     def cleanup(self) -> None:
-        """Remove the run-private coordination store, if this process made one."""
+        """Stop the store server and remove the run-private coordination store, if this process made them."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
 
