@@ -28,7 +28,6 @@ from ..models.base import Generation, GenerationRequest, ModelError
 from .calibration import Calibration, apply_temperature, calibration_of, decide
 from .crossencoder import CONFIG_NAME, CrossEncoder, PairText
 from .encoder import EncoderUnavailable, encoder_folder
-from .polarity import POLARITY_VERSION, Conflict, polarity_conflicts
 from .questions import JudgeQuestion
 from .sanitize import SANITIZE_VERSION, sanitize_response
 
@@ -66,7 +65,6 @@ class BuiltinJudge:
             )
         digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
         digest.update(SANITIZE_VERSION.encode())  # what the encoder is shown is part of the judge
-        digest.update(POLARITY_VERSION.encode())  # and so is the negation rule beside it
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
             weights = self.adapter / name
             if weights.is_file():
@@ -104,10 +102,7 @@ class BuiltinJudge:
     def _answers(self, pairs: list[PairText]) -> list[str]:
         """The JSON verdict of each question (runs in a worker thread)."""
         model = self._load()
-        return [
-            verdict_text(p, model.threshold, self._calibration, _conflicts(pair))
-            for pair, p in zip(pairs, model.predict(pairs, self.batch_size))
-        ]
+        return [verdict_text(p, model.threshold, self._calibration) for p in model.predict(pairs, self.batch_size)]
 
     async def generate(self, request: GenerationRequest) -> Generation:
         q = request.payload
@@ -164,31 +159,13 @@ class BuiltinJudge:
             self._flush = None
 
 
-def _conflicts(pair: PairText) -> list[Conflict]:
-    """Negation conflicts for points; a risk's wording (未经同意就…, 不报告) is a described act, not a finding."""
-    return polarity_conflicts(pair.criterion, pair.response) if pair.kind in ("point", "quality") else []
-
-
-def verdict_text(p: float, threshold: float, calibration: Calibration, conflicts: list[Conflict] | None = None) -> str:
+def verdict_text(p: float, threshold: float, calibration: Calibration) -> str:
     """One question's JSON verdict from the encoder's p(yes).
-
-    A negation conflict (``polarity.py``: the response states a finding of the point the other
-    way at every mention) makes the verdict *no* whatever the encoder says, with the term named.
 
     Without calibration: yes/no at the threshold, as the judge has always answered (same text, so
     the same cache entries). With it: p(yes) scaled by the temperature, ``uncertain`` inside the
     abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
     """
-    if conflicts:
-        rule = "; ".join(c.describe() for c in conflicts[:3])
-        return json.dumps(
-            {
-                "verdict": "no",
-                "p_yes": round(apply_temperature(p, calibration.temperature) if calibration.stated else p, 4),
-                "reason": f"negation rule: {rule} (builtin cross-encoder p(yes)={p:.3f} overruled)",
-            },
-            ensure_ascii=False,
-        )
     if not calibration.stated:
         return json.dumps(
             {
