@@ -50,6 +50,81 @@ def test_batched_greedy_equals_one_at_a_time(tiny_model: Path, tmp_path: Path) -
     assert batched.load_seconds is not None
 
 
+def test_the_shared_prefix_is_prefilled_once_and_outputs_do_not_change(tiny_model: Path, tmp_path: Path) -> None:
+    reqs = _requests(tmp_path, 8, max_tokens=8)
+    cached = HFModel(str(tiny_model), batch_size=4)
+    plain = HFModel(str(tiny_model), batch_size=4, prefix_cache=False)
+    out_c, out_p = _generate(cached, reqs), _generate(plain, reqs)
+    assert out_c == out_p
+    assert cached.prefix is not None and cached.prefix.computed >= 1 and cached.prefix.saved_tokens > 8 * 16
+    assert cached.prefix.hits + cached.prefix.computed >= len(cached.batches)  # every batch used it
+    assert plain.prefix is None
+
+
+def _last_logits(model: object, enc: dict[str, object], cache: object | None) -> object:
+    """Logits at each row's last position, computing only what the cache does not hold."""
+    from mlb_pytest.models.hf_prefix import cache_keyword
+
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    held = 0 if cache is None else cache.get_seq_length()  # type: ignore[attr-defined]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # type: ignore[attr-defined]
+    kw = {} if cache is None else {cache_keyword(model): cache}
+    with torch.inference_mode():
+        out = model(  # type: ignore[operator]
+            input_ids=ids[:, held:],  # type: ignore[index]
+            attention_mask=mask,
+            position_ids=positions[:, held:],
+            cache_position=torch.arange(held, ids.shape[1]),  # type: ignore[attr-defined]
+            **kw,
+        )
+    return out.logits[:, -1]
+
+
+def test_the_prefix_cache_gives_the_logits_of_the_full_prefill(tiny_model: Path, tmp_path: Path) -> None:
+    """Rows of different lengths, left-padded: the cached batch's next-token logits equal the uncached ones."""
+    from mlb_pytest.models.hf_prefix import PrefixCache
+
+    model = HFModel(str(tiny_model))
+    model.load()
+    reqs = _requests(tmp_path, 5)
+    enc = model._tok(
+        [model.prompt(list(r.messages)) for r in reqs], return_tensors="pt", padding=True, return_token_type_ids=False
+    )
+    prefix = PrefixCache()
+    cache = prefix.for_batch(model._model, enc["input_ids"], enc["attention_mask"])
+    assert cache is not None and prefix.computed == 1
+    full, reused = _last_logits(model._model, enc, None), _last_logits(model._model, enc, cache)
+    assert torch.allclose(full, reused, atol=1e-5)
+    again = prefix.for_batch(model._model, enc["input_ids"][1:], enc["attention_mask"][1:])
+    assert again is not None and prefix.hits == 1  # the same prefix: remembered, not computed again
+
+
+def test_prefix_reuse_is_exact_for_a_sliding_window_model(tmp_path: Path) -> None:
+    """Mistral with a 12-token window: prompts longer than the window, rows of different lengths."""
+    tok = transformers.AutoTokenizer.from_pretrained(minilm.get_model_path())
+    torch.manual_seed(1)
+    config = transformers.MistralConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        sliding_window=12,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+    )
+    folder = tmp_path / "tiny-mistral"
+    transformers.MistralForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    reqs = _requests(tmp_path, 6, max_tokens=10)
+    out_c = _generate(cached := HFModel(str(folder), batch_size=3), reqs)
+    out_p = _generate(HFModel(str(folder), batch_size=3, prefix_cache=False), reqs)
+    out_1 = _generate(HFModel(str(folder), batch_size=1, prefix_cache=False), reqs)
+    assert out_c == out_p == out_1
+    assert cached.prefix is not None and cached.prefix.saved_tokens > 0
+
+
 def test_chat_template_is_used_when_the_tokenizer_has_one(tiny_model: Path) -> None:
     model = HFModel(str(tiny_model))
     model.load()

@@ -30,6 +30,7 @@ from typing import Any
 from ..catalog import Task
 from ..schema import render_turns
 from .base import Generation, GenerationRequest, ModelError
+from .hf_prefix import PrefixCache, cache_keyword
 from .prompting import check_style, completion_prompt, completion_stops
 from .reasoning import strip_reasoning
 from .revision import DigestCache, files_revision, model_files
@@ -155,6 +156,7 @@ class HFModel:
         max_new_tokens: int | None = None,
         gather_s: float = 0.05,
         prompt_style: str = "chat",
+        prefix_cache: bool = True,
     ) -> None:
         _require()
         self.target = target
@@ -177,6 +179,8 @@ class HFModel:
         self._tok: Any = None
         self._load_error: ModelError | None = None
         self._unusable_stops: set[tuple[str, ...]] = set()
+        # the shared prompt prefix of a batch is prefilled once (hf_prefix.py); off after a model refuses it
+        self.prefix: PrefixCache | None = PrefixCache() if prefix_cache else None
 
     # --- engine side --------------------------------------------------------------------------
 
@@ -340,14 +344,14 @@ class HFModel:
                 kwargs.update(stop_strings=list(stops), tokenizer=self._tok)
             with torch.inference_mode():
                 try:
-                    out = self._model.generate(**enc, **kwargs)
+                    out = self._generate(enc, kwargs)
                 except ValueError as exc:
                     if "stop_strings" not in kwargs or "top string" not in str(exc):
                         raise
                     # the tokenizer cannot express these stops: generate fully, cut afterwards
                     self._unusable_stops.add(stops)
                     kwargs.pop("stop_strings"), kwargs.pop("tokenizer")
-                    out = self._model.generate(**enc, **kwargs)
+                    out = self._generate(enc, kwargs)
             new = out[:, enc["input_ids"].shape[1] :]
             texts = self._tok.batch_decode(new, skip_special_tokens=True)
             # the token ledger: prompt tokens without padding, generated tokens without the padding after the end
@@ -373,6 +377,31 @@ class HFModel:
                 ),
                 None,
             )
+
+    def _generate(self, enc: Any, kwargs: dict[str, Any]) -> Any:
+        """``generate``, starting from the shared prefix's cache when there is one."""
+        cache = self._prefix_cache(enc)
+        if cache is None:
+            return self._model.generate(**enc, **kwargs)
+        try:
+            return self._model.generate(**enc, **kwargs, **{cache_keyword(self._model): cache})
+        except ValueError as exc:
+            if "top string" in str(exc):
+                raise  # the caller's stop-string fallback
+            self.prefix = None
+        except (RuntimeError, TypeError, IndexError):  # a model this cache does not fit: as before, from now on
+            self.prefix = None
+        return self._model.generate(**enc, **kwargs)
+
+    def _prefix_cache(self, enc: Any) -> Any | None:
+        """A cache already holding the batch's shared prefix, or None (short prefix, or a model without it)."""
+        if self.prefix is None:
+            return None
+        try:
+            return self.prefix.for_batch(self._model, enc["input_ids"], enc["attention_mask"])
+        except Exception:  # a model whose cache layout this does not fit: prefill everything, as before
+            self.prefix = None
+            return None
 
     @staticmethod
     def _settle(job: _Job, gen: Generation | None, err: ModelError | None) -> None:
