@@ -67,7 +67,9 @@ class PrefixCache:
                 return [(k[:, :, :p], v[:, :, :p]) for k, v in kv]
         cache = DynamicCache()
         with torch.inference_mode():
-            model(input_ids=torch.tensor([prefix], device=model.device), use_cache=True, **{cache_keyword(model): cache})
+            model(
+                input_ids=torch.tensor([prefix], device=model.device), use_cache=True, **{cache_keyword(model): cache}
+            )
         layers: list[Any] = list(cache.layers)  # full-length layers: DynamicCache() without a config
         kv = [(layer.keys, layer.values) for layer in layers]
         self.computed += 1
