@@ -355,3 +355,13 @@ def test_page_in_headless_chromium(runs: Path, report: dict[str, Any]) -> None:
     finally:
         driver.quit()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_a_dataset_whose_rotations_all_failed_says_so(report: dict[str, Any]) -> None:
+    """Rotated but never scored: the note names the failures instead of printing 'circular None'."""
+    r = copy.deepcopy(report)
+    r["datasets"]["KQA"].update(circular=None, circular_n=0, circular_errors=6)
+    r["datasets"]["SE"].update(circular=0.75, circular_n=4, circular_errors=0)
+    page = html_report(r)
+    assert "circular None" not in page
+    assert "circular not scored (6 rotations failed)" in page and "circular 0.750" in page

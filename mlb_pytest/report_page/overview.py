@@ -193,7 +193,10 @@ def dataset_table(report: Report, diffs: Mapping[str, Difference]) -> str:
             if ds.judge_uncertain:
                 note.append(f"{ds.judge_uncertain} uncertain judge verdicts")
             if ds.circular_n is not None:  # the run rotated this dataset's options (None: every rotation failed)
-                note.append(f"circular {num(ds.circular) if ds.circular is not None else None}")
+                if ds.circular is not None:
+                    note.append(f"circular {num(ds.circular)}")
+                else:
+                    note.append(f"circular not scored ({ds.circular_errors or 0} rotations failed)")
             for pname, c in (ds.perturb or {}).items():
                 if c.flip is not None:
                     note.append(f"{pname} flip {c.flip:.0%} ({c.flips}/{c.n})")
