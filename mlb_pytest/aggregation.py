@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .catalog import DIMENSIONS
+from .item_view import ItemView, views
 from .statistics import (
     bootstrap_replicates,
     micro_f1,
@@ -76,10 +77,9 @@ class DatasetScore:
 def rubric_tags(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per tag: the clipped weighted mean of the item scores on that tag, over the items having it."""
     acc: dict[str, list[tuple[float, float]]] = {}
-    for r in rows:
-        tags = ((r.get("details") or {}).get("rubric") or {}).get("tags") or {}
-        for tag, value in tags.items():
-            acc.setdefault(str(tag), []).append((float(value), float(r.get("weight", 1.0))))
+    for r in views(rows):
+        for tag, value in r.rubric_tags.items():
+            acc.setdefault(str(tag), []).append((float(value), r.weight))
     out = {}
     for tag, pairs in sorted(acc.items()):
         mean = sum(v * w for v, w in pairs) / sum(w for _, w in pairs)
@@ -123,39 +123,39 @@ class Aggregate:
         }
 
 
-def _dataset_score(name: str, rows: list[Mapping[str, Any]]) -> DatasetScore:
-    rows = sorted(rows, key=lambda r: str(r["key"]))
+def _dataset_score(name: str, raw: list[Mapping[str, Any]]) -> DatasetScore:
+    rows = sorted(views(raw), key=lambda r: r.key)
     first = rows[0]
-    scored = [r for r in rows if r.get("score") is not None]
-    errors = sum(1 for r in rows if r.get("outcome") == "error")
-    needs_judge = sum(1 for r in rows if r.get("outcome") == "needs_judge")
+    scored = [r for r in rows if r.score is not None]
+    errors = sum(1 for r in rows if r.outcome == "error")
+    needs_judge = sum(1 for r in rows if r.outcome == "needs_judge")
     base: dict[str, Any] = dict(
         name=name,
-        dimension=str(first["dimension"]),
-        metric=str(first["metric"]),
+        dimension=str(first.dimension),
+        metric=first.metric,
         n=len(scored),
         n_items=len(rows),
         errors=errors,
         needs_judge=needs_judge,
-        mirrors=first.get("mirrors"),
+        mirrors=first.mirrors,
     )
     if not scored:
         status = "needs_judge" if needs_judge else "errors_only"
         return DatasetScore(score=None, ci=None, status=status, **base)
     rng = rng_for("dataset", name)
-    if first["metric"] == "micro_f1":
-        counts = [np.array([float(r["details"].get(k, 0)) for r in scored]) for k in ("tp", "fp", "fn")]
+    if first.metric == "micro_f1":
+        counts = [np.array(column) for column in zip(*(r.counts() for r in scored))]
         score = micro_f1(*(float(c.sum()) for c in counts))
         reps = bootstrap_replicates(counts, micro_f1_stat, rng)
         ci = percentile_interval(reps)
     else:
-        s = np.array([float(r["score"]) for r in scored])
-        w = np.array([float(r.get("weight", 1.0)) for r in scored])
+        s = np.array([r.score for r in scored], dtype=float)
+        w = np.array([r.weight for r in scored])
         score = float((s * w).sum() / w.sum())
         reps = bootstrap_replicates([s, w], weighted_mean_stat, rng)
         binary = bool(np.all((s == 0) | (s == 1))) and bool(np.all(w == 1))
         ci = wilson_interval(float(s.sum()), len(s)) if binary else percentile_interval(reps)
-        if first["metric"] == "rubric":  # HealthBench: the mean is clipped, the items are not
+        if first.metric == "rubric":  # HealthBench: the mean is clipped, the items are not
             reps = np.clip(reps, 0.0, 1.0)
             ci = None if ci is None else (float(np.clip(ci[0], 0.0, 1.0)), float(np.clip(ci[1], 0.0, 1.0)))
             return DatasetScore(
@@ -164,7 +164,7 @@ def _dataset_score(name: str, rows: list[Mapping[str, Any]]) -> DatasetScore:
                 status="scored",
                 replicates=reps,
                 unclipped=score,
-                tags=rubric_tags(scored),
+                tags=rubric_tags([r.raw for r in scored]),
                 **base,
             )
     return DatasetScore(score=score, ci=ci, status="scored", replicates=reps, **base)
@@ -185,7 +185,7 @@ def aggregate(results: Iterable[Mapping[str, Any]]) -> Aggregate:
     """Aggregate item results (the dicts each test sends to the controller)."""
     by_ds: dict[str, list[Mapping[str, Any]]] = {}
     for r in results:
-        by_ds.setdefault(str(r["dataset"]), []).append(r)
+        by_ds.setdefault(str(ItemView(r).dataset), []).append(r)
     datasets = {name: _dataset_score(name, rows) for name, rows in by_ds.items()}
     dims: dict[str, GroupScore] = {}
     for dim in DIMENSIONS:

@@ -19,6 +19,7 @@ from typing import Any
 
 from .catalog import Task
 from .errors import UsageError
+from .item_view import views
 from .schema import Item
 from .statistics import wilson_interval
 from .suites.render import format_options
@@ -188,7 +189,7 @@ def dataset_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """Circular score (weighted share of items right in every rotation, Wilson interval when the
     weights are 1), position-following share and counts over a dataset's items; None when none of
     them was rotated (not a choice dataset, or a run without --mlb-circular)."""
-    blocks = [(r, r["circular"]) for r in rows if isinstance(r.get("circular"), dict)]
+    blocks = [(r, b) for r in views(rows) if (b := r.circular) is not None]
     if not blocks:
         return None
     scored = [(r, b) for r, b in blocks if b.get("score") is not None]
@@ -202,7 +203,7 @@ def dataset_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
             "position_following": None,
             "position_following_n": 0,
         }
-    w = [float(r.get("weight", 1.0)) for r, _ in scored]
+    w = [r.weight for r, _ in scored]
     s = [float(b["score"]) for _, b in scored]
     score = sum(a * b for a, b in zip(s, w)) / sum(w)
     ci = list(wilson_interval(sum(s), len(s))) if all(x == 1.0 for x in w) else None
@@ -230,9 +231,9 @@ def add_to_report(report: dict[str, Any]) -> bool:
     over all its rotated items. Returns False, changing nothing, when no item was rotated.
     """
     by_ds: dict[str, list[Mapping[str, Any]]] = {}
-    for r in report.get("items", ()):
-        if r.get("dataset") is not None:
-            by_ds.setdefault(str(r["dataset"]), []).append(r)
+    for r in views(report.get("items", ())):
+        if r.dataset is not None:
+            by_ds.setdefault(r.dataset, []).append(r.raw)
     summaries = {name: s for name, rows in by_ds.items() if (s := dataset_summary(rows)) is not None}
     if not summaries:
         return False

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .item_view import ItemView, views
 from .statistics import mcnemar_drop_p, micro_f1_stat, percentile_interval, rng_for, weighted_mean_stat
 
 PAIRED_RESAMPLES = 2000
@@ -44,11 +45,8 @@ class Difference:
     test: str
 
 
-def _value(r: Mapping[str, Any], metric: str) -> Any:
-    if metric == "micro_f1":
-        d = r.get("details") or {}
-        return [float(d.get("tp", 0)), float(d.get("fp", 0)), float(d.get("fn", 0))]
-    return float(r["score"])
+def _value(r: ItemView, metric: str) -> Any:
+    return list(r.counts()) if metric == "micro_f1" else r.score
 
 
 def align(
@@ -56,20 +54,21 @@ def align(
 ) -> dict[str, Paired]:
     """Shared scored items, grouped by dataset (optionally restricted to ``keys``)."""
     groups: dict[str, tuple[str, list[Any], list[Any], list[float]]] = {}
-    for r in sorted(current, key=lambda r: str(r["key"])):
-        key = str(r["key"])
-        if keys is not None and key not in keys:
+    for r in sorted(views(current), key=lambda r: r.key):
+        if keys is not None and r.key not in keys:
             continue
-        old = baseline.get(key)
-        if old is None or r.get("score") is None or old.get("score") is None:
+        stored = baseline.get(r.key)
+        if stored is None:
             continue
-        if old.get("content_hash") and r.get("content_hash") and old["content_hash"] != r["content_hash"]:
+        old = ItemView(stored)
+        if r.score is None or old.score is None:
             continue
-        metric = str(r["metric"])
-        g = groups.setdefault(str(r["dataset"]), (metric, [], [], []))
-        g[1].append(_value(old, metric))
-        g[2].append(_value(r, metric))
-        g[3].append(float(r.get("weight", 1.0)))
+        if old.content_hash and r.content_hash and old.content_hash != r.content_hash:
+            continue  # the item changed since the baseline: not the same question
+        g = groups.setdefault(str(r.dataset), (r.metric, [], [], []))
+        g[1].append(_value(old, r.metric))
+        g[2].append(_value(r, r.metric))
+        g[3].append(r.weight)
     return {
         ds: Paired(m, np.array(b, dtype=float), np.array(c, dtype=float), np.array(w, dtype=float))
         for ds, (m, b, c, w) in groups.items()

@@ -19,6 +19,7 @@ from typing import Any
 from .catalog import DIMENSIONS
 from .comparison import Difference, Paired, align, compare, compare_strata
 from .errors import UsageError
+from .item_view import ItemView, views
 from .statistics import holm_adjust
 
 if sys.version_info >= (3, 11):
@@ -195,7 +196,7 @@ def _observed(target: str, report: Mapping[str, Any]) -> tuple[bool, float | Non
 def _scope(target: str, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     if target == "overall":
         return list(items)
-    return [r for r in items if r.get("dimension") == target or r.get("dataset") == target]
+    return [r for r in items if (v := ItemView(r)).dimension == target or v.dataset == target]
 
 
 def _group_compare(target: str, items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> Difference:
@@ -203,7 +204,7 @@ def _group_compare(target: str, items: Sequence[Mapping[str, Any]], baseline_ite
     groups = align(baseline_items, scoped)
     if target == "overall":  # mean over dimensions of the mean over their datasets
         by_dim: dict[str, dict[str, Paired]] = {}
-        dim_of = {str(r["dataset"]): str(r["dimension"]) for r in scoped}
+        dim_of = {str(v.dataset): str(v.dimension) for v in views(scoped)}
         for ds, p in groups.items():
             by_dim.setdefault(dim_of[ds], {})[ds] = p
         return compare_strata(by_dim, "overall")
@@ -225,7 +226,7 @@ def evaluate(
     gates: list[Gate] = []
     pending: list[tuple[Gate, Rule, Difference]] = []
     diffs: dict[str, Difference] = {}
-    items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
+    items = [r for r in report["items"] if ItemView(r).outcome != "suite_error"]
     for rule in policy.rules:
         for target in _targets(rule, report):
             if rule.measure != "score":
@@ -356,34 +357,35 @@ def _power_check(gate: Gate, rule: Rule, spread: dict[str, float | None] | None,
 def regressed_items(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Items right in the baseline and wrong now (same content), with expected and got."""
     out = []
-    for r in sorted(items, key=lambda r: str(r["key"])):
-        old = baseline_items.get(str(r["key"]))
-        if not old or not old.get("passed") or r.get("outcome") != "wrong":
+    for r in sorted(views(items), key=lambda r: r.key):
+        stored = baseline_items.get(r.key)
+        old = ItemView(stored) if stored else None
+        if old is None or not old.passed or r.outcome != "wrong":
             continue
-        if old.get("content_hash") and old["content_hash"] != r.get("content_hash"):
+        if old.content_hash and old.content_hash != r.content_hash:
             continue
         out.append(
             {
-                "key": r["key"],
-                "dataset": r["dataset"],
-                "id": r.get("id"),
-                "critical": r.get("critical"),
-                "expected": r.get("expected"),
-                "got": r.get("response"),
-                "baseline_got": old.get("response"),
-                "explanation": r.get("explanation"),
+                "key": r.key,
+                "dataset": r.dataset,
+                "id": r.id,
+                "critical": r.critical,
+                "expected": r.expected,
+                "got": r.response,
+                "baseline_got": old.response,
+                "explanation": r.explanation,
             }
         )
     return out
 
 
 def suite_changes(items: Sequence[Mapping[str, Any]], baseline_items: Mapping[str, Any]) -> dict[str, list[str]]:
-    current = {str(r["key"]): r.get("content_hash") for r in items if r.get("outcome") != "suite_error"}
+    current = {r.key: r.content_hash for r in views(items) if r.outcome != "suite_error"}
     added = sorted(set(current) - set(baseline_items))
     removed = sorted(set(baseline_items) - set(current))
     changed = sorted(
         k
         for k in set(current) & set(baseline_items)
-        if baseline_items[k].get("content_hash") and current[k] != baseline_items[k].get("content_hash")
+        if (old := ItemView(baseline_items[k]).content_hash) and current[k] != old
     )
     return {"added": added, "removed": removed, "changed": changed}

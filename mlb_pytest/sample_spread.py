@@ -15,27 +15,28 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .catalog import DIMENSIONS
+from .item_view import ItemView, views
 from .statistics import micro_f1
 
 
 def _run_scores(rows: Sequence[Mapping[str, Any]], metric: str, k: int) -> list[float] | None:
     """The dataset's score in each of the K runs (None: no item has K scored samples)."""
-    usable = [
-        r
-        for r in rows
-        if isinstance(r.get("samples"), list)
-        and len(r["samples"]) == k
-        and all(s.get("score") is not None for s in r["samples"])
-    ]
+    usable: list[tuple[ItemView, list[Mapping[str, Any]]]] = []
+    for r in views(rows):
+        samples = r.samples
+        if samples is not None and len(samples) == k and all(s.get("score") is not None for s in samples):
+            usable.append((r, samples))
     if not usable:
         return None
     out = []
     for j in range(k):
-        if metric == "micro_f1" and all("tp" in r["samples"][j] for r in usable):
-            out.append(micro_f1(*(sum(float(r["samples"][j].get(c, 0)) for r in usable) for c in ("tp", "fp", "fn"))))
+        if metric == "micro_f1" and all("tp" in samples[j] for _, samples in usable):
+            out.append(
+                micro_f1(*(sum(float(samples[j].get(c, 0)) for _, samples in usable) for c in ("tp", "fp", "fn")))
+            )
             continue
-        w = [float(r.get("weight", 1.0)) for r in usable]
-        s = [float(r["samples"][j]["score"]) for r in usable]
+        w = [r.weight for r, _ in usable]
+        s = [float(samples[j]["score"]) for _, samples in usable]
         value = sum(a * b for a, b in zip(s, w)) / sum(w)
         out.append(min(1.0, max(0.0, value)) if metric == "rubric" else value)
     return out
@@ -64,9 +65,9 @@ def add_to_report(report: dict[str, Any], k: int) -> bool:
     if k < 2:
         return False
     by_ds: dict[str, list[Mapping[str, Any]]] = {}
-    for r in report.get("items", ()):
-        if r.get("dataset") is not None and r.get("score") is not None:
-            by_ds.setdefault(str(r["dataset"]), []).append(r)
+    for r in views(report.get("items", ())):
+        if r.dataset is not None and r.score is not None:
+            by_ds.setdefault(r.dataset, []).append(r.raw)
     runs: dict[str, list[float]] = {}
     for name, rows in by_ds.items():
         body = report["datasets"].get(name)

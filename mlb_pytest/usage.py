@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .item_view import views
+
 ROLES = ("model", "judge", "judge2", "extractor")
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "reasoning_tokens")
 FRESH_ORIGINS = ("request", "peer", "mock", "replay")  # answered during this run (by this or another process)
@@ -95,9 +97,9 @@ def combine(results: Iterable[Mapping[str, Any]], specs: Mapping[str, tuple[str,
     ``wall_s`` is the span from the first request this run sent for the role to its last answer.
     """
     totals = {role: _empty() for role in specs}
-    for r in results:
-        parts = r.get("usage")
-        if not isinstance(parts, Mapping):
+    for r in views(results):
+        parts = r.usage
+        if parts is None:
             continue
         for role, part in parts.items():
             if role not in totals or not isinstance(part, Mapping):

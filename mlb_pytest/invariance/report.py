@@ -11,30 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..item_view import ItemView, views
 from ..statistics import wilson_interval
 
 
 def flipped(plain: Mapping[str, Any], variant: Mapping[str, Any]) -> bool:
     """Did the answer change between the plain ask and the perturbed one?"""
-    a = (plain.get("details") or {}).get("extracted")
-    b = (variant.get("details") or {}).get("extracted")
+    p, v = ItemView(plain), ItemView(variant)
+    a, b = p.extracted, v.extracted
     if a and b:
         return sorted(a) != sorted(b)
-    return bool(plain.get("passed")) != bool(variant.get("passed"))
+    return p.passed != v.passed
 
 
 def scored_entry(plain: Mapping[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
+    v = ItemView(variant)
     return {
         "status": "scored",
-        "id": variant.get("id"),
+        "id": v.id,
         "flipped": flipped(plain, variant),
-        "passed": bool(variant.get("passed")),
-        "score": variant.get("score"),
-        "chosen": (variant.get("details") or {}).get("extracted"),
-        "response": variant.get("response"),
-        "question": next(
-            (m["content"] for m in reversed(variant.get("messages") or []) if m.get("role") == "user"), None
-        ),
+        "passed": v.passed,
+        "score": v.score,
+        "chosen": v.extracted,
+        "response": v.response,
+        "question": v.last_user_message,
     }
 
 
@@ -77,9 +77,9 @@ def add_to_report(report: dict[str, Any]) -> bool:
     overall; rates pool the items (not the datasets). False, changing nothing, when no item was
     perturbed."""
     by_ds: dict[str, list[Mapping[str, Any]]] = {}
-    for r in report.get("items", ()):
-        if isinstance(r.get("perturb"), dict) and r.get("dataset") is not None:
-            by_ds.setdefault(str(r["dataset"]), []).append(r["perturb"])
+    for r in views(report.get("items", ())):
+        if r.perturb is not None and r.dataset is not None:
+            by_ds.setdefault(r.dataset, []).append(r.perturb)
     if not by_ds:
         return False
     for name, blocks in by_ds.items():

@@ -16,6 +16,7 @@ from typing import Any
 from .._atomic import write_text_atomic
 from ..engine import Engine
 from ..errors import InfrastructureError
+from ..item_view import ItemView, views
 from ..models import GenerationRequest, ModelAdapter, ModelError
 from ..models.spec import ModelSpec, SpecError
 from ..schema import Item
@@ -108,14 +109,7 @@ class JudgePanel:
 
 def verdict_records(result: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Any]]:
     """Every judge verdict record of an item result, with the response it judged (every sample)."""
-    samples = result.get("samples")
-    if samples:
-        for sample in samples:
-            for v in sample.get("verdicts") or ():
-                yield v, sample.get("response")
-        return
-    for v in (result.get("details") or {}).get("verdicts", ()):
-        yield v, result.get("response")
+    return ItemView(result).verdicts()
 
 
 def review_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -125,15 +119,15 @@ def review_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """
     rows = []
     seen: set[tuple[str, str, str]] = set()
-    for r in items:
-        for v, response in verdict_records(r):
-            key = (str(r["key"]), str(v.get("criterion")), str(v.get("response_hash")))
+    for r in views(items):
+        for v, response in r.verdicts():
+            key = (r.key, str(v.get("criterion")), str(v.get("response_hash")))
             if v.get("source") not in ("disputed", "uncertain") or key in seen:
                 continue
             seen.add(key)
             row = {
-                "item": r["key"],
-                "dataset": r["dataset"],
+                "item": r.key,
+                "dataset": r.dataset,
                 "kind": v["kind"],
                 "criterion": v["criterion"],
                 "response": response,

@@ -25,6 +25,7 @@ from .._atomic import LazyArray
 from ..aggregation import aggregate
 from ..completeness import Completeness
 from ..invariance import report as flips
+from ..item_view import ItemView, views
 from ..judges.panel import agreement, review_rows, uncertain_counts, write_review
 from ..markdown import markdown_summary
 from ..report import build_report, builtin_gates, write_report
@@ -199,7 +200,7 @@ class Finisher:
 
     def completeness(self, interrupted: bool, stopped: str | None) -> Completeness:
         c = self.collected
-        finished = {r["nodeid"] for r in c.results.values()}
+        finished = set(c.results)  # keyed by node id
         expected = c.expected or finished
         selection = dict(c.selection)
         seq = self.gates.sequential
@@ -232,7 +233,7 @@ class Finisher:
             return None  # nothing ran; an interrupted run still leaves a report saying so
         items = list(c.results.values())
         judged = SpooledItems(items) if setup.judge_spec is not None else items  # verdicts are in the spool
-        agg = aggregate([r for r in items if r.get("outcome") != "suite_error"])
+        agg = aggregate([r for r in items if ItemView(r).outcome != "suite_error"])
         done = self.completeness(interrupted, stopped)
         gates = [done.gate(), *builtin_gates(items, self.settings.error_share)]
         run = {
@@ -245,9 +246,7 @@ class Finisher:
             "extractor": str(setup.extractor_spec) if setup.extractor_spec else None,
             "judges": self._judge_agreement(judged),
             "judge_uncertain": self._judge_review(judged),
-            "suite_fingerprint": suite_fingerprint(
-                (r["key"], r["content_hash"]) for r in items if r.get("content_hash")
-            ),
+            "suite_fingerprint": suite_fingerprint((v.key, v.content_hash) for v in views(items) if v.content_hash),
             **done.to_json(),
             "options": self.settings.options_json(),
             "started": self.started,

@@ -23,6 +23,7 @@ from ..baselines import (
 )
 from ..completeness import Completeness, describe_selection
 from ..gates import Gate, Policy, evaluate, load_policy, regressed_items, suite_changes
+from ..item_view import ItemView, views
 from ..report import INFRA_GATE, verdict
 from ..schema import Item
 from ..sequential import DEFAULT_DISCORDANCE, DEFAULT_POWER, min_detectable_drop
@@ -85,9 +86,9 @@ class Gatekeeper:
                 it
                 for it in items
                 if (target == "overall" or target in (it.dimension.value, it.dataset))
-                and (old := self.baseline_items.get(it.key)) is not None
-                and old.get("score") is not None
-                and old.get("content_hash") in (None, it.content_hash)
+                and (stored := self.baseline_items.get(it.key)) is not None
+                and (old := ItemView(stored)).score is not None
+                and old.content_hash in (None, it.content_hash)
             ]
             mde = min_detectable_drop(len(shared), alpha, DEFAULT_POWER, DEFAULT_DISCORDANCE)
             what = "no drop at all" if mde == float("inf") else f"a drop of {mde:.3f} or more"
@@ -100,13 +101,12 @@ class Gatekeeper:
 
     def is_regression(self, result: dict[str, Any]) -> bool:
         """Right in the baseline, wrong now, on the same item content."""
-        old = self.baseline_items.get(result["key"])
-        return bool(
-            old
-            and old.get("passed")
-            and result.get("outcome") == "wrong"
-            and old.get("content_hash") in (None, result.get("content_hash"))
-        )
+        now = ItemView(result)
+        stored = self.baseline_items.get(now.key)
+        if not stored:
+            return False
+        old = ItemView(stored)
+        return old.passed and now.outcome == "wrong" and old.content_hash in (None, now.content_hash)
 
     def apply(self, report: dict[str, Any]) -> None:
         """Evaluate the policy against the baseline; put gates, verdict and comparison in the report."""
@@ -117,7 +117,7 @@ class Gatekeeper:
             if self.settings.rescore_baseline:
                 base, rescored = rescored_items(base, report["items"])
             elif judge_of(self.baseline.data) != judge_of(report["run"]) and any(
-                r.get("metric") in ("judge", "rubric") for r in report["items"]
+                r.metric in ("judge", "rubric") for r in views(report["items"])
             ):
                 (bj, brev), (cj, crev) = judge_of(self.baseline.data), judge_of(report["run"])
                 judge_note = {"baseline": bj, "baseline_revision": brev, "current": cj, "current_revision": crev}
@@ -142,7 +142,7 @@ class Gatekeeper:
             "min_shared": self.policy.min_shared,
         }
         if base is not None and self.baseline is not None:
-            items = [r for r in report["items"] if r.get("outcome") != "suite_error"]
+            items = [r for r in report["items"] if ItemView(r).outcome != "suite_error"]
             changes = suite_changes(items, base)
             if rescored is not None:
                 comparison["rescored"] = rescored

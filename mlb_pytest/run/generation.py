@@ -19,6 +19,7 @@ from ..catalog import Task
 from ..config import JUDGE_REVISION_ENV
 from ..engine import Engine
 from ..extracting import ExtractorError, ExtractorPanel, needs_model
+from ..item_view import ItemView
 from ..judges.backends import build_judge
 from ..judges.panel import JudgeError, JudgePanel
 from ..models import Generation, GenerationRequest, ModelAdapter, ModelError
@@ -230,16 +231,17 @@ class GenerationStage:
         was stored, so that is what is re-scored.
         """
         for it in items:
-            old = self.baseline_items.get(it.key)
-            if not old or not isinstance(old.get("response"), str):
+            stored = self.baseline_items.get(it.key)
+            old = ItemView(stored) if stored else None
+            if old is None or not isinstance(answer := old.response, str):
                 continue
-            if old.get("content_hash") not in (None, it.content_hash):
+            if old.content_hash not in (None, it.content_hash):
                 continue  # the item changed since: its baseline answer is not comparable anyway
             twin = it.model_copy(update={"id": f"{it.id}@baseline"})
-            self.baseline_asks[it.key] = (twin, old["response"])
+            self.baseline_asks[it.key] = (twin, answer)
             if it.needs_judge and self.judges is not None:
                 for engine in self.judges.engines:
-                    engine.submit(JudgePanel.requests(twin, 0, old["response"]))
+                    engine.submit(JudgePanel.requests(twin, 0, answer))
 
     def wait_baseline(self, item: Item, on_idle: Any = None) -> tuple[Item, list[Any], Any] | str | None:
         """The baseline's answer to this item, with this run's verdicts on it; text: why it could not

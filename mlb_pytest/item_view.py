@@ -1,0 +1,152 @@
+"""Typed, read-only access to one item result: the only place that knows its keys.
+
+An item result travels as the JSON-ready dict a test publishes (``report_model.ItemResult`` is
+its schema): the controller keeps 100,000 of them compactly (``run/finishing.ItemRow``), a
+baseline file stores them, a worker sends them. Readers that aggregate, compare or gate go
+through ``ItemView`` instead of indexing by string, so a renamed field is one edit here and a
+typo is a type error, without copying the rows into objects (a view is one slot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+
+class ItemView:
+    """One item result, as attributes; ``raw`` is the dict itself (for serialisation)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def key(self) -> str:
+        return str(self.raw["key"])
+
+    @property
+    def id(self) -> str | None:
+        v = self.raw.get("id")
+        return None if v is None else str(v)
+
+    @property
+    def dataset(self) -> str | None:
+        v = self.raw.get("dataset")
+        return None if v is None else str(v)
+
+    @property
+    def dimension(self) -> str | None:
+        v = self.raw.get("dimension")
+        return None if v is None else str(v)
+
+    @property
+    def metric(self) -> str:
+        return str(self.raw.get("metric") or "")
+
+    @property
+    def mirrors(self) -> str | None:
+        v = self.raw.get("mirrors")
+        return None if v is None else str(v)
+
+    @property
+    def outcome(self) -> str | None:
+        v = self.raw.get("outcome")
+        return None if v is None else str(v)
+
+    @property
+    def score(self) -> float | None:
+        v = self.raw.get("score")
+        return None if v is None else float(v)
+
+    @property
+    def weight(self) -> float:
+        return float(self.raw.get("weight", 1.0))
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.raw.get("passed"))
+
+    @property
+    def critical(self) -> bool | None:
+        v = self.raw.get("critical")
+        return None if v is None else bool(v)
+
+    @property
+    def content_hash(self) -> str | None:
+        v = self.raw.get("content_hash")
+        return None if v is None else str(v)
+
+    @property
+    def details(self) -> Mapping[str, Any]:
+        return self.raw.get("details") or {}
+
+    def counts(self) -> tuple[float, float, float]:
+        """(tp, fp, fn) of a micro-F1 item (0 where absent)."""
+        d = self.details
+        return float(d.get("tp", 0)), float(d.get("fp", 0)), float(d.get("fn", 0))
+
+    @property
+    def extracted(self) -> list[str] | None:
+        """The option letters the rules read from a choice reply (None: not read)."""
+        v = self.details.get("extracted")
+        return list(v) if v else None
+
+    @property
+    def last_user_message(self) -> str | None:
+        for m in reversed(self.raw.get("messages") or []):
+            if m.get("role") == "user":
+                return str(m["content"])
+        return None
+
+    @property
+    def rubric_tags(self) -> Mapping[str, Any]:
+        return (self.details.get("rubric") or {}).get("tags") or {}
+
+    @property
+    def response(self) -> Any:
+        return self.raw.get("response")
+
+    @property
+    def expected(self) -> Any:
+        return self.raw.get("expected")
+
+    @property
+    def explanation(self) -> str | None:
+        v = self.raw.get("explanation")
+        return None if v is None else str(v)
+
+    @property
+    def samples(self) -> list[Mapping[str, Any]] | None:
+        v = self.raw.get("samples")
+        return v if isinstance(v, list) else None
+
+    @property
+    def usage(self) -> Mapping[str, Any] | None:
+        """Tokens and requests per role (model, judge, ...) this item cost."""
+        v = self.raw.get("usage")
+        return v if isinstance(v, Mapping) else None
+
+    def verdicts(self) -> Iterator[tuple[Mapping[str, Any], Any]]:
+        """Every judge verdict record with the response it judged (each sample's, when sampled)."""
+        if self.samples:
+            for sample in self.samples:
+                for v in sample.get("verdicts") or ():
+                    yield v, sample.get("response")
+            return
+        for v in self.details.get("verdicts", ()):
+            yield v, self.response
+
+    @property
+    def circular(self) -> Mapping[str, Any] | None:
+        v = self.raw.get("circular")
+        return v if isinstance(v, dict) else None
+
+    @property
+    def perturb(self) -> Mapping[str, Any] | None:
+        v = self.raw.get("perturb")
+        return v if isinstance(v, dict) else None
+
+
+def views(rows: Iterable[Mapping[str, Any]]) -> Iterator[ItemView]:
+    return (ItemView(r) for r in rows)
