@@ -50,6 +50,21 @@ class ItemView:
         return None if v is None else str(v)
 
     @property
+    def task(self) -> str | None:
+        v = self.raw.get("task")
+        return None if v is None else str(v)
+
+    @property
+    def location(self) -> str:
+        return str(self.raw.get("location") or "")
+
+    @property
+    def red_line(self) -> Mapping[str, Any] | None:
+        """The critical item's red line when crossed (description, uncertain, ...), else None."""
+        v = self.raw.get("red_line")
+        return v if isinstance(v, Mapping) and v else None
+
+    @property
     def outcome(self) -> str | None:
         v = self.raw.get("outcome")
         return None if v is None else str(v)
@@ -85,6 +100,11 @@ class ItemView:
         """(tp, fp, fn) of a micro-F1 item (0 where absent)."""
         d = self.details
         return float(d.get("tp", 0)), float(d.get("fp", 0)), float(d.get("fn", 0))
+
+    @property
+    def method(self) -> str:
+        """How a choice reply was read: the rules, or ``model:<spec>`` (the extractor)."""
+        return str(self.details.get("method", ""))
 
     @property
     def extracted(self) -> list[str] | None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from .catalog import dataset_marker, language_marker
+from .item_view import ItemView
 from .run.results import base_result
 from .schema import Item
 from .session import RESULT_PROPERTY, ItemError, MLBSession
@@ -146,17 +147,18 @@ class MLBItem(pytest.Item):
         session.scorer.add_perturbed(self.item, result, self._perturbed)
         session.scorer.add_baseline_rescore(self.item, result, self._baseline)
         self._publish(result)
-        if result.get("red_line"):  # only crossing the red line fails the run, whatever the score
+        done = ItemView(result)
+        if done.red_line:  # only crossing the red line fails the run, whatever the score
             raise WrongAnswer(
-                f"critical item crossed its red line: {result['red_line']['description']} ({result['explanation']})"
+                f"critical item crossed its red line: {done.red_line['description']} ({done.explanation})"
             )
-        if result["passed"]:
+        if done.passed:
             return
         if session.settings.strict:
-            raise WrongAnswer(f"wrong answer: {result['explanation']}")
+            raise WrongAnswer(f"wrong answer: {done.explanation}")
         if session.settings.strict_regressions and session.gates.is_regression(result):
-            raise WrongAnswer(f"regression (right in the baseline, wrong now): {result['explanation']}")
-        pytest.xfail(f"wrong answer: {result['explanation']}")
+            raise WrongAnswer(f"regression (right in the baseline, wrong now): {done.explanation}")
+        pytest.xfail(f"wrong answer: {done.explanation}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, (WrongAnswer, ItemError)):

@@ -9,6 +9,7 @@ from typing import Any
 from . import __version__, _atomic
 from .aggregation import Aggregate
 from .gates import Gate
+from .item_view import ItemView, views
 
 SCHEMA_VERSION = 1
 INFRA_GATE = "infrastructure errors"
@@ -17,12 +18,13 @@ COMPLETENESS_GATE = "run completeness"
 
 def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> list[Gate]:
     """Checks every run has: no red line crossed, errors within the allowed share."""
-    critical_wrong = [r["key"] for r in items if r.get("red_line")]
-    unsure = sum(1 for r in items if (r.get("red_line") or {}).get("uncertain"))
-    bad_lines = [r["location"] for r in items if r.get("outcome") == "suite_error"]
-    items = [r for r in items if r.get("outcome") != "suite_error"]
-    errors = sum(1 for r in items if r.get("outcome") == "error")
-    share = errors / len(items) if items else 0.0
+    rows = list(views(items))
+    critical_wrong = [r.key for r in rows if r.red_line]
+    unsure = sum(1 for r in rows if (r.red_line or {}).get("uncertain"))
+    bad_lines = [r.location for r in rows if r.outcome == "suite_error"]
+    rows = [r for r in rows if r.outcome != "suite_error"]
+    errors = sum(1 for r in rows if r.outcome == "error")
+    share = errors / len(rows) if rows else 0.0
     return [
         Gate(
             "suite files",
@@ -80,7 +82,7 @@ def build_report(
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {**run, "plugin_version": __version__},
-        "items": sorted(items, key=lambda r: str(r["key"])),
+        "items": sorted(items, key=lambda r: ItemView(r).key),
         "datasets": body["datasets"],
         "dimensions": body["dimensions"],
         "overall": body["overall"],

@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .item_view import views
 from .report_model import (
     Comparison,
     DatasetSummary,
@@ -124,10 +125,9 @@ def outcome_counts(report: Mapping[str, Any]) -> OutcomeCounts:
     outcomes: Counter[ItemOutcome | SuiteErrorOutcome] = Counter()
     by_extractor = 0
     items = report["items"]
-    for it in items:
-        outcomes[it["outcome"]] += 1
-        details = it.get("details")
-        if details and str(details.get("method", "")).startswith("model:"):
+    for it in views(items):
+        outcomes[it.outcome] += 1  # type: ignore[index]  # the contract's outcome names
+        if it.method.startswith("model:"):
             by_extractor += 1
     regressed = len((report.get("comparison") or {}).get("regressions") or [])
     return OutcomeCounts(items=len(items), outcomes=outcomes, read_by_extractor=by_extractor, regressed=regressed)

@@ -164,12 +164,12 @@ def write_review(rows: Sequence[Mapping[str, Any]], review_file: Path) -> None:
 def uncertain_counts(items: Sequence[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
     """Per judged dataset: (uncertain verdicts, all verdicts), every sample counted."""
     out: dict[str, tuple[int, int]] = {}
-    for r in items:
-        if r.get("task") != "open" or r.get("dataset") is None:
+    for r in views(items):
+        if r.task != "open" or r.dataset is None:
             continue
-        words = [v.get("verdict") for v, _ in verdict_records(r)]
-        u, n = out.get(r["dataset"], (0, 0))
-        out[r["dataset"]] = (u + words.count("uncertain"), n + len(words))
+        words = [v.get("verdict") for v, _ in r.verdicts()]
+        u, n = out.get(r.dataset, (0, 0))
+        out[r.dataset] = (u + words.count("uncertain"), n + len(words))
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..gates import Gate, Policy, Rule
+from ..item_view import ItemView
 from ..sequential import NO_REGRESSION, REGRESSION, UNDECIDED, SequentialDesign, SequentialDropTest, seeded_order
 
 STOP_PREFIX = "mlb sequential:"
@@ -75,23 +76,26 @@ class SequentialMonitor:
 
     @staticmethod
     def _covers(target: str, result: Mapping[str, Any]) -> bool:
-        return target == "overall" or target in (result.get("dimension"), result.get("dataset"))
+        r = ItemView(result)
+        return target == "overall" or target in (r.dimension, r.dataset)
 
     def observe(self, result: Mapping[str, Any]) -> str | None:
         """Feed one item's result; the reason to stop the run, the first time every gate is decided."""
-        key = str(result.get("key"))
+        now = ItemView(result)
+        key = now.key
         if key in self.seen:
             return None
         self.seen.add(key)
-        old = self.baseline_items.get(key)
-        score = result.get("score")
-        if old is None or score is None or old.get("score") is None or result.get("outcome") == "error":
+        stored = self.baseline_items.get(key)
+        old = ItemView(stored) if stored is not None else None
+        score = now.score
+        if old is None or score is None or old.score is None or now.outcome == "error":
             return None
-        if old.get("content_hash") not in (None, result.get("content_hash")):
+        if old.content_hash not in (None, now.content_hash):
             return None  # the item changed since the baseline: not a paired observation
         for target, t in self.targets.items():
             if self._covers(target, result):
-                t.test.update(float(old["score"]), float(score))
+                t.test.update(old.score, score)
         if self.stopped is None and self.targets and all(t.test.decision != UNDECIDED for t in self.targets.values()):
             self.stopped = f"{STOP_PREFIX} every drop gate decided after {self.fed} items"
             return self.stopped
