@@ -20,6 +20,7 @@ from .catalog import DIMENSIONS
 from .comparison import Difference, Paired, align, compare, compare_strata
 from .errors import UsageError
 from .item_view import ItemView, views
+from .report_view import ReportView
 from .statistics import holm_adjust
 
 if sys.version_info >= (3, 11):
@@ -178,19 +179,15 @@ def load_policy(
 
 def _targets(rule: Rule, report: Mapping[str, Any]) -> list[str]:
     if rule.target == "*":
-        return [d.value for d in DIMENSIONS if d.value in report["dimensions"]]
+        present = set(ReportView(report).dimension_names())
+        return [d.value for d in DIMENSIONS if d.value in present]
     return [rule.target]
 
 
 def _observed(target: str, report: Mapping[str, Any]) -> tuple[bool, float | None]:
     """(present in this run, score)."""
-    if target == "overall":
-        return True, report["overall"]["score"]
-    if target in report["dimensions"]:
-        return True, report["dimensions"][target]["score"]
-    if target in report["datasets"]:
-        return True, report["datasets"][target]["score"]
-    return False, None
+    block = ReportView(report).block(target)
+    return (False, None) if block is None else (True, block.score)
 
 
 def _scope(target: str, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -226,7 +223,7 @@ def evaluate(
     gates: list[Gate] = []
     pending: list[tuple[Gate, Rule, Difference]] = []
     diffs: dict[str, Difference] = {}
-    items = [r for r in report["items"] if ItemView(r).outcome != "suite_error"]
+    items = [r for r in ReportView(report).items if ItemView(r).outcome != "suite_error"]
     for rule in policy.rules:
         for target in _targets(rule, report):
             if rule.measure != "score":

@@ -18,12 +18,11 @@ from typing import Any
 
 from .gates import Gate, Rule
 from .invariance.report import worst_flip
+from .report_view import ReportView, ScoreBlock
 
 
-def _body(target: str, report: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if target == "overall":
-        return report["overall"]
-    return report["dimensions"].get(target) or report["datasets"].get(target)
+def _body(target: str, report: Mapping[str, Any]) -> ScoreBlock | None:
+    return ReportView(report).block(target)
 
 
 def circular_floor(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
@@ -32,12 +31,12 @@ def circular_floor(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
     body = _body(target, report)
     if body is None:
         return Gate(name, True, f"{target} is not in this run", status="n/a", threshold=rule.threshold)
-    if "circular" not in report["overall"]:
+    if not ReportView(report).overall.has_circular:
         why = "no circular score: no item was asked rotated (run choice items with --mlb-circular)"
         return Gate(name, False, why, status="fail", threshold=rule.threshold)
-    score = body.get("circular")
+    score = body.circular
     if score is None:
-        if body.get("circular_errors"):
+        if body.circular_errors:
             why = f"{target} has no circular score (rotations errored)"
             return Gate(name, False, why, status="fail", threshold=rule.threshold)
         return Gate(name, True, f"{target} has no rotated choice items", status="n/a", threshold=rule.threshold)
@@ -52,8 +51,8 @@ def worst_floor(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
     body = _body(target, report)
     if body is None:
         return Gate(name, True, f"{target} is not in this run", status="n/a", threshold=rule.threshold)
-    spread = body.get("spread")
-    if not isinstance(spread, Mapping):
+    spread = body.spread
+    if spread is None:
         why = "no worst-of-K score: the run asked each item once (run with --mlb-samples=K, K >= 2)"
         return Gate(name, False, why, status="fail", threshold=rule.threshold)
     worst = spread.get("worst")
@@ -75,10 +74,10 @@ def flip_bound(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
     body = _body(target, report)
     if body is None:
         return Gate(name, True, f"{target} is not in this run", status="n/a", threshold=rule.threshold)
-    if "perturb" not in report["overall"]:
+    if not ReportView(report).overall.has_perturb:
         why = "no flip rate: no item was perturbed (run choice items with --mlb-perturb)"
         return Gate(name, False, why, status="fail", threshold=rule.threshold)
-    summary: Mapping[str, Any] = body.get("perturb") or {}
+    summary: Mapping[str, Any] = body.perturb
     if only:
         if only not in summary:
             why = f"no flip rate for {only}: run with --mlb-perturb={only}"

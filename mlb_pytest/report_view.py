@@ -1,0 +1,93 @@
+"""Typed, read-only access to a report's score blocks, for the readers that gate on them.
+
+The report is built as a JSON-ready dict (``report.build_report``, then the circular, spread and
+perturbation figures are added beside each score) and its schema is ``report_model.Report``. The
+renderers read it through that model; the gates read it while it is still being built, through
+these views, so that the block keys are known here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+
+class ScoreBlock:
+    """A dataset's, dimension's or the overall score block."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def score(self) -> float | None:
+        v = self.raw.get("score")
+        return None if v is None else float(v)
+
+    @property
+    def dimension(self) -> str | None:
+        v = self.raw.get("dimension")
+        return None if v is None else str(v)
+
+    @property
+    def has_circular(self) -> bool:
+        """The run asked rotated options (the key is there even when its value is None)."""
+        return "circular" in self.raw
+
+    @property
+    def circular(self) -> float | None:
+        v = self.raw.get("circular")
+        return None if v is None else float(v)
+
+    @property
+    def circular_errors(self) -> int:
+        return int(self.raw.get("circular_errors") or 0)
+
+    @property
+    def spread(self) -> Mapping[str, Any] | None:
+        """K samples' run scores: k, scores, mean, sd, worst, best (``sample_spread.py``)."""
+        v = self.raw.get("spread")
+        return v if isinstance(v, Mapping) else None
+
+    @property
+    def has_perturb(self) -> bool:
+        return "perturb" in self.raw
+
+    @property
+    def perturb(self) -> Mapping[str, Mapping[str, Any]]:
+        """Per perturbation: flip, flip_ci, flips, n, errors, skipped (``invariance/report.py``)."""
+        return self.raw.get("perturb") or {}
+
+
+class ReportView:
+    """The score blocks of a report (dict), by target name."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def overall(self) -> ScoreBlock:
+        return ScoreBlock(self.raw["overall"])
+
+    def dimension_names(self) -> Iterator[str]:
+        return iter(self.raw["dimensions"])
+
+    def dataset_names(self) -> Iterator[str]:
+        return iter(self.raw["datasets"])
+
+    def block(self, target: str) -> ScoreBlock | None:
+        """``overall``, a dimension or a dataset; None when the run has no such part."""
+        if target == "overall":
+            return self.overall
+        for part in ("dimensions", "datasets"):
+            body = self.raw[part].get(target)
+            if body is not None:
+                return ScoreBlock(body)
+        return None
+
+    @property
+    def items(self) -> list[Mapping[str, Any]]:
+        return list(self.raw["items"])
