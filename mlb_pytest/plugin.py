@@ -15,6 +15,7 @@ from .errors import UsageError
 from .models import SpecError
 from .models.credentials import redact
 from .pytest_items import SESSION_KEY, MLBFile, MLBItem, SuiteErrorItem, mlb_session
+from .report_view import ReportView
 from .run.sequential_gate import seeded_item_order
 from .session import RESULT_PROPERTY, MLBSession
 from .suites import is_suite_file
@@ -185,7 +186,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report = mlb.finish(interrupted=interrupted, stopped=str(stopped) if stopped else None)
     if decided_stop and session.exitstatus == pytest.ExitCode.INTERRUPTED:
         session.exitstatus = pytest.ExitCode.OK  # the verdict below decides, as for a full run
-    if report is not None and report["verdict"] != "pass" and session.exitstatus == 0:
+    if report is not None and ReportView(report).verdict != "pass" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -204,9 +205,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     lines = mlb.summary()
     if not lines:
         return
-    run = mlb.report["run"] if mlb.report else {}
-    style = f" (prompt style: {run['prompt_style']})" if run.get("prompt_style") else ""
-    terminalreporter.write_sep("=", f"mlb-pytest: {run.get('model', '')}{style}")
+    view = ReportView(mlb.report or {})
+    style = f" (prompt style: {view.prompt_style})" if view.prompt_style else ""
+    terminalreporter.write_sep("=", f"mlb-pytest: {view.model}{style}")
     for line in lines:
         terminalreporter.write_line(line)
 

@@ -37,6 +37,7 @@ from .report_model import (
     SuiteErrorOutcome,
     Verdict,
 )
+from .report_view import ReportView
 
 VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 """The verdict as the last line of a summary writes it."""
@@ -124,12 +125,13 @@ def outcome_counts(report: Mapping[str, Any]) -> OutcomeCounts:
     """
     outcomes: Counter[ItemOutcome | SuiteErrorOutcome] = Counter()
     by_extractor = 0
-    items = report["items"]
+    view = ReportView(report)
+    items = view.items
     for it in views(items):
         outcomes[it.outcome] += 1  # type: ignore[index]  # the contract's outcome names
         if it.method.startswith("model:"):
             by_extractor += 1
-    regressed = len((report.get("comparison") or {}).get("regressions") or [])
+    regressed = len(view.regressions)
     return OutcomeCounts(items=len(items), outcomes=outcomes, read_by_extractor=by_extractor, regressed=regressed)
 
 

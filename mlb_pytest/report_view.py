@@ -91,3 +91,35 @@ class ReportView:
     @property
     def items(self) -> list[Mapping[str, Any]]:
         return list(self.raw["items"])
+
+    @property
+    def run(self) -> Mapping[str, Any]:
+        """The run block: model, judge, revision, prompt style, options, suite fingerprint..."""
+        return self.raw.get("run") or {}
+
+    @property
+    def model(self) -> str:
+        return str(self.run.get("model") or "")
+
+    @property
+    def prompt_style(self) -> str | None:
+        v = self.run.get("prompt_style")
+        return None if v is None else str(v)
+
+    @property
+    def suite_fingerprint(self) -> str | None:
+        v = self.run.get("suite_fingerprint")
+        return None if v is None else str(v)
+
+    @property
+    def verdict(self) -> str | None:
+        v = self.raw.get("verdict")
+        return None if v is None else str(v)
+
+    def gate(self, name: str) -> Mapping[str, Any] | None:
+        """The report's gate of this name (its JSON form), if any."""
+        return next((g for g in self.raw.get("gates") or () if g.get("name") == name), None)
+
+    @property
+    def regressions(self) -> list[Mapping[str, Any]]:
+        return list((self.raw.get("comparison") or {}).get("regressions") or [])

@@ -25,6 +25,7 @@ from ..completeness import Completeness, describe_selection
 from ..gates import Gate, Policy, evaluate, load_policy, regressed_items, suite_changes
 from ..item_view import ItemView, views
 from ..report import INFRA_GATE, verdict
+from ..report_view import ReportView
 from ..schema import Item
 from ..sequential import DEFAULT_DISCORDANCE, DEFAULT_POWER, min_detectable_drop
 from .sequential_gate import SequentialMonitor
@@ -151,7 +152,7 @@ class Gatekeeper:
                     f"{rescored['changed_verdicts']} changed pass/fail"
                     + (f", {rescored['errors']} could not be re-scored" if rescored["errors"] else "")
                 )
-            old_style, new_style = self.baseline.data.get("prompt_style"), report["run"].get("prompt_style")
+            old_style, new_style = self.baseline.data.get("prompt_style"), ReportView(report).prompt_style
             if old_style and new_style and old_style != new_style:
                 comparison["prompt_style_changed"] = {"baseline": old_style, "current": new_style}
                 self.notes.append(
@@ -171,7 +172,7 @@ class Gatekeeper:
                 baseline_selection=describe_selection(self.baseline.data["selection"])
                 if self.baseline.data.get("selection")
                 else None,
-                fingerprint_match=self.baseline.fingerprint == report["run"]["suite_fingerprint"],
+                fingerprint_match=self.baseline.fingerprint == ReportView(report).suite_fingerprint,
                 changes={k: {"count": len(v), "keys": v[:50]} for k, v in changes.items()},
                 differences={k: d.__dict__ for k, d in result.differences.items()},
                 regressions=regressed_items(items, base),
@@ -199,7 +200,7 @@ class Gatekeeper:
             messages.append(f"baseline NOT written to {self.baseline_path}: {why}")
             report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": why}
             return
-        infra = next((g for g in report["gates"] if g["name"] == INFRA_GATE), None)
+        infra = ReportView(report).gate(INFRA_GATE)
         if infra is not None and not infra["passed"] and not self.settings.force_baseline:
             messages.append(
                 f"baseline NOT written to {self.baseline_path}: {infra['reason']} "
