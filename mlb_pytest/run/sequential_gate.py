@@ -48,7 +48,7 @@ class SequentialMonitor:
     stopped: str | None = None  # why the run was stopped, once it was
 
     def __post_init__(self) -> None:
-        dims = sorted({str(v.get("dimension")) for v in self.baseline_items.values() if v.get("dimension")})
+        dims = sorted({d for v in self.baseline_items.values() if (d := ItemView(v).dimension)})
         for rule in self.policy.rules:
             if rule.kind != "drop" or rule.measure != "score":
                 continue
