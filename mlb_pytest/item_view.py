@@ -13,6 +13,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 
+def opt_str(raw: Mapping[str, Any], key: str) -> str | None:
+    """The field as text, None when absent or null."""
+    v = raw.get(key)
+    return None if v is None else str(v)
+
+
+def opt_float(raw: Mapping[str, Any], key: str) -> float | None:
+    v = raw.get(key)
+    return None if v is None else float(v)
+
+
 class ItemView:
     """One item result, as attributes; ``raw`` is the dict itself (for serialisation)."""
 
@@ -27,18 +38,15 @@ class ItemView:
 
     @property
     def id(self) -> str | None:
-        v = self.raw.get("id")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "id")
 
     @property
     def dataset(self) -> str | None:
-        v = self.raw.get("dataset")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "dataset")
 
     @property
     def dimension(self) -> str | None:
-        v = self.raw.get("dimension")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "dimension")
 
     @property
     def metric(self) -> str:
@@ -46,13 +54,11 @@ class ItemView:
 
     @property
     def mirrors(self) -> str | None:
-        v = self.raw.get("mirrors")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "mirrors")
 
     @property
     def task(self) -> str | None:
-        v = self.raw.get("task")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "task")
 
     @property
     def location(self) -> str:
@@ -66,13 +72,11 @@ class ItemView:
 
     @property
     def outcome(self) -> str | None:
-        v = self.raw.get("outcome")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "outcome")
 
     @property
     def score(self) -> float | None:
-        v = self.raw.get("score")
-        return None if v is None else float(v)
+        return opt_float(self.raw, "score")
 
     @property
     def weight(self) -> float:
@@ -89,8 +93,7 @@ class ItemView:
 
     @property
     def content_hash(self) -> str | None:
-        v = self.raw.get("content_hash")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "content_hash")
 
     @property
     def details(self) -> Mapping[str, Any]:
@@ -133,8 +136,7 @@ class ItemView:
 
     @property
     def explanation(self) -> str | None:
-        v = self.raw.get("explanation")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "explanation")
 
     @property
     def samples(self) -> list[Mapping[str, Any]] | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .item_view import opt_float, opt_str
+
 
 class ScoreBlock:
     """A dataset's, dimension's or the overall score block."""
@@ -22,13 +24,11 @@ class ScoreBlock:
 
     @property
     def score(self) -> float | None:
-        v = self.raw.get("score")
-        return None if v is None else float(v)
+        return opt_float(self.raw, "score")
 
     @property
     def dimension(self) -> str | None:
-        v = self.raw.get("dimension")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "dimension")
 
     @property
     def has_circular(self) -> bool:
@@ -37,8 +37,7 @@ class ScoreBlock:
 
     @property
     def circular(self) -> float | None:
-        v = self.raw.get("circular")
-        return None if v is None else float(v)
+        return opt_float(self.raw, "circular")
 
     @property
     def circular_errors(self) -> int:
@@ -103,18 +102,15 @@ class ReportView:
 
     @property
     def prompt_style(self) -> str | None:
-        v = self.run.get("prompt_style")
-        return None if v is None else str(v)
+        return opt_str(self.run, "prompt_style")
 
     @property
     def suite_fingerprint(self) -> str | None:
-        v = self.run.get("suite_fingerprint")
-        return None if v is None else str(v)
+        return opt_str(self.run, "suite_fingerprint")
 
     @property
     def verdict(self) -> str | None:
-        v = self.raw.get("verdict")
-        return None if v is None else str(v)
+        return opt_str(self.raw, "verdict")
 
     def gate(self, name: str) -> Mapping[str, Any] | None:
         """The report's gate of this name (its JSON form), if any."""

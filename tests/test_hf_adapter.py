@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from release_fixture import write_native
 
-from conftest import load_report
+from conftest import load_report, save_tiny_lm
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -101,22 +101,14 @@ def test_the_prefix_cache_gives_the_logits_of_the_full_prefill(tiny_model: Path,
 
 def test_prefix_reuse_is_exact_for_a_sliding_window_model(tmp_path: Path) -> None:
     """Mistral with a 12-token window: prompts longer than the window, rows of different lengths."""
-    tok = transformers.AutoTokenizer.from_pretrained(minilm.get_model_path())
-    torch.manual_seed(1)
-    config = transformers.MistralConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
+    folder = save_tiny_lm(
+        tmp_path / "tiny-mistral",
+        "Mistral",
+        seed=1,
         num_key_value_heads=1,
         sliding_window=12,
         max_position_embeddings=512,
-        pad_token_id=tok.pad_token_id,
     )
-    folder = tmp_path / "tiny-mistral"
-    transformers.MistralForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
     reqs = _requests(tmp_path, 6, max_tokens=10)
     out_c = _generate(cached := HFModel(str(folder), batch_size=3), reqs)
     out_p = _generate(HFModel(str(folder), batch_size=3, prefix_cache=False), reqs)
