@@ -143,6 +143,17 @@ class ItemView:
         v = self.raw.get("samples")
         return v if isinstance(v, list) else None
 
+    def sample_scores(self) -> list[float | None]:
+        """Each sample's score (``--mlb-samples``), in sample order; [] for a single ask."""
+        return [opt_float(s, "score") for s in self.samples or ()]
+
+    def sample_counts(self, j: int) -> tuple[float, float, float] | None:
+        """Sample j's (tp, fp, fn) when it kept them (micro-F1 items), else None."""
+        s = (self.samples or [])[j]
+        if "tp" not in s:
+            return None
+        return float(s.get("tp", 0)), float(s.get("fp", 0)), float(s.get("fn", 0))
+
     @property
     def usage(self) -> Mapping[str, Any] | None:
         """Tokens and requests per role (model, judge, ...) this item cost."""

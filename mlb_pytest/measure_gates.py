@@ -55,14 +55,14 @@ def worst_floor(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
     if spread is None:
         why = "no worst-of-K score: the run asked each item once (run with --mlb-samples=K, K >= 2)"
         return Gate(name, False, why, status="fail", threshold=rule.threshold)
-    worst = spread.get("worst")
+    worst = spread.worst
     if worst is None:
         why = f"{target} has no per-sample scores (all items errored or await a judge)"
         return Gate(name, False, why, status="fail", threshold=rule.threshold)
     ok = worst >= rule.threshold
     why = (
-        f"{target} worst of {spread.get('k')} samples {worst:.3f} {'>=' if ok else '<'} floor {rule.threshold:.2f}"
-        f" (mean {spread.get('mean'):.3f}, spread {spread.get('sd') or 0:.3f})"
+        f"{target} worst of {spread.k} samples {worst:.3f} {'>=' if ok else '<'} floor {rule.threshold:.2f}"
+        f" (mean {spread.mean or 0:.3f}, spread {spread.sd:.3f})"
     )
     return Gate(name, ok, why, observed=worst, threshold=rule.threshold, status="pass" if ok else "fail")
 

@@ -14,6 +14,52 @@ from typing import Any
 from .item_view import opt_float, opt_str
 
 
+class Spread:
+    """The spread of a score over K samples (``sample_spread.py``)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def k(self) -> int:
+        return int(self.raw.get("k") or 0)
+
+    @property
+    def worst(self) -> float | None:
+        return opt_float(self.raw, "worst")
+
+    @property
+    def mean(self) -> float | None:
+        return opt_float(self.raw, "mean")
+
+    @property
+    def sd(self) -> float:
+        return float(self.raw.get("sd") or 0.0)
+
+
+class GateView:
+    """One gate as the report states it (``Gate.to_json``)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def name(self) -> str:
+        return str(self.raw.get("name") or "")
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.raw.get("passed"))
+
+    @property
+    def reason(self) -> str:
+        return str(self.raw.get("reason") or "")
+
+
 class ScoreBlock:
     """A dataset's, dimension's or the overall score block."""
 
@@ -44,10 +90,10 @@ class ScoreBlock:
         return int(self.raw.get("circular_errors") or 0)
 
     @property
-    def spread(self) -> Mapping[str, Any] | None:
+    def spread(self) -> Spread | None:
         """K samples' run scores: k, scores, mean, sd, worst, best (``sample_spread.py``)."""
         v = self.raw.get("spread")
-        return v if isinstance(v, Mapping) else None
+        return Spread(v) if isinstance(v, Mapping) else None
 
     @property
     def has_perturb(self) -> bool:
@@ -112,9 +158,10 @@ class ReportView:
     def verdict(self) -> str | None:
         return opt_str(self.raw, "verdict")
 
-    def gate(self, name: str) -> Mapping[str, Any] | None:
-        """The report's gate of this name (its JSON form), if any."""
-        return next((g for g in self.raw.get("gates") or () if g.get("name") == name), None)
+    def gate(self, name: str) -> GateView | None:
+        """The report's gate of this name, if any."""
+        found = (GateView(g) for g in self.raw.get("gates") or ())
+        return next((g for g in found if g.name == name), None)
 
     @property
     def regressions(self) -> list[Mapping[str, Any]]:

@@ -21,22 +21,21 @@ from .statistics import micro_f1
 
 def _run_scores(rows: Sequence[Mapping[str, Any]], metric: str, k: int) -> list[float] | None:
     """The dataset's score in each of the K runs (None: no item has K scored samples)."""
-    usable: list[tuple[ItemView, list[Mapping[str, Any]]]] = []
+    usable: list[tuple[ItemView, list[float]]] = []
     for r in views(rows):
-        samples = r.samples
-        if samples is not None and len(samples) == k and all(s.get("score") is not None for s in samples):
-            usable.append((r, samples))
+        scores = r.sample_scores()
+        if len(scores) == k and all(x is not None for x in scores):
+            usable.append((r, [float(x) for x in scores if x is not None]))
     if not usable:
         return None
     out = []
     for j in range(k):
-        if metric == "micro_f1" and all("tp" in samples[j] for _, samples in usable):
-            out.append(
-                micro_f1(*(sum(float(samples[j].get(c, 0)) for _, samples in usable) for c in ("tp", "fp", "fn")))
-            )
+        counts = [r.sample_counts(j) for r, _ in usable]
+        if metric == "micro_f1" and all(c is not None for c in counts):
+            out.append(micro_f1(*(sum(c[i] for c in counts if c is not None) for i in range(3))))
             continue
         w = [r.weight for r, _ in usable]
-        s = [float(samples[j]["score"]) for _, samples in usable]
+        s = [scores[j] for _, scores in usable]
         value = sum(a * b for a, b in zip(s, w)) / sum(w)
         out.append(min(1.0, max(0.0, value)) if metric == "rubric" else value)
     return out

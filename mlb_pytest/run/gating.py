@@ -201,12 +201,12 @@ class Gatekeeper:
             report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": why}
             return
         infra = ReportView(report).gate(INFRA_GATE)
-        if infra is not None and not infra["passed"] and not self.settings.force_baseline:
+        if infra is not None and not infra.passed and not self.settings.force_baseline:
             messages.append(
-                f"baseline NOT written to {self.baseline_path}: {infra['reason']} "
+                f"baseline NOT written to {self.baseline_path}: {infra.reason} "
                 "(add --mlb-force-baseline to write it anyway)"
             )
-            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": infra["reason"]}
+            report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": infra.reason}
             return
         try:
             write_baseline(self.baseline_path, baseline_from_report(report), force=self.settings.force_baseline)
