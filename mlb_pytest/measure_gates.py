@@ -77,24 +77,24 @@ def flip_bound(rule: Rule, target: str, report: Mapping[str, Any]) -> Gate:
     if not ReportView(report).overall.has_perturb:
         why = "no flip rate: no item was perturbed (run choice items with --mlb-perturb)"
         return Gate(name, False, why, status="fail", threshold=rule.threshold)
-    summary: Mapping[str, Any] = body.perturb
+    summary = body.perturb
     if only:
         if only not in summary:
             why = f"no flip rate for {only}: run with --mlb-perturb={only}"
             return Gate(name, False, why, status="fail", threshold=rule.threshold)
         summary = {only: summary[only]}
-    found = worst_flip(summary)
+    found = worst_flip({which: c.raw for which, c in summary.items()})
     if found is None:
-        errors = sum(int(c.get("errors") or 0) for c in summary.values())
+        errors = sum(c.errors for c in summary.values())
         if errors:
             why = f"{target} has no flip rate ({errors} perturbed asks errored)"
             return Gate(name, False, why, status="fail", threshold=rule.threshold)
         why = f"{target} has no item the perturbation applies to"
         return Gate(name, True, why, status="n/a", threshold=rule.threshold)
-    which, rate = found
+    which, rate = found  # the worst perturbation decides
     c = summary[which]
     ok = rate <= rule.threshold
-    why = f"{target} {which} flipped {rate:.3f} ({c['flips']}/{c['n']}) {'<=' if ok else '>'} max {rule.threshold:.2f}"
+    why = f"{target} {which} flipped {rate:.3f} ({c.flips}/{c.n}) {'<=' if ok else '>'} max {rule.threshold:.2f}"
     return Gate(name, ok, why, observed=rate, threshold=rule.threshold, status="pass" if ok else "fail")
 
 

@@ -39,6 +39,31 @@ class Spread:
         return float(self.raw.get("sd") or 0.0)
 
 
+class FlipCounts:
+    """One perturbation's figures in a score block (``invariance/report.py``)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def flip(self) -> float | None:
+        return opt_float(self.raw, "flip")
+
+    @property
+    def flips(self) -> int:
+        return int(self.raw.get("flips") or 0)
+
+    @property
+    def n(self) -> int:
+        return int(self.raw.get("n") or 0)
+
+    @property
+    def errors(self) -> int:
+        return int(self.raw.get("errors") or 0)
+
+
 class GateView:
     """One gate as the report states it (``Gate.to_json``)."""
 
@@ -100,9 +125,9 @@ class ScoreBlock:
         return "perturb" in self.raw
 
     @property
-    def perturb(self) -> Mapping[str, Mapping[str, Any]]:
-        """Per perturbation: flip, flip_ci, flips, n, errors, skipped (``invariance/report.py``)."""
-        return self.raw.get("perturb") or {}
+    def perturb(self) -> dict[str, FlipCounts]:
+        """Per perturbation: flip rate, flips, n, errors (``invariance/report.py``)."""
+        return {name: FlipCounts(c) for name, c in (self.raw.get("perturb") or {}).items()}
 
 
 class ReportView:
