@@ -8,7 +8,7 @@ these views, so that the block keys are known here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .item_view import opt_float, opt_str
@@ -159,8 +159,10 @@ class ReportView:
         return None
 
     @property
-    def items(self) -> list[Mapping[str, Any]]:
-        return list(self.raw["items"])
+    def items(self) -> Sequence[Mapping[str, Any]]:
+        """The item results as the report holds them (no copy: at 100,000 items they are streamed)."""
+        items: Sequence[Mapping[str, Any]] = self.raw["items"]
+        return items
 
     @property
     def run(self) -> Mapping[str, Any]:

@@ -17,6 +17,7 @@ through the attention mask.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from typing import Any
 
@@ -24,11 +25,17 @@ MIN_PREFIX = 16  # tokens: below this the copy costs about what it saves
 KEEP = 4  # prefixes remembered (datasets interleave in one run)
 
 
-def cache_keyword(model: Any) -> str:
-    """The name ``forward`` and ``generate`` take a cache under: ``cache`` from transformers 5.2x, before that ``past_key_values``."""
+@functools.cache
+def _cache_keyword_of(model_type: Any) -> str:
     import inspect
 
-    return "cache" if "cache" in inspect.signature(type(model).forward).parameters else "past_key_values"
+    return "cache" if "cache" in inspect.signature(model_type.forward).parameters else "past_key_values"
+
+
+def cache_keyword(model: Any) -> str:
+    """The name ``forward`` and ``generate`` take a cache under: ``cache`` from transformers 5.2x, before that ``past_key_values``."""
+    model_type: Any = type(model)
+    return _cache_keyword_of(model_type)
 
 
 def common_prefix(rows: list[list[int]]) -> int:
