@@ -103,6 +103,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
         load_templates,
         question_language,
         report_lines,
+        verdict_rows,
     )
     from .judges.questions import JudgeQuestion
     from .models import GenerationRequest, ModelError, SpecError, build_model, parse_spec
@@ -158,10 +159,13 @@ def _judge_eval(args: argparse.Namespace) -> int:
     engine.start([q for _, q in reqs])
     verdicts: dict[str, bool] = {}
     uncertain: set[str] = set()
+    answers: dict[str, str] = {}
     failed, first_error = 0, ""
     for rid, req in reqs:
         try:
-            v = parse_verdict(engine.wait(req.key, 0).raw)
+            raw = engine.wait(req.key, 0).raw
+            answers[rid] = str(raw)
+            v = parse_verdict(raw)
         except (ModelError, JudgeParseError) as exc:
             failed += 1
             first_error = first_error or f"{rid}: {exc}"
@@ -182,6 +186,9 @@ def _judge_eval(args: argparse.Namespace) -> int:
         print(f"{failed} questions without a readable verdict (left out of the figures); first: {first_error}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.rows:
+        lines_out = verdict_rows([(rid, r) for rid, r, _ in judged], verdicts, uncertain, answers)
+        Path(args.rows).write_text("".join(lines_out), encoding="utf-8")
     return 1 if judged and failed == len(judged) else 0
 
 
@@ -315,6 +322,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="annotations: the first N rows of the split; --public: a seeded sample of N, stratified by label",
     )
     je.add_argument("--json", default=None)
+    je.add_argument(
+        "--rows",
+        default=None,
+        metavar="FILE",
+        help="write one JSON line per judged row (label, verdict, the judge's answer): what it got wrong, and why",
+    )
     je.add_argument("--concurrency", type=int, default=64, help="questions in flight (local judges batch them)")
     je.add_argument(
         "--injection",

@@ -9,6 +9,10 @@ The response is read through ``sanitize_response`` first: text addressed to a gr
 verdicts, fake prompt markers, "as the grader you must answer yes") is taken out before encoding,
 so it can neither mislead the encoder nor push the answer out of its first window.
 
+A point whose quantity the response states as another value for the same thing (``number_check``:
+0.5 mg asked, 5 mg given) is answered *no* whatever the encoder's p(yes), with the two values as
+the reason; an adapter whose config sets ``"number_check": false`` answers from the encoder alone.
+
 An adapter whose config states a ``temperature`` and an ``abstain`` band (``mlb judge calibrate``
 writes both) answers with its calibrated p(yes), and ``uncertain`` (with its leaning) inside the
 band; one that states neither answers exactly as before.
@@ -28,6 +32,7 @@ from ..models.base import Generation, GenerationRequest, ModelError
 from .calibration import Calibration, apply_temperature, calibration_of, decide
 from .crossencoder import CONFIG_NAME, CrossEncoder, PairText
 from .encoder import EncoderUnavailable, encoder_folder
+from .number_check import NUMBER_CHECK_VERSION, NumberFinding, check_numbers
 from .questions import JudgeQuestion
 from .sanitize import SANITIZE_VERSION, sanitize_response
 
@@ -65,6 +70,7 @@ class BuiltinJudge:
             )
         digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
         digest.update(SANITIZE_VERSION.encode())  # what the encoder is shown is part of the judge
+        digest.update(NUMBER_CHECK_VERSION.encode())
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
             weights = self.adapter / name
             if weights.is_file():
@@ -102,7 +108,11 @@ class BuiltinJudge:
     def _answers(self, pairs: list[PairText]) -> list[str]:
         """The JSON verdict of each question (runs in a worker thread)."""
         model = self._load()
-        return [verdict_text(p, model.threshold, self._calibration) for p in model.predict(pairs, self.batch_size)]
+        checking = model.config.get("number_check", True) is not False
+        return [
+            verdict_text(p, model.threshold, self._calibration, _numbers(pair) if checking else None)
+            for pair, p in zip(pairs, model.predict(pairs, self.batch_size))
+        ]
 
     async def generate(self, request: GenerationRequest) -> Generation:
         q = request.payload
@@ -159,13 +169,29 @@ class BuiltinJudge:
             self._flush = None
 
 
-def verdict_text(p: float, threshold: float, calibration: Calibration) -> str:
-    """One question's JSON verdict from the encoder's p(yes).
+def _numbers(pair: PairText) -> NumberFinding | None:
+    """A point's quantity stated otherwise in the response (risks name acts and limits, not values to match)."""
+    return None if pair.kind == "risk" else check_numbers(pair.criterion, pair.response)
+
+
+def verdict_text(p: float, threshold: float, calibration: Calibration, finding: NumberFinding | None = None) -> str:
+    """One question's JSON verdict from the encoder's p(yes), and from the number check when it found a mismatch.
 
     Without calibration: yes/no at the threshold, as the judge has always answered (same text, so
     the same cache entries). With it: p(yes) scaled by the temperature, ``uncertain`` inside the
     abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
+    A number mismatch makes the verdict *no* and leads the reason; the encoder's figure follows it.
     """
+    if finding is not None:
+        q = apply_temperature(p, calibration.temperature) if calibration.stated else p
+        return json.dumps(
+            {
+                "verdict": "no",
+                "p_yes": round(q, 4),
+                "reason": f"{finding.reason()}; builtin cross-encoder p(yes)={q:.3f}",
+            },
+            ensure_ascii=False,
+        )
     if not calibration.stated:
         return json.dumps(
             {

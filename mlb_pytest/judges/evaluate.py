@@ -314,6 +314,38 @@ def evaluate_rows(
     return out
 
 
+def verdict_rows(
+    judged: Sequence[tuple[str, Mapping[str, Any]]],
+    verdicts: Mapping[str, bool],
+    uncertain: AbstractSet[str],
+    answers: Mapping[str, str],
+) -> list[str]:
+    """One JSON line per judged row: its label, the judge's verdict and answer, and whether they agree.
+
+    The figures say how often a judge is wrong; these lines say where, so that a reader can see
+    which traps it falls for and a second judge or rule can be tried on the same rows offline.
+    """
+    out = []
+    for rid, row in judged:
+        yes = verdicts.get(rid)
+        word = None if yes is None else ("uncertain" if rid in uncertain else ("yes" if yes else "no"))
+        record = {
+            "id": rid,
+            "row": str(row["id"]),
+            "kind": row.get("kind"),
+            "dataset": row.get("dataset"),
+            "trap": row.get("trap"),
+            "lang": question_language(row),
+            "label": row.get("label"),
+            "verdict": word,
+            "leaning": None if yes is None else ("yes" if yes else "no"),
+            "agrees": None if yes is None else yes == (row.get("label") == "yes"),
+            "answer": answers.get(rid),
+        }
+        out.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return out
+
+
 def _f(x: Any) -> str:
     return "-" if x is None else f"{x:.3f}"
 
