@@ -347,6 +347,42 @@ def test_builtin_judge_batches_and_answers_parseable_verdicts(
     assert batched.identity == single.identity and batched.identity.startswith("builtin:")
 
 
+def test_builtin_judge_answers_no_when_the_response_states_another_dose(
+    tiny_adapter: Path, tiny_encoder: Path, tmp_path: Path
+) -> None:
+    """The number check overrides the encoder for points, never for risks, and an adapter may turn it off."""
+    import shutil
+
+    from release_fixture import write_native
+
+    from mlb_pytest.judges.builtin import BuiltinJudge
+    from mlb_pytest.judges.questions import JudgeQuestion
+    from mlb_pytest.suites import load_suite_file
+
+    item = load_suite_file(write_native(tmp_path / "d.jsonl", 1)).items[0]
+    point, wrong, right = (
+        "肾上腺素0.5 mg肌注",
+        "立即予肾上腺素5 mg肌注，平卧吸氧。",
+        "立即予肾上腺素0.5 mg肌注，平卧吸氧。",
+    )
+    qs = [
+        (item, JudgeQuestion(0, "point", point, "ctx", wrong, "zh")),
+        (item, JudgeQuestion(1, "point", point, "ctx", right, "zh")),
+        (item, JudgeQuestion(2, "risk", point, "ctx", wrong, "zh")),
+    ]
+    checked = _judge_all(BuiltinJudge(tiny_adapter, base_dir=tiny_encoder), qs)
+    assert not checked[0].yes and "number check" in checked[0].rationale and "5 mg" in checked[0].rationale
+    assert "number check" not in checked[1].rationale and "number check" not in checked[2].rationale
+
+    off = tmp_path / "off"
+    shutil.copytree(tiny_adapter, off)
+    cfg = json.loads((off / "judge_config.json").read_text())
+    (off / "judge_config.json").write_text(json.dumps({**cfg, "number_check": False}))
+    plain = _judge_all(BuiltinJudge(off, base_dir=tiny_encoder), qs)
+    assert all("number check" not in v.rationale for v in plain)
+    assert [v.yes for v in plain][1:] == [v.yes for v in checked][1:]  # the encoder's own verdicts are unchanged
+
+
 def test_builtin_judge_refuses_to_be_a_model_under_test(tiny_adapter: Path, tiny_encoder: Path, tmp_path: Path) -> None:
     from release_fixture import write_native
 

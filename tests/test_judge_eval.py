@@ -502,3 +502,21 @@ def test_judge_eval_on_check_covid_test_sample(tmp_path: Path, capsys: pytest.Ca
     assert result["baselines"]["majority"]["label"] == "no"
     assert result["baselines"]["majority"]["accuracy"] == pytest.approx(13 / 20)
     assert "  dataset check_covid: n 20, accuracy" in printed and "coverage 1.000" in printed
+
+
+def test_judge_eval_rows_say_which_rows_the_judge_got_wrong(
+    tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows_file = tmp_path / "rows.jsonl"
+    rc, printed, _ = _run(
+        capsys, "--public", str(tiny_set), "--split", "test", "--judge", "mock:judge-overlap", "--rows", str(rows_file)
+    )
+    assert rc == 0 and "accuracy 0.714" in printed
+    rows = [json.loads(line) for line in rows_file.read_text(encoding="utf-8").splitlines()]
+    assert [r["row"] for r in rows] == [str(t["id"]) for t in TINY]  # every row, in the set's order
+    wrong = {r["row"] for r in rows if not r["agrees"]}
+    assert wrong == {"e2", "c1"}  # the fn and the fp that the figures count
+    for r in rows:
+        assert r["verdict"] in ("yes", "no") and r["leaning"] == r["verdict"]
+        assert r["agrees"] == ((r["verdict"] == "yes") == (r["label"] == "yes"))
+        assert r["answer"] and json.loads(r["answer"])  # the judge's own words, for reading why

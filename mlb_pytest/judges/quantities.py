@@ -38,16 +38,19 @@ _UNITS: tuple[tuple[str, str, float], ...] = (
     (r"(?:μ|u)g\s*/\s*dL", "mass/volume", 1e-2),
     (r"(?:μ|u)g\s*/\s*L|ng\s*/\s*mL", "mass/volume", 1e-3),
     (r"pg\s*/\s*mL|ng\s*/\s*L", "mass/volume", 1e-6),
-    (r"(?:m|μ|u)?g\s*/\s*kg(?:\s*/\s*d)?|ml\s*/\s*kg|mL\s*/\s*kg", "", 1.0),
+    (r"(?:m|μ|u)?g\s*/\s*kg(?:\s*/\s*d(?:ay)?)?|ml\s*/\s*kg|mL\s*/\s*kg", "", 1.0),
     (r"m?(?:I)?U\s*/\s*(?:m)?L|mEq\s*/\s*L", "", 1.0),
     (r"ml\s*/\s*\(?min|mL\s*/\s*\(?min", "ml/min", 1.0),
     (r"次\s*/\s*分(?:钟)?|bpm|beats?\s+per\s+minute|/\s*min\b", "per_min", 1.0),
     (r"mmHg|毫米汞柱", "mmhg", 1.0),
     (r"cmH2O", "cmh2o", 1.0),
+    (r"kg\s*/\s*m(?:2|²|\^2)", "scale:bmi", 1.0),  # a figure in kg/m² is a body-mass index
+    (r"mg\s*/\s*\(\s*kg\s*[·.]\s*d\s*\)", "mg/kg/d", 1.0),
     (r"kg|公斤|千克", "mass", 1e6),
     (r"lbs?\b|pounds?\b", "mass", 453592.37),
     (r"mg|毫克", "mass", 1.0),
-    (r"μg|ug|mcg|微克", "mass", 1e-3),
+    (r"μg|ug|mcg|micrograms?\b|微克", "mass", 1e-3),
+    (r"milligrams?\b", "mass", 1.0),
     (r"ng|纳克", "mass", 1e-6),
     (r"g(?![a-zA-Z/])|克", "mass", 1e3),
     (r"ml|mL|毫升", "volume", 1.0),
@@ -77,7 +80,9 @@ _SCALE = re.compile(  # a named score or ratio without a unit: INR 2.8, GCS 8分
     r"(?:为|是|=|：|:)?\s*(\d+(?:\.\d+)?)(?:\s*[-~～至]\s*(\d+(?:\.\d+)?))?(?![\d.])(?!\s*[%％])",
     re.I,
 )
-_DATE = re.compile(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
+_DATE = re.compile(
+    r"(?:19|20)\d{2}\s*年|\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]"
+)
 _RATIO = re.compile(r"(?<![\d.])1\s*[:：]\s*(\d{2,6})(?![\d.])")
 
 _TIMES = {"once": 1, "twice": 2, "three": 3, "four": 4, "thrice": 3}
@@ -141,7 +146,7 @@ def number_value(text: str) -> float | None:
 def _unit(unit_text: str) -> tuple[str, float] | None:
     for rx, dim, factor in _UNIT_RES:
         if rx.fullmatch(unit_text.strip()):
-            return (dim or re.sub(r"\s+", "", unit_text).lower().replace("μ", "u")), factor
+            return (dim or re.sub(r"\s+", "", unit_text).lower().replace("μ", "u").replace("/day", "/d")), factor
     return None
 
 
