@@ -41,16 +41,16 @@ _UNITS: tuple[tuple[str, str, float], ...] = (
     (r"(?:m|μ|u)?g\s*/\s*kg(?:\s*/\s*d(?:ay)?)?|ml\s*/\s*kg|mL\s*/\s*kg", "", 1.0),
     (r"m?(?:I)?U\s*/\s*(?:m)?L|mEq\s*/\s*L", "", 1.0),
     (r"ml\s*/\s*\(?min|mL\s*/\s*\(?min", "ml/min", 1.0),
-    (r"次\s*/\s*分(?:钟)?|bpm|beats?\s+per\s+minute|/\s*min\b", "per_min", 1.0),
+    (r"次\s*/\s*分(?:钟)?|bpm|beats?\s+per\s+minute|/\s*min(?![A-Za-z])", "per_min", 1.0),
     (r"mmHg|毫米汞柱", "mmhg", 1.0),
     (r"cmH2O", "cmh2o", 1.0),
     (r"kg\s*/\s*m(?:2|²|\^2)", "scale:bmi", 1.0),  # a figure in kg/m² is a body-mass index
     (r"mg\s*/\s*\(\s*kg\s*[·.]\s*d\s*\)", "mg/kg/d", 1.0),
     (r"kg|公斤|千克", "mass", 1e6),
-    (r"lbs?\b|pounds?\b", "mass", 453592.37),
+    (r"lbs?(?![A-Za-z])|pounds?(?![A-Za-z])", "mass", 453592.37),
     (r"mg|毫克", "mass", 1.0),
-    (r"μg|ug|mcg|micrograms?\b|微克", "mass", 1e-3),
-    (r"milligrams?\b", "mass", 1.0),
+    (r"μg|ug|mcg|micrograms?(?![A-Za-z])|微克", "mass", 1e-3),
+    (r"milligrams?(?![A-Za-z])", "mass", 1.0),
     (r"ng|纳克", "mass", 1e-6),
     (r"g(?![a-zA-Z/])|克", "mass", 1e3),
     (r"ml|mL|毫升", "volume", 1.0),
@@ -58,17 +58,17 @@ _UNITS: tuple[tuple[str, str, float], ...] = (
     (r"L(?![a-zA-Z])|升(?![高至到降])", "volume", 1000.0),
     (r"(?:I)?U(?![a-zA-Z/])|国际单位|单位", "units", 1.0),
     (r"℃|°\s*C|摄氏度", "celsius", 1.0),
-    (r"%|％|percent\b", "percent", 1.0),
+    (r"%|％|percent(?![A-Za-z])", "percent", 1.0),
     (r"mm(?![a-zA-Z])|毫米", "length", 1.0),
     (r"cm(?![a-zA-Z])|厘米", "length", 10.0),
-    (r"分钟|min(?:utes?)?\b|mins\b", "time", 1 / 60),
-    (r"小时|h(?:ours?|rs?)?\b", "time", 1.0),
-    (r"天|days?\b|日(?!期)", "time", 24.0),
-    (r"周|星期|weeks?\b|wks?\b", "time", 168.0),
-    (r"个月|months?\b|月(?!\s*\d)", "time", 720.0),
+    (r"分钟|min(?:utes?)?(?![A-Za-z])|mins(?![A-Za-z])", "time", 1 / 60),
+    (r"小时|h(?:ours?|rs?)?(?![A-Za-z])", "time", 1.0),
+    (r"天|days?(?![A-Za-z])|日(?!期)", "time", 24.0),
+    (r"周|星期|weeks?(?![A-Za-z])|wks?(?![A-Za-z])", "time", 168.0),
+    (r"个月|months?(?![A-Za-z])|月(?!\s*\d)", "time", 720.0),
     (r"岁|-?years?[- ]old", "age", 1.0),
-    (r"年|years?\b", "time", 8760.0),
-    (r"片|粒|tablets?\b|tabs?\b|capsules?\b", "tablets", 1.0),
+    (r"年|years?(?![A-Za-z])", "time", 8760.0),
+    (r"片|粒|tablets?(?![A-Za-z])|tabs?(?![A-Za-z])|capsules?(?![A-Za-z])", "tablets", 1.0),
 )
 _UNIT = "|".join(f"(?:{u})" for u, _, _ in _UNITS)
 _UNIT_RES = [(re.compile(rf"(?:{u})", re.I if d in ("time", "age", "tablets") else 0), d, f) for u, d, f in _UNITS]
@@ -81,7 +81,7 @@ _SCALE = re.compile(  # a named score or ratio without a unit: INR 2.8, GCS 8分
     re.I,
 )
 _DATE = re.compile(
-    r"(?:19|20)\d{2}\s*年|\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]"
+    r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|(?:19|20)\d{2}\s*年"
 )
 _RATIO = re.compile(r"(?<![\d.])1\s*[:：]\s*(\d{2,6})(?![\d.])")
 
@@ -158,6 +158,7 @@ def quantities(text: str) -> list[Quantity]:
     def add(low: float, high: float, dim: str, m: re.Match[str]) -> None:
         if any(s < m.end() and m.start() < e for s, e in taken):
             return
+        low, high = min(low, high), max(low, high)  # "5~3 天" is still the range 3 to 5
         taken.append((m.start(), m.end()))
         found.append(Quantity(low, high, dim, m.start(), m.end(), m.group()))
 
