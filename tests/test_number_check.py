@@ -143,3 +143,12 @@ def test_a_mismatch_makes_the_verdict_no_with_both_values_as_the_reason() -> Non
     assert not v.yes and "0.5 mg" in v.rationale and "5 mg" in v.rationale
     assert json.loads(text)["p_yes"] == 0.97  # the encoder's figure is kept for the reader
     assert parse_verdict(verdict_text(0.97, 0.5, Calibration())).yes
+
+
+def test_the_criterions_figure_written_without_its_unit_counts_as_stated() -> None:
+    point = "指出1小时血糖10.6 mmol/L达到诊断界值"
+    assert check_numbers(point, "1小时血糖10.6，已超过界值；2小时血糖8.5 mmol/L。") is None
+    assert check_numbers(point, "1小时血糖9.6，未超过界值；2小时血糖8.5 mmol/L。") is not None
+    bp = "根据血压165/102 mmHg判定为高血压2级"
+    assert check_numbers(bp, "两次血压分别为165/102和168/104 mmHg") is None
+    assert check_numbers(bp, "两次血压分别为156/98和158/96 mmHg") is not None

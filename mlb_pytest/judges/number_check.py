@@ -107,6 +107,19 @@ def _overlaps(a: Quantity, b: Quantity) -> bool:
     return a.dim == b.dim and b.low <= a.high * (1 + eps) + 1e-9 and b.high >= a.low * (1 - eps) - 1e-9
 
 
+_DIGITS = re.compile(r"\d+(?:\.\d+)?(?:\s*/\s*\d+)?")
+
+
+def _bare_number_in(q: Quantity, response: str) -> bool:
+    """The criterion's figure written in the response without its unit (``1小时10.6``, ``165/102和168/104 mmHg``)."""
+    m = _DIGITS.search(q.text)
+    if m is None:
+        return False
+    figure = re.sub(r"\s+", "", m.group())
+    pattern = r"\s*/\s*".join(re.escape(part) for part in figure.split("/"))
+    return re.search(rf"(?<![\d.]){pattern}(?![\d.]|\s*/\s*\d)", response) is not None
+
+
 def check_numbers(criterion: str, response: str) -> NumberFinding | None:
     """The first criterion quantity that the response states as another value, else None."""
     wanted = quantities(criterion)
@@ -118,7 +131,7 @@ def check_numbers(criterion: str, response: str) -> NumberFinding | None:
     han = bool(_HAN.search(criterion))
     before, after = (16, 6) if han else (40, 16)
     for q in wanted:
-        if any(_overlaps(q, s) for s in stated):
+        if any(_overlaps(q, s) for s in stated) or _bare_number_in(q, response):
             continue  # the value is there, whatever it is said of: the encoder decides
         if q.dim in _NAMED_BY_UNIT or q.dim.startswith("scale:"):  # INR 4.8 names what it measures
             same = [s for s in stated if s.dim == q.dim]
