@@ -24,6 +24,89 @@ def opt_float(raw: Mapping[str, Any], key: str) -> float | None:
     return None if v is None else float(v)
 
 
+class VerdictView:
+    """One judge question's record (``judges/dual.combine``; schema ``report_model.VerdictRecord``)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def kind(self) -> str:
+        """``point``, ``risk``, ``quality`` or ``rubric``: which conservative rule an uncertain verdict gets."""
+        return str(self.raw["kind"])
+
+    @property
+    def criterion(self) -> str:
+        return str(self.raw["criterion"])
+
+    @property
+    def verdict(self) -> str:
+        """The word that was scored: ``yes``, ``no`` or ``uncertain``."""
+        return str(self.raw["verdict"])
+
+    @property
+    def source(self) -> str | None:
+        """How the verdict was reached: single, agreed, disputed, uncertain or adjudicated."""
+        return opt_str(self.raw, "source")
+
+    @property
+    def response_hash(self) -> str | None:
+        """The judged answer's hash: with item and criterion, the key a physician's decision applies to."""
+        return opt_str(self.raw, "response_hash")
+
+    @property
+    def judge1(self) -> str | None:
+        return opt_str(self.raw, "judge1")
+
+    @property
+    def rationale1(self) -> str | None:
+        return opt_str(self.raw, "rationale1")
+
+    @property
+    def judge2(self) -> str | None:
+        """The second judge's word; None when the run had one judge."""
+        return opt_str(self.raw, "judge2")
+
+    @property
+    def rationale2(self) -> str | None:
+        """The second judge's reasons; "" when the run had one judge (the review file's column is always there)."""
+        v = self.raw.get("rationale2", "")
+        return None if v is None else str(v)
+
+    @property
+    def points(self) -> int | None:
+        """A rubric criterion's signed points (negative: "yes" means the answer does the undesirable thing)."""
+        v = self.raw.get("points")
+        return None if v is None else int(v)
+
+    @property
+    def leaning(self) -> str | None:
+        """Where an abstaining judge leaned (``yes``/``no``)."""
+        return opt_str(self.raw, "leaning")
+
+    @property
+    def p_yes(self) -> float | None:
+        return opt_float(self.raw, "p_yes")
+
+    @property
+    def if_yes(self) -> Mapping[str, Any] | None:
+        """An uncertain verdict: the item's score and pass if a reviewer decides yes (``Decided``)."""
+        v = self.raw.get("if_yes")
+        return v if isinstance(v, Mapping) else None
+
+    @property
+    def if_no(self) -> Mapping[str, Any] | None:
+        v = self.raw.get("if_no")
+        return v if isinstance(v, Mapping) else None
+
+    @property
+    def red_line_risk(self) -> bool:
+        """An uncertain verdict on a risk that is the item's red line."""
+        return bool(self.raw.get("red_line_risk"))
+
+
 class ItemView:
     """One item result, as attributes; ``raw`` is the dict itself (for serialisation)."""
 
@@ -35,6 +118,11 @@ class ItemView:
     @property
     def key(self) -> str:
         return str(self.raw["key"])
+
+    @property
+    def nodeid(self) -> str:
+        """The pytest node that produced the result: where results meet, a later result for it wins."""
+        return str(self.raw["nodeid"])
 
     @property
     def id(self) -> str | None:
@@ -69,6 +157,11 @@ class ItemView:
         """The critical item's red line when crossed (description, uncertain, ...), else None."""
         v = self.raw.get("red_line")
         return v if isinstance(v, Mapping) and v else None
+
+    @property
+    def red_line_uncertain(self) -> bool:
+        """Some red-line risk counts as crossed only on an uncertain verdict, until a reviewer decides it."""
+        return bool((self.red_line or {}).get("uncertain"))
 
     @property
     def outcome(self) -> str | None:
@@ -160,15 +253,15 @@ class ItemView:
         v = self.raw.get("usage")
         return v if isinstance(v, Mapping) else None
 
-    def verdicts(self) -> Iterator[tuple[Mapping[str, Any], Any]]:
+    def verdicts(self) -> Iterator[tuple[VerdictView, Any]]:
         """Every judge verdict record with the response it judged (each sample's, when sampled)."""
         if self.samples:
             for sample in self.samples:
                 for v in sample.get("verdicts") or ():
-                    yield v, sample.get("response")
+                    yield VerdictView(v), sample.get("response")
             return
         for v in self.details.get("verdicts", ()):
-            yield v, self.response
+            yield VerdictView(v), self.response
 
     @property
     def circular(self) -> Mapping[str, Any] | None:

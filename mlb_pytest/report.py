@@ -20,7 +20,7 @@ def builtin_gates(items: Sequence[Mapping[str, Any]], error_share: float) -> lis
     """Checks every run has: no red line crossed, errors within the allowed share."""
     rows = list(views(items))
     critical_wrong = [r.key for r in rows if r.red_line]
-    unsure = sum(1 for r in rows if (r.red_line or {}).get("uncertain"))
+    unsure = sum(1 for r in rows if r.red_line_uncertain)
     bad_lines = [r.location for r in rows if r.outcome == "suite_error"]
     rows = [r for r in rows if r.outcome != "suite_error"]
     errors = sum(1 for r in rows if r.outcome == "error")

@@ -83,6 +83,7 @@ def summary_view(report: Mapping[str, Any]) -> SummaryView:
     Checked as the JSON it would be written as, like ``validate_report`` (tuples are arrays); raises
     ReportSchemaError naming the fields that do not meet the contract.
     """
+    # the serialisation step itself: blocks are picked by name to be validated, not read
     parts = {k: report[k] for k in _VIEW_KEYS if k in report}
     comparison = parts.get("comparison")
     if isinstance(comparison, Mapping) and "regressions" in comparison:
@@ -199,7 +200,7 @@ def trust_lines(run: Run) -> list[str]:
         else:  # narrowed on purpose: a smoke run, not a broken one
             out.append(f"run: narrowed ({run.incomplete_reason})")
     gen = run.generation
-    model = (run.revision or {}).get("model")
+    model = (run.revision or {}).get("model")  # typed already: Run.revision maps a role to its RevisionEntry
     revision = model.revision if model else None
     cached = gen.cached or 0
     if model and revision:

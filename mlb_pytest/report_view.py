@@ -182,14 +182,79 @@ class ReportView:
         return opt_str(self.run, "suite_fingerprint")
 
     @property
+    def incomplete_reason(self) -> str | None:
+        """Why the run is not a full one (cut short, or narrowed by a selection); None when it is."""
+        return opt_str(self.run, "incomplete_reason")
+
+    @property
     def verdict(self) -> str | None:
         return opt_str(self.raw, "verdict")
 
+    @property
+    def gates(self) -> list[GateView]:
+        """The gates so far, in order (the builder adds the baseline's after the built-in ones)."""
+        return [GateView(g) for g in self.raw.get("gates") or ()]
+
     def gate(self, name: str) -> GateView | None:
         """The report's gate of this name, if any."""
-        found = (GateView(g) for g in self.raw.get("gates") or ())
-        return next((g for g in found if g.name == name), None)
+        return next((g for g in self.gates if g.name == name), None)
 
     @property
     def regressions(self) -> list[Mapping[str, Any]]:
         return list((self.raw.get("comparison") or {}).get("regressions") or [])
+
+
+class RescoreCounts:
+    """``comparison.rescored``: the baseline's answers scored again (``baselines.rescored_items``)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def items(self) -> int:
+        return int(self.raw.get("items") or 0)
+
+    @property
+    def changed_verdicts(self) -> int:
+        """Stored answers that pass now and failed then, or the other way round."""
+        return int(self.raw.get("changed_verdicts") or 0)
+
+    @property
+    def errors(self) -> int:
+        """Stored answers that could not be scored again (they keep their stored score)."""
+        return int(self.raw.get("errors") or 0)
+
+
+class BaselineView:
+    """What a baseline file says of the run it stores (``baselines.baseline_from_report``).
+
+    Not a ``ReportView``: a baseline keeps the run block's facts at its top level (``model``,
+    ``created``, ...), beside the score blocks and the items keyed by item.
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def model(self) -> str | None:
+        return opt_str(self.raw, "model")
+
+    @property
+    def created(self) -> str | None:
+        """When the baseline's run ended (ISO 8601)."""
+        return opt_str(self.raw, "created")
+
+    @property
+    def prompt_style(self) -> str | None:
+        """chat or completion: answers to one are not answers to the other."""
+        return opt_str(self.raw, "prompt_style")
+
+    @property
+    def selection(self) -> Mapping[str, Any] | None:
+        """What narrowed the baseline's run (``-k``, ``--mlb-limit``, ...); None for a full run."""
+        v = self.raw.get("selection")
+        return v if isinstance(v, Mapping) and v else None

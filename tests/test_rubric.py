@@ -295,7 +295,7 @@ criteria = st.lists(
 def test_all_desirable_met_and_no_undesirable_met_scores_one(cs: list[tuple[int, bool, set[str]]]) -> None:
     qs = _qs([p for p, _, _ in cs], [tuple(sorted(t)) for _, _, t in cs])
     score, details = rubric_score(qs, [p > 0 for p, _, _ in cs])
-    assert score == 1.0 and all(v == 1.0 for v in details["tags"].values())
+    assert score == 1.0 and all(v == 1.0 for v in details.tags.values())
 
 
 @given(criteria, st.integers(-10, -1))
@@ -321,7 +321,7 @@ def test_the_dataset_score_and_every_tag_score_are_clipped_means(items: list[Any
                 "dimension": "SmartServ",
                 "metric": "rubric",
                 "score": score,
-                "details": {"rubric": details},
+                "details": {"rubric": details.to_json()},
                 "outcome": "pass",
             }
         )

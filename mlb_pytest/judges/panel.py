@@ -16,7 +16,7 @@ from typing import Any
 from .._atomic import write_text_atomic
 from ..engine import Engine
 from ..errors import InfrastructureError
-from ..item_view import ItemView, views
+from ..item_view import ItemView, VerdictView, views
 from ..models import GenerationRequest, ModelAdapter, ModelError
 from ..models.spec import ModelSpec, SpecError
 from ..schema import Item
@@ -107,7 +107,7 @@ class JudgePanel:
             engine.close()
 
 
-def verdict_records(result: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Any]]:
+def verdict_records(result: Mapping[str, Any]) -> Iterator[tuple[VerdictView, Any]]:
     """Every judge verdict record of an item result, with the response it judged (every sample)."""
     return ItemView(result).verdicts()
 
@@ -121,40 +121,40 @@ def review_rows(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     seen: set[tuple[str, str, str]] = set()
     for r in views(items):
         for v, response in r.verdicts():
-            key = (r.key, str(v.get("criterion")), str(v.get("response_hash")))
-            if v.get("source") not in ("disputed", "uncertain") or key in seen:
+            key = (r.key, v.criterion, str(v.response_hash))
+            if v.source not in ("disputed", "uncertain") or key in seen:
                 continue
             seen.add(key)
             row = {
                 "item": r.key,
                 "dataset": r.dataset,
-                "kind": v["kind"],
-                "criterion": v["criterion"],
+                "kind": v.kind,
+                "criterion": v.criterion,
                 "response": response,
-                "response_hash": v["response_hash"],
-                "judge1": v["judge1"],
-                "rationale1": v["rationale1"],
-                "judge2": v.get("judge2"),
-                "rationale2": v.get("rationale2", ""),
+                "response_hash": v.response_hash,
+                "judge1": v.judge1,
+                "rationale1": v.rationale1,
+                "judge2": v.judge2,
+                "rationale2": v.rationale2,
                 "applied": _applied(v),
-                "abstained": v["source"] == "uncertain",
+                "abstained": v.source == "uncertain",
             }
-            if v.get("kind") == "rubric":
-                row["points"] = v.get("points")  # negative: "yes" means the response does the undesirable thing
-            if row["abstained"]:
-                row.update({k: v.get(k) for k in ("leaning", "p_yes", "if_yes", "if_no")})
-                row["red_line_risk"] = bool(v.get("red_line_risk"))
+            if v.kind == "rubric":
+                row["points"] = v.points  # negative: "yes" means the response does the undesirable thing
+            if v.source == "uncertain":
+                row.update(leaning=v.leaning, p_yes=v.p_yes, if_yes=v.if_yes, if_no=v.if_no)
+                row["red_line_risk"] = v.red_line_risk
             rows.append({**row, "decision": None})
     return rows
 
 
-def _applied(record: Mapping[str, Any]) -> str:
+def _applied(v: VerdictView) -> str:
     """The verdict that was scored: an uncertain one is read as a committed risk or an unmet point
     (a rubric criterion: unmet when its points are positive, met when negative)."""
-    if record["verdict"] == "uncertain":
-        worse = record["kind"] == "risk" or (record["kind"] == "rubric" and (record.get("points") or 0) < 0)
+    if v.verdict == "uncertain":
+        worse = v.kind == "risk" or (v.kind == "rubric" and (v.points or 0) < 0)
         return "yes" if worse else "no"
-    return str(record["verdict"])
+    return v.verdict
 
 
 def write_review(rows: Sequence[Mapping[str, Any]], review_file: Path) -> None:
@@ -167,7 +167,7 @@ def uncertain_counts(items: Sequence[Mapping[str, Any]]) -> dict[str, tuple[int,
     for r in views(items):
         if r.task != "open" or r.dataset is None:
             continue
-        words = [v.get("verdict") for v, _ in r.verdicts()]
+        words = [v.verdict for v, _ in r.verdicts()]
         u, n = out.get(r.dataset, (0, 0))
         out[r.dataset] = (u + words.count("uncertain"), n + len(words))
     return out
@@ -176,12 +176,12 @@ def uncertain_counts(items: Sequence[Mapping[str, Any]]) -> dict[str, tuple[int,
 def agreement(items: Sequence[Mapping[str, Any]], review_file: Path) -> tuple[dict[str, Any], str | None]:
     """Two judges' agreement and kappa over the questions both decided; the disputed count and message."""
     pairs = [
-        (v["judge1"] == "yes", v["judge2"] == "yes")
+        (v.judge1 == "yes", v.judge2 == "yes")
         for r in items
         for v, _ in verdict_records(r)
-        if v.get("judge1") in ("yes", "no") and v.get("judge2") in ("yes", "no")
+        if v.judge1 in ("yes", "no") and v.judge2 in ("yes", "no")
     ]
-    disputed = sum(v.get("source") == "disputed" for r in items for v, _ in verdict_records(r))
+    disputed = sum(v.source == "disputed" for r in items for v, _ in verdict_records(r))
     message = None
     if disputed:
         message = (

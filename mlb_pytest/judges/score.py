@@ -18,7 +18,7 @@ score, for the review file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .questions import JudgeQuestion, conservative_yes
@@ -37,9 +37,25 @@ def rubric_ratio(criteria: Iterable[tuple[int, bool]]) -> float | None:
     return sum(p for p, met in pairs if met) / possible if possible > 0 else None
 
 
+@dataclass(frozen=True)
+class RubricParts:
+    """A rubric item's ``details["rubric"]`` (schema ``report_model.RubricDetails``)."""
+
+    points: float  # of the criteria met, negative ones included (an int for one sample, a mean over samples)
+    possible: int  # the sum of the positive points
+    tags: dict[str, float]  # per tag: the ratio over the criteria carrying it (an item tag: the item score)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"points": self.points, "possible": self.possible, "tags": self.tags}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> RubricParts:
+        return cls(raw["points"], raw["possible"], raw.get("tags", {}))
+
+
 def rubric_score(
     questions: Sequence[JudgeQuestion], met: Sequence[bool], item_tags: Sequence[str] = ()
-) -> tuple[float, dict[str, Any]]:
+) -> tuple[float, RubricParts]:
     """An item's rubric score (unclipped) and its details: points, possible, per-tag scores."""
     crit = [(q.points, yes) for q, yes in zip(questions, met)]
     score = rubric_ratio(crit)
@@ -50,26 +66,24 @@ def rubric_score(
         value = rubric_ratio((q.points, yes) for q, yes in zip(questions, met) if tag in q.tags)
         if value is not None:
             tags[tag] = value  # a criterion tag wins over an item tag of the same name, as in HealthBench
-    details = {
-        "points": sum(p for p, yes in crit if yes),
-        "possible": sum(p for p, _ in crit if p > 0),
-        "tags": dict(sorted(tags.items())),
-    }
-    return score, details
+    parts = RubricParts(
+        points=sum(p for p, yes in crit if yes),
+        possible=sum(p for p, _ in crit if p > 0),
+        tags=dict(sorted(tags.items())),
+    )
+    return score, parts
 
 
-def mean_rubric(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def mean_rubric(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The rubric details of several samples of one item: every number averaged."""
+    parts = [RubricParts.from_json(s) for s in samples]
     n = len(parts)
-    tags = sorted({t for p in parts for t in p.get("tags", {})})
-    return {
-        "points": sum(p["points"] for p in parts) / n,
-        "possible": parts[0]["possible"],
-        "tags": {
-            t: sum(p["tags"][t] for p in parts if t in p["tags"]) / max(1, sum(t in p["tags"] for p in parts))
-            for t in tags
-        },
-    }
+    tags = sorted({t for p in parts for t in p.tags})
+    return RubricParts(
+        points=sum(p.points for p in parts) / n,
+        possible=parts[0].possible,
+        tags={t: sum(p.tags[t] for p in parts if t in p.tags) / max(1, sum(t in p.tags for p in parts)) for t in tags},
+    ).to_json()
 
 
 def score_from_verdicts(
@@ -86,12 +100,12 @@ def score_from_verdicts(
         ]
     }
     if pairs and all(q.kind == "rubric" for q, _, _ in pairs):
-        score, details["rubric"] = rubric_score([q for q, _, _ in pairs], [yes for _, _, yes in pairs], item_tags)
+        score, r = rubric_score([q for q, _, _ in pairs], [yes for _, _, yes in pairs], item_tags)
+        details["rubric"] = r.to_json()
         pos = [yes for q, _, yes in pairs if q.points > 0]
         neg = [yes for q, _, yes in pairs if q.points < 0]
-        r = details["rubric"]
         why = (
-            f"rubric {score:.3f}: {r['points']:+d} of {r['possible']} points; {sum(pos)}/{len(pos)} desirable "
+            f"rubric {score:.3f}: {r.points:+d} of {r.possible} points; {sum(pos)}/{len(pos)} desirable "
             f"criteria met" + (f", {sum(neg)}/{len(neg)} undesirable met" if neg else "")
         )
         missed = [q.criterion for q, _, yes in pairs if q.points > 0 and not yes]

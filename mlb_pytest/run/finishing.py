@@ -14,7 +14,7 @@ import json
 import os
 import platform
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -178,7 +178,56 @@ class Collected:
 
     def record(self, result: dict[str, Any]) -> None:
         """Keep one item's result: in full in the spool, compact here; a later result for the node wins."""
-        self.results[result["nodeid"]] = ItemRow(result, self.spool)
+        self.results[ItemView(result).nodeid] = ItemRow(result, self.spool)
+
+
+@dataclass(frozen=True)
+class ProcessConcurrency:
+    """One process's requests in flight (``Engine.concurrency_stats``): this process's, or an xdist worker's."""
+
+    configured: int
+    final: int  # where the adaptive limiter left the limit
+    lowest: int
+    backoffs: int = 0
+    overloads: int = 0
+    timeouts: int = 0
+    rate_limits: int = 0
+    adaptive: bool = False
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ProcessConcurrency:
+        """The counters are kept as they came (a local model's engine leaves some out: 0)."""
+        return cls(
+            configured=raw["configured"],
+            final=raw["final"],
+            lowest=raw["lowest"],
+            backoffs=raw.get("backoffs", 0),
+            overloads=raw.get("overloads", 0),
+            timeouts=raw.get("timeouts", 0),
+            rate_limits=raw.get("rate_limits", 0),
+            adaptive=bool(raw.get("adaptive")),
+        )
+
+    @classmethod
+    def of_worker(cls, engine_stats: Mapping[str, Any]) -> ProcessConcurrency | None:
+        """From a worker's engine figures (``EngineStats.to_json``); None when they have no concurrency part."""
+        raw = engine_stats.get("concurrency")
+        return cls.from_json(raw) if isinstance(raw, dict) else None
+
+    @staticmethod
+    def combine(parts: Sequence[ProcessConcurrency]) -> dict[str, Any]:
+        """``run.concurrency``: the largest final limit, the smallest lowest one, back-offs summed."""
+        return {
+            "configured": max(p.configured for p in parts),
+            "final": max(p.final for p in parts),
+            "lowest": min(p.lowest for p in parts),
+            "backoffs": sum(p.backoffs for p in parts),
+            "overloads": sum(p.overloads for p in parts),
+            "timeouts": sum(p.timeouts for p in parts),
+            "rate_limits": sum(p.rate_limits for p in parts),
+            "adaptive": any(p.adaptive for p in parts),
+            "processes": len(parts),
+        }
 
 
 class Finisher:
@@ -313,22 +362,12 @@ class Finisher:
 
         Under xdist: the largest final limit, the smallest lowest one, back-offs summed over processes.
         """
-        parts = [p["concurrency"] for p in self.collected.worker_stats if isinstance(p.get("concurrency"), dict)]
+        parts = [c for p in self.collected.worker_stats if (c := ProcessConcurrency.of_worker(p)) is not None]
         if self.generation.engine is not None:
-            parts.append(self.generation.engine.concurrency_stats())
+            parts.append(ProcessConcurrency.from_json(self.generation.engine.concurrency_stats()))
         if not parts:
             return None
-        return {
-            "configured": max(p["configured"] for p in parts),
-            "final": max(p["final"] for p in parts),
-            "lowest": min(p["lowest"] for p in parts),
-            "backoffs": sum(p.get("backoffs", 0) for p in parts),
-            "overloads": sum(p.get("overloads", 0) for p in parts),
-            "timeouts": sum(p.get("timeouts", 0) for p in parts),
-            "rate_limits": sum(p.get("rate_limits", 0) for p in parts),
-            "adaptive": any(p.get("adaptive") for p in parts),
-            "processes": len(parts),
-        }
+        return ProcessConcurrency.combine(parts)
 
     def generation_stats(self) -> dict[str, Any]:
         """``run.generation``: the engines' counters summed over processes (oldest and newest cache hit kept)."""

@@ -25,7 +25,7 @@ from ..completeness import Completeness, describe_selection
 from ..gates import Gate, Policy, evaluate, load_policy, regressed_items, suite_changes
 from ..item_view import ItemView, views
 from ..report import INFRA_GATE, verdict
-from ..report_view import ReportView
+from ..report_view import BaselineView, ReportView, RescoreCounts
 from ..schema import Item
 from ..sequential import DEFAULT_DISCORDANCE, DEFAULT_POWER, min_detectable_drop
 from .sequential_gate import SequentialMonitor
@@ -112,16 +112,21 @@ class Gatekeeper:
     def apply(self, report: dict[str, Any]) -> None:
         """Evaluate the policy against the baseline; put gates, verdict and comparison in the report."""
         assert self.policy is not None
+        view = ReportView(report)
         base = self.baseline_items if self.baseline is not None else None
-        rescored, judge_note = None, None
+        rescored, judge_note, judge_line = None, None, ""
         if base is not None and self.baseline is not None:
             if self.settings.rescore_baseline:
-                base, rescored = rescored_items(base, report["items"])
-            elif judge_of(self.baseline.data) != judge_of(report["run"]) and any(
-                r.metric in ("judge", "rubric") for r in views(report["items"])
+                base, rescored = rescored_items(base, view.items)
+            elif judge_of(self.baseline.data) != judge_of(view.run) and any(
+                r.metric in ("judge", "rubric") for r in views(view.items)
             ):
-                (bj, brev), (cj, crev) = judge_of(self.baseline.data), judge_of(report["run"])
+                (bj, brev), (cj, crev) = judge_of(self.baseline.data), judge_of(view.run)
                 judge_note = {"baseline": bj, "baseline_revision": brev, "current": cj, "current_revision": crev}
+                judge_line = (
+                    f"the baseline was judged by {_judge_text(bj, brev)}, this run by {_judge_text(cj, crev)}: judged "
+                    "datasets compare two judges; add --mlb-rescore-baseline to re-judge the baseline's answers first"
+                )
         label = self.setup.shown(self.baseline_path) if self.baseline_path else str(self.baseline_path)
         policy = self.policy
         if self.sequential is not None:  # undecided drop gates fall back to the fixed-size test at its share
@@ -143,16 +148,18 @@ class Gatekeeper:
             "min_shared": self.policy.min_shared,
         }
         if base is not None and self.baseline is not None:
-            items = [r for r in report["items"] if ItemView(r).outcome != "suite_error"]
+            stored = BaselineView(self.baseline.data)
+            items = [r for r in view.items if ItemView(r).outcome != "suite_error"]
             changes = suite_changes(items, base)
             if rescored is not None:
                 comparison["rescored"] = rescored
+                counts = RescoreCounts(rescored)
                 self.notes.append(
-                    f"baseline re-scored with this run's rules and judge: {rescored['items']} stored answers, "
-                    f"{rescored['changed_verdicts']} changed pass/fail"
-                    + (f", {rescored['errors']} could not be re-scored" if rescored["errors"] else "")
+                    f"baseline re-scored with this run's rules and judge: {counts.items} stored answers, "
+                    f"{counts.changed_verdicts} changed pass/fail"
+                    + (f", {counts.errors} could not be re-scored" if counts.errors else "")
                 )
-            old_style, new_style = self.baseline.data.get("prompt_style"), ReportView(report).prompt_style
+            old_style, new_style = stored.prompt_style, view.prompt_style
             if old_style and new_style and old_style != new_style:
                 comparison["prompt_style_changed"] = {"baseline": old_style, "current": new_style}
                 self.notes.append(
@@ -161,24 +168,19 @@ class Gatekeeper:
                 )
             if judge_note is not None:
                 comparison["judge_changed"] = judge_note
-                self.notes.append(
-                    f"the baseline was judged by {_judge_text(judge_note['baseline'], judge_note['baseline_revision'])}, "
-                    f"this run by {_judge_text(judge_note['current'], judge_note['current_revision'])}: judged "
-                    "datasets compare two judges; add --mlb-rescore-baseline to re-judge the baseline's answers first"
-                )
+                self.notes.append(judge_line)
+            regressions = regressed_items(items, base)
             comparison.update(
-                baseline_model=self.baseline.data.get("model"),
-                baseline_created=self.baseline.data.get("created"),
-                baseline_selection=describe_selection(self.baseline.data["selection"])
-                if self.baseline.data.get("selection")
-                else None,
-                fingerprint_match=self.baseline.fingerprint == ReportView(report).suite_fingerprint,
+                baseline_model=stored.model,
+                baseline_created=stored.created,
+                baseline_selection=describe_selection(stored.selection) if stored.selection else None,
+                fingerprint_match=self.baseline.fingerprint == view.suite_fingerprint,
                 changes={k: {"count": len(v), "keys": v[:50]} for k, v in changes.items()},
                 differences={k: d.__dict__ for k, d in result.differences.items()},
-                regressions=regressed_items(items, base),
+                regressions=regressions,
             )
-            if self.settings.strict_regressions and comparison["regressions"]:
-                n = len(comparison["regressions"])
+            if self.settings.strict_regressions and regressions:
+                n = len(regressions)
                 result.gates.append(
                     Gate(
                         "regressed items",
@@ -188,7 +190,7 @@ class Gatekeeper:
                         threshold=0.0,
                     )
                 )
-        all_gates = [*report["gates"], *(g.to_json() for g in result.gates)]
+        all_gates = [*(g.raw for g in view.gates), *(g.to_json() for g in result.gates)]
         v, why = verdict([Gate(**g) for g in all_gates])
         report.update(gates=all_gates, verdict=v, verdict_reason=why, comparison=comparison)
 
@@ -214,8 +216,9 @@ class Gatekeeper:
             messages.append(f"baseline NOT written: {exc} (add --mlb-force-baseline to replace it)")
             report["baseline_update"] = {"written": False, "path": str(self.baseline_path), "reason": str(exc)}
             return
-        scope = f"; selection recorded: {report['run']['incomplete_reason']}" if done.selection else ""
-        messages.append(f"baseline written to {self.baseline_path} ({len(report['items'])} items{scope})")
+        view = ReportView(report)
+        scope = f"; selection recorded: {view.incomplete_reason}" if done.selection else ""
+        messages.append(f"baseline written to {self.baseline_path} ({len(view.items)} items{scope})")
         report["baseline_update"] = {"written": True, "path": str(self.baseline_path)}
 
 

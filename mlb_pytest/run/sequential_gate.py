@@ -37,6 +37,50 @@ class _Target:
     test: SequentialDropTest
 
 
+@dataclass(frozen=True)
+class SequentialEntry:
+    """One drop gate's sequential test as the report states it (``sequential.gates``; schema
+    ``report_model.SequentialGate``)."""
+
+    decision: str
+    rule: str  # how it was decided: sequential, futility, fixed-size fallback (none: no pairs)
+    n_used: int
+    drop: float | None  # mean drop over the pairs used; None before any
+    e_regression: float
+    e_futility: float
+    alpha_sequential: float
+    alpha_fallback: float
+    futility_bound: float  # the drop that "no regression" rules out
+
+    @classmethod
+    def of(cls, test: SequentialDropTest) -> SequentialEntry:
+        design = test.design
+        return cls(
+            decision=test.decision,
+            rule=test.rule,
+            n_used=test.n,
+            drop=(sum(test.baseline) - sum(test.candidate)) / test.n if test.n else None,
+            e_regression=test.e_regression,
+            e_futility=test.e_futility,
+            alpha_sequential=design.alpha_sequential,
+            alpha_fallback=design.alpha_fallback,
+            futility_bound=design.futility_bound,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "rule": self.rule,
+            "n_used": self.n_used,
+            "drop": self.drop,
+            "e_regression": self.e_regression,
+            "e_futility": self.e_futility,
+            "alpha_sequential": self.alpha_sequential,
+            "alpha_fallback": self.alpha_fallback,
+            "futility_bound": self.futility_bound,
+        }
+
+
 @dataclass
 class SequentialMonitor:
     """One sequential test per drop gate target, fed as results arrive where they meet."""
@@ -110,19 +154,8 @@ class SequentialMonitor:
             decided_live = test.decision != UNDECIDED
             if not decided_live:
                 test.finish()
-            design = test.design
-            entry = {
-                "decision": test.decision,
-                "rule": test.rule,
-                "n_used": test.n,
-                "drop": (sum(test.baseline) - sum(test.candidate)) / test.n if test.n else None,
-                "e_regression": test.e_regression,
-                "e_futility": test.e_futility,
-                "alpha_sequential": design.alpha_sequential,
-                "alpha_fallback": design.alpha_fallback,
-                "futility_bound": design.futility_bound,
-            }
-            block["gates"][t.name] = entry
+            entry = SequentialEntry.of(test)
+            block["gates"][t.name] = entry.to_json()
             gate = by_name.get(t.name)
             if gate is None or not decided_live:
                 continue  # the fixed-size test stands (its alpha is the fallback's: see Gatekeeper.apply)
@@ -130,21 +163,21 @@ class SequentialMonitor:
         return block
 
 
-def _settle_gate(gate: Gate, target: str, e: Mapping[str, Any]) -> None:
-    n, drop = e["n_used"], e["drop"] or 0.0
-    if e["decision"] == REGRESSION:
+def _settle_gate(gate: Gate, target: str, e: SequentialEntry) -> None:
+    n, drop = e.n_used, e.drop or 0.0
+    if e.decision == REGRESSION:
         gate.passed, gate.status = False, "fail"
         gate.reason = (
             f"regression (sequential): mean drop {drop:.3f} on {n} shared items; e-value "
-            f"{e['e_regression']:.3g} >= 1/{e['alpha_sequential']:.3g} against a drop <= {gate.threshold:g}"
+            f"{e.e_regression:.3g} >= 1/{e.alpha_sequential:.3g} against a drop <= {gate.threshold:g}"
         )
-    elif e["decision"] == NO_REGRESSION:
+    elif e.decision == NO_REGRESSION:
         gate.passed, gate.status = True, "pass"
         gate.reason = (
             f"no regression (sequential): mean drop {drop:+.3f} on {n} shared items; a drop of "
-            f"{e['futility_bound']:.3f} or more is ruled out (e-value {e['e_futility']:.3g} >= 1/{e['alpha_sequential']:.3g})"
+            f"{e.futility_bound:.3f} or more is ruled out (e-value {e.e_futility:.3g} >= 1/{e.alpha_sequential:.3g})"
         )
     gate.test = "anytime-valid e-process (betting mixture), stopped when decided"
     gate.n_shared = n
-    gate.p_value = min(1.0, 1.0 / max(e["e_regression"], 1e-300))
+    gate.p_value = min(1.0, 1.0 / max(e.e_regression, 1e-300))
     gate.p_adjusted = None
