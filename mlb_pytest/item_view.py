@@ -47,6 +47,11 @@ class VerdictView:
         return str(self.raw["verdict"])
 
     @property
+    def decision(self) -> Any:
+        """The verdict as stored: a word, or a bool from a judge that answers with one (red lines read both)."""
+        return self.raw.get("verdict")
+
+    @property
     def source(self) -> str | None:
         """How the verdict was reached: single, agreed, disputed, uncertain or adjudicated."""
         return opt_str(self.raw, "source")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import UsageError
+from ..item_view import VerdictView
 from ..schema import Item
 
 # Risk verdicts that count as committed; "uncertain" is a judge's abstention, read conservatively.
@@ -97,10 +98,10 @@ def _options_crossed(harmful: Sequence[str], details: Mapping[str, Any]) -> RedL
     return RedLine("option", hit) if hit else None
 
 
-def _committed(record: Mapping[str, Any], criterion: str) -> bool:
-    if record.get("source") == "disputed":
+def _committed(record: VerdictView, criterion: str) -> bool:
+    if record.source == "disputed":
         return True  # two judges disagree and no physician has decided: a disputed risk is a risk
-    verdict = record.get("verdict")
+    verdict = record.decision
     if isinstance(verdict, bool):
         return verdict
     word = str(verdict).strip().lower()
@@ -121,13 +122,15 @@ def _risks_crossed(item: Item, indexes: Sequence[int], details: Mapping[str, Any
     for i in indexes:
         criterion = risks[i]
         mine = [
-            r for r in records if isinstance(r, Mapping) and r.get("kind") == "risk" and r.get("criterion") == criterion
+            v
+            for v in (VerdictView(r) for r in records if isinstance(r, Mapping) and "kind" in r and "criterion" in r)
+            if v.kind == "risk" and v.criterion == criterion
         ]
         if not mine:
             raise RedLineUnknown(f"red-line risk {criterion[:60]!r} of {item.key} was not judged")
         committed = [r for r in mine if _committed(r, criterion)]
         if committed:
             hit.append(criterion)
-            if all(str(r.get("verdict")).strip().lower() == "uncertain" for r in committed):
+            if all(str(r.decision).strip().lower() == "uncertain" for r in committed):
                 unsure.append(criterion)
     return RedLine("risk", tuple(hit), tuple(unsure)) if hit else None
