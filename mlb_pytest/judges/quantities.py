@@ -13,15 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUMBER = r"[一二两三四五六七八九十百]{1,5}"
-_EN_NUMBERS = {
-    w: float(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split()
-    )
-} | {"twenty": 20.0, "thirty": 30.0, "half": 0.5}
-_EN_NUMBER = r"\b(?:" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True)) + r")\b"
+from ..numerals import EN_NUMBERS, ZH_NUMERAL_CHARS, zh_value
+
+_CN_NUMBER = rf"[{ZH_NUMERAL_CHARS}]{{1,9}}"
+_EN_WORDS = {**EN_NUMBERS, "half": 0.5}
+_EN_NUMBER = r"\b(?:" + "|".join(sorted(_EN_WORDS, key=len, reverse=True)) + r")\b"
 _NUMBER = rf"(?:\d+(?:\.\d+)?|\.\d+|{_CN_NUMBER}|半|{_EN_NUMBER})"
 _RANGE_SEP = r"\s*(?:~|～|-|–|—|至|到|to)\s*"
 
@@ -118,29 +114,17 @@ def _close(a: float, b: float) -> bool:
 
 
 def number_value(text: str) -> float | None:
-    """An Arabic or a Chinese numeral (up to 999) as a float."""
+    """An Arabic, Chinese (up to 9,999) or English numeral as a float."""
     t = text.strip()
     if t == "半":
         return 0.5
-    if t.lower() in _EN_NUMBERS:
-        return _EN_NUMBERS[t.lower()]
+    if t.lower() in _EN_WORDS:
+        return float(_EN_WORDS[t.lower()])
     try:
         return float(t)
     except ValueError:
-        pass
-    total, current = 0, 0
-    for ch in t:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            return None
-    return float(total + current)
+        value = zh_value(t)
+        return None if value is None else float(value)
 
 
 def _unit(unit_text: str) -> tuple[str, float] | None:

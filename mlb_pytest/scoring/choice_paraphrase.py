@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..numerals import EN_NUMBERS, ZH_DIGITS, ZH_NUMERAL_CHARS, zh_value
 from .choice_synonyms import concept_spans
 
 MAX_CHARS = 400  # longer text discusses several options; its paraphrase is not an answer
@@ -130,54 +131,27 @@ def _clause_start(ends: list[int], text: str, cue: re.Match[str]) -> int:
 
 # --- numbers written in words --------------------------------------------------------------------
 
-_EN_NUMBERS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-}
 _EN_NUMBER = re.compile(
-    r"\b(" + "|".join(_EN_NUMBERS) + r")\b(?=[ \t-]+(?:mg|g|ml|micrograms?|milligrams?|grams?"
+    r"\b(" + "|".join(EN_NUMBERS) + r")\b(?=[ \t-]+(?:mg|g|ml|micrograms?|milligrams?|grams?"
     r"|minutes?|hours?|days?|weeks?|months?|years?|tablets?|times|doses?)\b)",
     re.I,
 )
-_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
 _ZH_NUMBER = re.compile(
-    r"([零一二两三四五六七八九十百千]{1,6})(个半|个)?(?=天|日|周|月|年|岁|小时|分钟|次|毫克|微克|克|毫升|片|粒|倍|mg|g|ml)"
+    rf"([{ZH_NUMERAL_CHARS}]{{1,9}})(个半|个)?(?=天|日|周|月|年|岁|小时|分钟|次|毫克|微克|克|毫升|片|粒|倍|mg|g|ml)"
 )
 
 
 def _zh_number(run: str) -> str:
     """ "一百" → "100", "十五" → "15", "二三" (two or three) → "2~3"; else the run unchanged."""
-    if len(run) == 2 and all(c in _ZH_DIGITS for c in run) and _ZH_DIGITS[run[1]] == _ZH_DIGITS[run[0]] + 1:
-        return f"{_ZH_DIGITS[run[0]]}~{_ZH_DIGITS[run[1]]}"
-    total, digit = 0, None
-    for c in run:
-        if c in _ZH_DIGITS:
-            if digit is not None:
-                return run
-            digit = _ZH_DIGITS[c]
-        else:
-            total += (1 if digit is None else digit) * _ZH_UNITS[c]
-            digit = None
-    return str(total + (digit or 0))
+    if len(run) == 2 and all(c in ZH_DIGITS for c in run) and ZH_DIGITS[run[1]] == ZH_DIGITS[run[0]] + 1:
+        return f"{ZH_DIGITS[run[0]]}~{ZH_DIGITS[run[1]]}"
+    value = zh_value(run)
+    return run if value is None else str(value)
 
 
 def _digits(text: str) -> str:
     """Numbers written in words, as digits, where a unit follows ("five days", "一百毫克", "四个半小时")."""
-    text = _EN_NUMBER.sub(lambda m: str(_EN_NUMBERS[m.group(1).lower()]), text)
+    text = _EN_NUMBER.sub(lambda m: str(EN_NUMBERS[m.group(1).lower()]), text)
     return _ZH_NUMBER.sub(lambda m: _zh_number(m.group(1)) + (".5" if m.group(2) == "个半" else ""), text)
 
 
