@@ -33,10 +33,8 @@ _STOP_WORDS = {
 }  # fmt: skip
 
 
-_NAMED_BY_UNIT = {
-    "bp",
-    "celsius",
-}  # 150/95 mmHg is a blood pressure, 38.5 ℃ a temperature, whatever words surround them
+# 150/95 mmHg is a blood pressure and 38.5 ℃ a temperature, whatever words surround them
+_NAMED_BY_UNIT = frozenset({"bp", "celsius"})
 
 
 @dataclass(frozen=True)
