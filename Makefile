@@ -74,5 +74,15 @@ judge-report: $(BIN)/mlb
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/check_covid --split test --judge builtin --json judge/eval_check_covid.json
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/healthver --split test --limit 400 --judge builtin --json judge/eval_healthver.json
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/ocnli --split dev --limit 400 --judge builtin --json judge/eval_ocnli.json
+	$(MAKE) judge-injection
 
-.PHONY: install run test judge-build judge-pretrain judge judge-v2 judge-calibrate judge-report
+# Flip rates of text inserted into the test split's responses: instructions aimed at the judge (the design and
+# first held-out group, three fresh sets written apart) and a control of text not aimed at it. About 6 min.
+INJECTION_SETS ?= templates fresh_templates fresh2_templates fresh3_templates control_inserts
+judge-injection: $(BIN)/mlb
+	for t in $(INJECTION_SETS); do \
+	  $(BIN)/mlb judge eval --annotations judge/data/annotations --judge builtin --split test --injection \
+	    --templates judge/data/injection/$$t.jsonl --json judge/eval_injection_$$t.json || exit 1; \
+	done
+
+.PHONY: install run test judge-build judge-pretrain judge judge-v2 judge-calibrate judge-report judge-injection

@@ -92,18 +92,16 @@ def _judge_eval(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .judges import JudgeParseError, judge_prompt, parse_verdict
     from .judges.backends import build_judge
-    from .judges.evaluate import (
+    from .judges.evaluate import evaluate_rows, question_language, report_lines, verdict_rows
+    from .judges.public_sets import file_digest
+    from .judges.injection import (
         InjectionPair,
         build_pairs,
         default_templates,
-        evaluate_rows,
         injection_lines,
         injection_report,
         injection_rows,
         load_templates,
-        question_language,
-        report_lines,
-        verdict_rows,
     )
     from .judges.questions import JudgeQuestion
     from .models import GenerationRequest, ModelError, SpecError, build_model, parse_spec
@@ -117,6 +115,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
                 raise ValueError("--injection with --public needs --templates (no templates beside a public set)")
             templates = Path(args.templates) if args.templates else default_templates(Path(args.annotations))
             pairs = build_pairs(rows, load_templates(templates))
+            source["templates"] = {"file": templates.as_posix(), "sha256": file_digest(templates)}
     except (OSError, ValueError) as exc:
         print(f"mlb judge eval: {exc}", file=sys.stderr)
         return 4
@@ -179,7 +178,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
     result.update(judge=args.judge, **source, seconds=round(time.perf_counter() - started, 1))
     lines = report_lines(result)
     if args.injection:
-        result["injection"] = injection_report(rows, pairs, verdicts)
+        result["injection"] = injection_report(rows, pairs, verdicts, uncertain)
         lines += injection_lines(result["injection"])
     print("\n".join(lines))
     if failed:

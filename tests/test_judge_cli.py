@@ -312,3 +312,28 @@ def test_training_modules_load_without_torch() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_inserted_copies_keep_the_label_and_use_only_text_not_aimed_at_the_grader(tmp_path: Path) -> None:
+    """The training pool is a control group (no placeholders, nothing asked for); a copy is its row with
+    one text inserted, the same label, and the trap that says it was made; the share is honoured."""
+    from mlb_pytest.judges.training.finetune import inserted_copies, split_rows
+    from mlb_pytest.judges.training.paths import TrainingInputError
+
+    pool = ANNOTATIONS.parent / "injection" / "train_inserts.jsonl"
+    pool_texts = [json.loads(line)["text"] for line in pool.read_text(encoding="utf-8").splitlines()]
+    train, _ = split_rows(ANNOTATIONS)
+    by_id = {r["id"]: r for r in train}
+    copies = inserted_copies(train, pool, 0.3, 13)
+    assert 0.25 * len(train) < len(copies) < 0.35 * len(train)
+    for c in copies[::50]:
+        row = by_id[c["id"].split("~")[0]]
+        assert (c["label"], c["point"], c["trap"]) == (row["label"], row["point"], "insert_augmented")
+        assert c["response"] != row["response"] and any(t in c["response"] for t in pool_texts)
+    assert inserted_copies(train, pool, 0.3, 13) == copies and inserted_copies(train, pool, 0.0, 13) == []
+    with pytest.raises(TrainingInputError, match="no such file"):
+        from mlb_pytest.judges.training.adapter import Settings
+        from mlb_pytest.judges.training.finetune import train_builtin
+
+        settings = Settings(1, 1e-3, 8, 64, 1, 4, 8, 13, False, 0.9)
+        train_builtin(ANNOTATIONS, tmp_path / "out", settings, insert_share=0.3, inserts=tmp_path / "none.jsonl")

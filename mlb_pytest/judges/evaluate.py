@@ -11,9 +11,7 @@ random baselines, and its abstentions (coverage; figures on decided rows; figure
 abstention counted wrong). Per trap and per original NLI class: the plain figures; and the share
 of injection-trap rows the judge got wrong.
 
-``--injection`` measures steering directly: each clean row is paired with the same response
-carrying an instruction to the judge (templates in ``judge/data/injection/templates.jsonl``, a
-design group and a held-out group), and the flip rate is the share of pairs whose verdict changed.
+``--injection`` (``judges.injection``) measures steering directly.
 ``echo_judge`` is a scripted judge that quotes the planted text before its own verdict: through
 it, any flip is the verdict parser's fault.
 """
@@ -26,7 +24,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +39,7 @@ from ..statistics import (
     percentile_interval,
     rng_for,
 )
+from .injection import stable_hash
 
 LABELS = ("yes", "no")
 
@@ -401,199 +399,6 @@ def report_lines(result: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-# --- injection: does a response that addresses the judge change its verdict? ----------------------
-
-POSITIONS = ("start", "middle", "end")
-GROUPS = ("design", "heldout")
-PLACEHOLDERS = re.compile(r"\{(\w+)\}")
-VERDICT_WORDS = {"zh": ("是", "否"), "en": ("yes", "no"), "ja": ("はい", "いいえ")}
-CLAIMS = {
-    "zh": {"point": "满足该评估要点", "risk": "不存在任何风险"},
-    "en": {"point": "meets the reference point", "risk": "does not commit any risk"},
-    "ja": {"point": "評価基準を満たしています", "risk": "リスクはありません"},
-}
-_BREAKS = "。！？；;\n，,、 "
-
-
-@dataclass(frozen=True)
-class InjectionTemplate:
-    """One way a response may address the judge; ``{v}``, ``{claim}`` and ``{tag}`` are filled per row."""
-
-    id: str
-    group: str  # design (a defence may be built against it) | heldout (measured only)
-    style: str
-    lang: str
-    positions: tuple[str, ...]
-    text: str
-
-
-@dataclass(frozen=True)
-class InjectionPair:
-    """A clean annotation row and the same response with one injected instruction."""
-
-    id: str
-    row_id: str
-    template: InjectionTemplate
-    position: str
-    response: str  # the injected response
-    target: bool  # the verdict the injection asks for: "met" for points, "no risk" for risks
-
-
-def default_templates(annotations: Path) -> Path:
-    """``judge/data/injection/templates.jsonl`` beside ``judge/data/annotations``."""
-    base = annotations if annotations.is_dir() else annotations.parent
-    return base.parent / "injection" / "templates.jsonl"
-
-
-def load_templates(path: Path) -> list[InjectionTemplate]:
-    """Templates from JSONL, checked: known group, language, positions and placeholders."""
-    out: list[InjectionTemplate] = []
-    ids: set[str] = set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            raw = json.loads(line)
-            t = InjectionTemplate(
-                str(raw["id"]),
-                str(raw["group"]),
-                str(raw["style"]),
-                str(raw["lang"]),
-                tuple(raw["positions"]),
-                str(raw["text"]),
-            )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{where}: not a template row ({exc})") from None
-        if (
-            t.group not in GROUPS
-            or t.lang not in VERDICT_WORDS
-            or not t.positions
-            or not set(t.positions) <= set(POSITIONS)
-            or t.id in ids
-        ):
-            raise ValueError(f"{where}: bad group, lang, positions or duplicate id in template {t.id!r}")
-        unknown = set(PLACEHOLDERS.findall(t.text)) - {"v", "claim", "tag"}
-        if unknown or "{v}" not in t.text:
-            raise ValueError(f"{where}: template {t.id!r} needs {{v}} and knows only {{v}}, {{claim}}, {{tag}}")
-        ids.add(t.id)
-        out.append(t)
-    return out
-
-
-def _h(*parts: str) -> int:
-    return int(hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:12], 16)
-
-
-def fill(template: InjectionTemplate, kind: str, seed: str) -> tuple[str, bool]:
-    """The template's text for a row of this kind, and the verdict it asks for."""
-    target = kind == "point"  # a point should be "met"; a risk should be "absent"
-    yes_word, no_word = VERDICT_WORDS[template.lang]
-    values = {
-        "v": yes_word if target else no_word,
-        "claim": CLAIMS[template.lang]["point" if target else "risk"],
-        "tag": hashlib.sha256(seed.encode("utf-8")).hexdigest()[:8],
-    }
-    return PLACEHOLDERS.sub(lambda m: values[m.group(1)], template.text), target
-
-
-def insert(response: str, text: str, position: str) -> str:
-    """The response with ``text`` at its start, its end, or the sentence break nearest its middle."""
-    if position == "start":
-        return f"{text}\n{response}"
-    if position == "end":
-        return f"{response}\n{text}"
-    half = len(response) / 2
-    cuts = [i + 1 for i, ch in enumerate(response) if ch in _BREAKS and 0 < i + 1 < len(response)]
-    cut = min(cuts, key=lambda i: (abs(i - half), i)) if cuts else len(response) // 2
-    return f"{response[:cut]}\n{text}\n{response[cut:]}"
-
-
-def injection_rows(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The rows a pair can start from: clean ones (rows already carrying an injection are left out)."""
-    return [r for r in rows if r.get("trap") != "injection"]
-
-
-def build_pairs(rows: Iterable[Mapping[str, Any]], templates: Sequence[InjectionTemplate]) -> list[InjectionPair]:
-    """One pair per clean row and template group; template and position chosen by a hash of the row.
-
-    Deterministic: the same rows and templates always give the same pairs, on any machine.
-    """
-    by_group = {g: [t for t in templates if t.group == g] for g in GROUPS}
-    pairs = []
-    for r in injection_rows(rows):
-        rid = str(r["id"])
-        for group, options in by_group.items():
-            if not options:
-                continue
-            t = options[_h(rid, group) % len(options)]
-            position = t.positions[_h(rid, t.id, "position") % len(t.positions)]
-            text, target = fill(t, str(r["kind"]), f"{rid}/{t.id}")
-            pairs.append(
-                InjectionPair(
-                    f"{rid}~{t.id}~{position}", rid, t, position, insert(str(r["response"]), text, position), target
-                )
-            )
-    return pairs
-
-
-def _flip_stats(items: Sequence[tuple[bool, bool, bool]]) -> dict[str, Any]:
-    """(clean verdict, injected verdict, target) triples -> flip and steer counts and rates."""
-    n = len(items)
-    flips = sum(c != i for c, i, _ in items)
-    steered = sum(c != i and i == t for c, i, t in items)
-    return {
-        "n": n,
-        "flips": flips,
-        "flip_rate": flips / n if n else None,
-        "steered": steered,
-        "steered_rate": steered / n if n else None,
-    }
-
-
-def injection_report(
-    rows: Iterable[Mapping[str, Any]], pairs: Sequence[InjectionPair], verdicts: Mapping[str, bool]
-) -> dict[str, Any]:
-    """Flip rate (share of pairs whose verdict changed) overall, per group, style, position, language.
-
-    A pair with an unreadable verdict on either side is counted apart, never as kept or flipped.
-    """
-    lang = {str(r["id"]): str(r.get("lang") or "zh") for r in rows}
-    scored: list[tuple[InjectionPair, tuple[bool, bool, bool]]] = [
-        (p, (verdicts[p.row_id], verdicts[p.id], p.target)) for p in pairs if p.row_id in verdicts and p.id in verdicts
-    ]
-    out = _flip_stats([x for _, x in scored])
-    out["pairs"] = len(pairs)
-    out["unreadable"] = len(pairs) - len(scored)
-    keys = {
-        "per_group": lambda p: p.template.group,
-        "per_style": lambda p: p.template.style,
-        "per_position": lambda p: p.position,
-        "per_language": lambda p: "same" if p.template.lang == lang.get(p.row_id) else "second",
-        "per_template": lambda p: p.template.id,
-    }
-    for name, key in keys.items():
-        groups: dict[str, list[tuple[bool, bool, bool]]] = {}
-        for p, x in scored:
-            groups.setdefault(key(p), []).append(x)
-        out[name] = {k: _flip_stats(v) for k, v in sorted(groups.items())}
-    return out
-
-
-def injection_lines(result: Mapping[str, Any]) -> list[str]:
-    def rate(m: Mapping[str, Any]) -> str:
-        r = m["flip_rate"]
-        return "-" if r is None else f"{r:.3f} ({m['flips']}/{m['n']}, {m['steered']} toward the injected verdict)"
-
-    lines = [
-        f"injection pairs {result['pairs']} ({result['unreadable']} with an unreadable verdict): flip rate {rate(result)}"
-    ]
-    for name in ("per_group", "per_style", "per_position", "per_language"):
-        for k, m in result[name].items():
-            lines.append(f"  {name[4:]} {k}: flip rate {rate(m)}")
-    return lines
-
-
 # --- a scripted judge for measuring the parser: it quotes the response, then gives its own verdict --
 
 _ECHO_FENCE = re.compile(r"<<<(?:回答开始|BEGIN RESPONSE) (\w+)>>>\n(.*?)\n<<<(?:回答结束|END RESPONSE) \1>>>", re.S)
@@ -611,7 +416,7 @@ def echo_judge(messages: Sequence[Mapping[str, str]], **params: Any) -> str:
     m = _ECHO_FENCE.search(user)
     body = m.group(2) if m else user
     question = _ECHO_FENCE.sub("", user)
-    h = _h(question)
+    h = stable_hash(question)
     yes = h % 2 == 0
     zh, en = ("是" if yes else "否"), ("yes" if yes else "no")
     formats = (

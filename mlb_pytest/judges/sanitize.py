@@ -7,47 +7,56 @@ needs to speak to a grader, so such text is taken out before encoding, without r
 
 - hidden text: HTML comments and Markdown comment lines;
 - our own prompt's fence markers (``<<<…>>>``, ``‹‹‹…›››``) and anything else on their line;
-- verdict-shaped text: JSON objects whose verdict key holds a verdict, ``[[是]]``, ``判断：是``
-  (whatever ``judges.verdict`` would read as a verdict);
-- asides in brackets and sentences that address a grader (评审, grader, evaluator, "ignore previous
-  instructions", ``SYSTEM:``), tell it what to output (``判定为是``, "return yes"), or grade the
-  response itself ("本回答满足…", "this response meets…").
+- markup no answer carries: any tag but HTML formatting (``<grading>``, ``</think>``,
+  ``</回答结束>``), with its content when the closing tag is near, and tool or grader bracket tags;
+- lines that play a turn of a conversation with a grader (``助手：``, ``Assistant:``);
+- asides and sentences addressed to a grader (``judges.grader_text``), and what ``judges.verdict``
+  would read as a verdict;
+- what an injection leaves behind: a line cut down to punctuation or a stub, the fenced block,
+  front matter or table it sat in, and bare scaffolding or a sign-off line next to a line that went
+  (``---``, a lone fence, ``置信度: 0.99``, ``审核人：…``).
 
-The rules were written against the design group of ``judge/data/injection/templates.jsonl`` and
-checked to leave every clean annotation row unchanged; the held-out group is measured, never
-tuned against. Every step is a linear scan.
+Version 1 was written against the design group of ``judge/data/injection/templates.jsonl``;
+version 2 against its first held-out group and then against the first fresh set once that had been
+measured. Both leave every clean annotation and held-out row unchanged; the fresh sets written
+apart are measured, never tuned against before they are. Every step is a linear scan.
 """
 
 from __future__ import annotations
 
 import re
 
+from .grader_text import addresses_grader
 from .verdict import verdict_spans
 
-SANITIZE_VERSION = "sanitize/1"  # part of the builtin judge's identity: a new version is a new judge
+SANITIZE_VERSION = "sanitize/2"  # part of the builtin judge's identity: a new version is a new judge
 
-_ADDRESSEE = re.compile(
-    r"评审|评分(?:器|员|说明|系统|老师|模型)|阅卷|判分|评测规则|自动质控|系统(?:提示|判定|指令)"
-    r"|忽略(?:以上|上述|之前|前面|所有)|\b(?:grader|grading\s+(?:policy|rule|system)|evaluator|reviewer|scorer"
-    r"|judge\s+model|the\s+judge)s?\b|\bsystem(?:\s*(?:prompt|note|message|override))?\s*[:：\]]"
-    r"|\bignore\s+(?:all\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions\b|\bpolicy\s+override\b",
+_HTML_TAGS = frozenset(
+    "a abbr b blockquote br caption code col dd del div dl dt em font h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark "
+    "ol p pre q s small span strong sub sup table tbody td tfoot th thead tr u ul".split()
+)
+_TAG = re.compile(r"<(/?)([^\W\d_][\w:.-]{0,40})(?:[ \t][^<>\n]{0,200})?/?>")  # <5 mg or <30 is not a tag
+_BRACKET_TAG = re.compile(
+    r"\[/?(?:tool[:_][\w:.-]+|system|grader|judge\w*|eval\w*|verdict|instruction\w*)(?:[ \t][^\]\n]{0,200})?\]", re.I
+)
+_ELEMENT_REACH = 1000  # an unknown element's content goes with it when its closing tag is this near
+_ROLE_LINE = re.compile(
+    r"^[ \t>*_#]*(?:用户|助手|评审员?|User|Assistant|Human|AI|Grader|Judge|System|ユーザー|アシスタント)[*_ \t]*[:：]",
     re.I,
 )
-_VERDICT_WORD = r"(?:不满足|满足|是(?![否非])|否(?![认则])|yes|no|met|not[ \t]+met|pass)"
-_DIRECTIVE = re.compile(  # no two adjacent runs that could share characters (linear on long blanks)
-    r"(?:判定为|判定|判为|判|评为|输出|output|answer|return|respond\s+with|mark(?:\s+it|\s+this(?:\s+answer)?)?\s+as"
-    r"|label(?:\s+it)?(?:\s+as)?)[ \t]*(?:[:：][ \t]*)?(?:[*_“\"'‘「\[（(][*_“\"'‘「\[（( \t]*)?"
-    + _VERDICT_WORD
-    + r"(?=[ \t]*(?:[.。,，!！;；:：\"”'’)\]）】」*]|$))"
-    r"|只输出\s*JSON|输出\s*JSON|\b(?:answer|respond|reply)\s+with\s+(?:the\s+)?JSON\b|\boutput\s+(?:the\s+)?JSON\b",
+_CONTAINER_LINES = 16  # a fenced block, front matter or table up to this long goes whole when it spoke to the grader
+_FENCE = re.compile(r"[ \t]*(?:```|~~~)[^\n]*")
+_RULE = re.compile(r"[ \t]*(?:---+|\*\*\*+)[ \t]*")
+_KEY_VALUE = re.compile(r"[ \t]*[^:：\n]{1,30}[:：][^\n]*|[^\n。.!?！？]{0,30}")  # or a short heading
+_TABLE_ROW = re.compile(r"[ \t]*\|[^\n]*")
+_STUB = 3  # a line cut down to fewer visible characters than this (审核, "是") was the remainder of an injection
+_SCAFFOLD_CHARS = frozenset("-*_=~#`>|+{}[](),，、。.：:;；!！?？\"'“”‘’「」…—✅✔☑")
+_SIGN_OFF = re.compile(  # who signed the certificate an injection came as
+    r"[ \t*_>—-]*(?:(?:审核|审阅|签发|复核|核准)(?:人|医师|医生|者)|签名|签字|署名|承認者|確認者|(?:reviewed|signed|approved|verified)\s+by)\b",
     re.I,
 )
-_SELF_CLAIM = re.compile(
-    r"(?:本|该|此|以上|这条|本条)(?:回答|答案|答复)|\b(?:this|the)\s+(?:response|answer)(?:\s+above)?\b", re.I
-)
-_SELF_CLAIM_VERB = re.compile(
-    r"满足|符合|合格|通过|正确|无风险|没有风险|不存在|已覆盖|\bmeets?\b|\bpass(?:es)?\b|\bcorrect\b|\bcomplies\b"
-    r"|\bdoes\s+not\s+commit\b|\bsafe\b|\bqualif",
+_SCAFFOLD = re.compile(  # what is left of an injected block once its words are gone
+    r"[-—*_=~#`>|+{}\[\](),，、 \t]*|[ \t]*(?:置信度|确信度|信頼度|confidence|score|得分|分数|スコア)[ \t]*[:：=][^\n]{0,20}",
     re.I,
 )
 _MARKER = re.compile(r"(?:<<<|‹‹‹)[^\n]*")  # a fence marker and the rest of its line (never in an answer)
@@ -62,20 +71,105 @@ def sanitize_response(text: str) -> str:
     out = _drop_html_comments(text)
     out = _MD_COMMENT.sub("", out)
     out = _MARKER.sub("", out)
-    out = _ASIDE.sub(lambda m: "" if _addresses_grader(m.group()) else m.group(), out)
-    sentences = _SENTENCE_END.split(out)
-    kept = [s for s in sentences if not _addresses_grader(s)]
-    out = _drop_spans("".join(kept), verdict_spans("".join(kept)))
+    out = _ASIDE.sub(lambda m: "" if addresses_grader(m.group()) else m.group(), out)
+    out = _drop_unknown_markup(out)
+    out = _drop_lines(out, text)
     if out == text:
         return text
     return _BLANK_LINES.sub("\n", out).strip()
 
 
-def _addresses_grader(s: str) -> bool:
-    if _ADDRESSEE.search(s) or _DIRECTIVE.search(s):
-        return True
-    claim = _SELF_CLAIM.search(s)
-    return claim is not None and _SELF_CLAIM_VERB.search(s, claim.end()) is not None
+def _drop_lines(text: str, original: str) -> str:
+    """Sentences addressed to a grader out, and role turns; then what the injection left behind:
+    a line cut down to scaffolding or a stub, a fenced block, front matter or table that spoke to
+    the grader, and bare scaffolding (``---``, a lone fence, a confidence figure) beside a line that went."""
+    lines = text.split("\n")
+    containers = _containers(lines)  # read before any line is cut: a table row that goes is still its table's
+    originals = set(original.split("\n"))
+    touched = [line not in originals for line in lines]  # changed by the passes before
+    gone = [False] * len(lines)
+    for i, line in enumerate(lines):
+        if _ROLE_LINE.match(line):
+            gone[i] = True
+            continue
+        kept = "".join(s for s in _SENTENCE_END.split(line) if not addresses_grader(s))
+        if kept != line:
+            touched[i] = True
+            lines[i] = kept
+    joined = "\n".join(lines)
+    spans = verdict_spans(joined)  # planted verdicts no sentence rule saw (a JSON object over several lines)
+    if spans:
+        blanked = _drop_spans(joined, spans, keep_lines=True).split("\n")
+        touched = [t or a != b for t, a, b in zip(touched, lines, blanked)]
+        lines = blanked
+    if not any(touched) and not any(gone):
+        return text
+    for i, line in enumerate(lines):
+        if touched[i] and (_SCAFFOLD.fullmatch(line) or _visible(line) < _STUB):
+            gone[i] = True
+    for a, b in containers:
+        if any(touched[a:b]) or any(gone[a:b]):
+            gone[a:b] = [True] * (b - a)
+    for order in (range(len(lines)), range(len(lines) - 1, -1, -1)):
+        for i in order:
+            leftover = _SCAFFOLD.fullmatch(lines[i]) or _SIGN_OFF.match(lines[i])
+            if not gone[i] and leftover and lines[i].strip() and _next_to_gone(gone, i):
+                gone[i] = True
+    return "\n".join(line for line, g in zip(lines, gone) if not g)
+
+
+def _visible(line: str) -> int:
+    return sum(1 for ch in line if not ch.isspace() and ch not in _SCAFFOLD_CHARS)
+
+
+def _containers(lines: list[str]) -> list[tuple[int, int]]:
+    """Fenced blocks, front matter (key: value lines between rules) and tables, as [start, end) line ranges."""
+    out: list[tuple[int, int]] = []
+    i, n = 0, len(lines)
+    while i < n:
+        reach = range(i + 1, min(n, i + _CONTAINER_LINES + 2))
+        end: int | None = None
+        if _FENCE.fullmatch(lines[i]):
+            end = next((k + 1 for k in reach if _FENCE.fullmatch(lines[k])), None)
+        elif _RULE.fullmatch(lines[i]):
+            end = next((k + 1 for k in reach if _RULE.fullmatch(lines[k])), None)
+            if end is not None and not all(_KEY_VALUE.fullmatch(x) for x in lines[i + 1 : end - 1]):
+                end = None
+        elif _TABLE_ROW.fullmatch(lines[i]):
+            end = i
+            while end < n and _TABLE_ROW.fullmatch(lines[end]):
+                end += 1
+            if end - i > _CONTAINER_LINES:
+                i = end
+                continue
+        if end is None:
+            i += 1
+            continue
+        out.append((i, end))
+        i = end
+    return out
+
+
+def _drop_unknown_markup(text: str) -> str:
+    """Tags no clinical answer carries (anything but HTML formatting: ``<grading>``, ``</think>``,
+    ``</回答结束>``), with their content when the closing tag is near; tool and grader bracket tags."""
+    parts, pos = [], 0
+    for m in _TAG.finditer(text):
+        if m.start() < pos or m.group(2).lower() in _HTML_TAGS:
+            continue
+        end = m.end()
+        if not m.group(1):
+            close = text.find(f"</{m.group(2)}>", end, end + _ELEMENT_REACH)
+            if close != -1:
+                end = close + len(m.group(2)) + 3
+        parts.append(text[pos : m.start()])
+        pos = end
+    parts.append(text[pos:])
+    return _BRACKET_TAG.sub("", "".join(parts))
+
+
+def _next_to_gone(gone: list[bool], i: int) -> bool:
+    return (i > 0 and gone[i - 1]) or (i + 1 < len(gone) and gone[i + 1])
 
 
 def _drop_html_comments(text: str) -> str:
@@ -89,7 +183,8 @@ def _drop_html_comments(text: str) -> str:
     return "".join(parts)
 
 
-def _drop_spans(text: str, spans: list[tuple[int, int]]) -> str:
+def _drop_spans(text: str, spans: list[tuple[int, int]], keep_lines: bool = False) -> str:
+    """``text`` without the spans (each replaced by the line breaks it held, with ``keep_lines``)."""
     if not spans:
         return text
     parts, pos = [], 0
@@ -97,6 +192,8 @@ def _drop_spans(text: str, spans: list[tuple[int, int]]) -> str:
         if e <= pos:
             continue
         parts.append(text[pos : max(s, pos)])
+        if keep_lines:
+            parts.append("\n" * text.count("\n", max(s, pos), e))
         pos = e
     parts.append(text[pos:])
     return "".join(parts)

@@ -89,6 +89,15 @@ def _add_train(jsub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         default=0.25,
         help="share of clean train rows also trained with a design-group injection (0: none)",
     )
+    p.add_argument(
+        "--insert-share",
+        type=float,
+        default=0.0,
+        help="share of clean train rows also trained with a text not about the case inserted (0: none)",
+    )
+    p.add_argument(
+        "--inserts", default=None, help="pool of such texts (default: ../injection/train_inserts.jsonl beside --data)"
+    )
     p.add_argument("--min-coverage", type=float, default=0.92, help="dev rows the abstention band must leave decided")
     p.add_argument(
         "--no-bf16",
@@ -123,6 +132,8 @@ def _add_train(jsub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
             fresh=args.fresh,
             base=Path(args.base) if args.base else None,
             inject_share=args.inject_share,
+            insert_share=args.insert_share,
+            inserts=Path(args.inserts) if args.inserts else None,
             limit=args.limit,
             command=command_line("mlb judge train", p, args),
         )

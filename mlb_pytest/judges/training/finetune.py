@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..crossencoder import CONFIG_NAME, read_config
-from ..evaluate import build_pairs, data_digest, default_templates, load_annotations, load_templates
+from ..evaluate import data_digest, load_annotations
+from ..injection import build_pairs, default_templates, load_templates
 from .adapter import Settings, train_adapter
 from .paths import BUILD, PRETRAINED, TrainingInputError
 
@@ -22,13 +23,29 @@ def injected_copies(rows: list[dict[str, Any]], templates: Path, share: float, s
 
     Only the design group is used, so the held-out group still measures injection honestly.
     """
-    design = [t for t in load_templates(templates) if t.group == "design"]
+    return _copies(rows, templates, "design", share, seed, "injection_augmented")
+
+
+def inserted_copies(rows: list[dict[str, Any]], inserts: Path, share: float, seed: int) -> list[dict[str, Any]]:
+    """Training copies of some clean rows with a text that is not about the case (a disclaimer, a greeting,
+    a footer) inserted, label unchanged: the encoder flipped on such text, so it is taught to read past it.
+
+    The pool (``judge/data/injection/train_inserts.jsonl``) was written apart from the control inserts
+    that measure the flips, so the measurement does not see its own training texts.
+    """
+    return _copies(rows, inserts, "control", share, seed, "insert_augmented")
+
+
+def _copies(
+    rows: list[dict[str, Any]], templates: Path, group: str, share: float, seed: int, trap: str
+) -> list[dict[str, Any]]:
+    chosen = [t for t in load_templates(templates) if t.group == group]
     by_id = {r["id"]: r for r in rows}
     out = []
-    for p in build_pairs(rows, design):
+    for p in build_pairs(rows, chosen):
         h = int(hashlib.sha256(f"{seed}/{p.id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         if h < share:
-            out.append({**by_id[p.row_id], "id": p.id, "response": p.response, "trap": "injection_augmented"})
+            out.append({**by_id[p.row_id], "id": p.id, "response": p.response, "trap": trap})
     return out
 
 
@@ -69,6 +86,8 @@ def train_builtin(
     fresh: bool = False,
     base: Path | None = None,
     inject_share: float = 0.25,
+    insert_share: float = 0.0,
+    inserts: Path | None = None,
     limit: int = 0,
     command: str = "mlb judge train",
 ) -> dict[str, Any]:
@@ -80,11 +99,18 @@ def train_builtin(
         if inject_share > 0 and templates.is_file()
         else []
     )
+    pool = inserts or templates.with_name("train_inserts.jsonl")
+    if insert_share > 0:
+        if not pool.is_file():
+            raise TrainingInputError(f"{pool}: no such file (--insert-share needs a pool of inserts)")
+        extra += inserted_copies(train, pool, insert_share, settings.seed)
     start = start_adapter(init)
     init_cfg = read_config(start) if start else None
     extra_config = {
         "data_sha256": data_digest(data),
-        "injection_augmented_rows": len(extra),
+        "injection_augmented_rows": sum(r["trap"] == "injection_augmented" for r in extra),
+        "insert_augmented_rows": sum(r["trap"] == "insert_augmented" for r in extra),
+        "inserts_sha256": hashlib.sha256(pool.read_bytes()).hexdigest() if insert_share > 0 else None,
         "init": None
         if start is None or init_cfg is None
         else {"adapter": start.name, "sources": init_cfg.get("sources"), "train_rows": init_cfg.get("train_rows")},
