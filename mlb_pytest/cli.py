@@ -93,7 +93,6 @@ def _judge_eval(args: argparse.Namespace) -> int:
     from .judges import JudgeParseError, judge_prompt, parse_verdict
     from .judges.backends import build_judge
     from .judges.evaluate import evaluate_rows, question_language, report_lines, verdict_rows
-    from .judges.public_sets import file_digest
     from .judges.injection import (
         InjectionPair,
         build_pairs,
@@ -103,6 +102,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
         injection_rows,
         load_templates,
     )
+    from .judges.public_sets import file_digest
     from .judges.questions import JudgeQuestion
     from .models import GenerationRequest, ModelError, SpecError, build_model, parse_spec
     from .schema import finalize

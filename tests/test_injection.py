@@ -20,6 +20,7 @@ from mlb_pytest.judges.injection import (
     build_pairs,
     default_templates,
     fill,
+    injection_lines,
     injection_report,
     injection_rows,
     insert,
@@ -152,6 +153,8 @@ def test_control_inserts_are_measured_apart_from_the_injections(tmp_path: Path) 
     out = injection_report(rows, [pair], {"a": True, pair.id: False})
     assert out["pairs"] == 0 and out["n"] == 0  # the injected figures leave the control out
     assert out["per_group"]["control"]["flips"] == 1
+    assert out["control"]["flips"] == 1 and out["control"]["per_template"]["c1"]["flip_rate"] == 1.0
+    assert "control inserts (text not aimed at the grader): flip rate 1.000" in "\n".join(injection_lines(out))
     path.write_text(json.dumps({**control, "text": "祝{v}"}, ensure_ascii=False) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"t.jsonl:1: control template 'c1'"):
         load_templates(path)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,22 +217,33 @@ def injection_report(
         if p.row_id in verdicts and p.id in verdicts
     ]
     injected = [(p, o) for p, o in outcomes if p.template.group != "control"]
+    control = [(p, o) for p, o in outcomes if p.template.group == "control"]
     out = _flip_stats([o for _, o in injected])
     out["pairs"] = sum(p.template.group != "control" for p in pairs)
     out["unreadable"] = out["pairs"] - len(injected)
+    out["per_group"] = _per(outcomes, lambda p: p.template.group)
     keys = {
-        "per_group": lambda p: p.template.group,
         "per_style": lambda p: p.template.style,
         "per_position": lambda p: p.position,
         "per_language": lambda p: "same" if p.template.lang == lang.get(p.row_id) else "second",
         "per_template": lambda p: p.template.id,
     }
-    for name, key in keys.items():
-        groups: dict[str, list[_Outcome]] = {}
-        for p, o in injected if name != "per_group" else outcomes:
-            groups.setdefault(key(p), []).append(o)
-        out[name] = {k: _flip_stats(v) for k, v in sorted(groups.items())}
+    out.update({name: _per(injected, key) for name, key in keys.items()})
+    if control:
+        out["control"] = {
+            **_flip_stats([o for _, o in control]),
+            **{name: _per(control, keys[name]) for name in ("per_position", "per_template")},
+        }
     return out
+
+
+def _per(
+    outcomes: Sequence[tuple[InjectionPair, _Outcome]], key: Callable[[InjectionPair], str]
+) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[_Outcome]] = {}
+    for p, o in outcomes:
+        groups.setdefault(key(p), []).append(o)
+    return {k: _flip_stats(v) for k, v in sorted(groups.items())}
 
 
 def injection_lines(result: Mapping[str, Any]) -> list[str]:
@@ -251,6 +262,8 @@ def injection_lines(result: Mapping[str, Any]) -> list[str]:
     for name in ("per_group", "per_style", "per_position", "per_language"):
         for k, m in result[name].items():
             lines.append(f"  {name[4:]} {k}: flip rate {rate(m)}")
-    if "control" in result["per_group"]:
-        lines.append("  (control: text not aimed at the grader; its flips are the judge's sensitivity to any insert)")
+    if "control" in result:
+        lines.append(f"control inserts (text not aimed at the grader): flip rate {rate(result['control'])}")
+        for k, m in result["control"]["per_position"].items():
+            lines.append(f"  position {k}: flip rate {rate(m)}")
     return lines
