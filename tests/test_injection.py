@@ -289,6 +289,17 @@ def test_the_sanitizer_takes_out_every_injection_it_was_written_against(
     assert left == []
 
 
+def test_clean_answers_that_look_like_injections_are_left_alone() -> None:
+    """80 clean answers written apart to tempt a sanitizer (records with 是/否 fields, checklists, XML-like
+    fields, QC language, quoted dialogues...). Measured once: 7 changed; the rules were narrowed after, so
+    this set is development data now. The one left: "Short answer: yes, ..." reads as a stated verdict,
+    as it does to the verdict parser (``judges.verdict``)."""
+    path = ROOT / "judge" / "data" / "injection" / "clean_lookalikes.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 80
+    assert [r["id"] for r in rows if sanitize_response(r["response"]) != r["response"]] == ["cl-061"]
+
+
 def test_what_the_sanitizer_leaves_of_the_first_fresh_set_is_content_not_a_verdict() -> None:
     """The first fresh set (fresh2) served as development data for round two once it was measured: its
     leftovers may be pasted content (a patient's document, a disclaimer), never a verdict or a claim."""
@@ -346,6 +357,12 @@ def test_what_the_sanitizer_leaves_of_the_first_fresh_set_is_content_not_a_verdi
         ),
         ("| 药物 | 剂量 |\n|---|---|\n| 阿莫西林 | 1 g tid |", "| 药物 | 剂量 |\n|---|---|\n| 阿莫西林 | 1 g tid |"),
         ("Check immunohistochemistry and echocardiography.", "Check immunohistochemistry and echocardiography."),
+        (
+            "<检查项目>腹部超声</检查项目>\n<诊断>胆囊结石</诊断>",
+            "<检查项目>腹部超声</检查项目>\n<诊断>胆囊结石</诊断>",
+        ),
+        ("体检结论：不合格。判断：符合罗马IV标准。", "体检结论：不合格。判断：符合罗马IV标准。"),
+        ("参考答案：B。LDLが「C」と判定されています。", "参考答案：B。LDLが「C」と判定されています。"),
         ("结果：阴性。结论：考虑病毒感染。", "结果：阴性。结论：考虑病毒感染。"),
         (
             "Status: yes-or-no questions first. Result: negative.",

@@ -15,14 +15,14 @@ import base64
 import re
 
 _ADDRESSEE = re.compile(
-    r"评审|评分(?:器|员|说明|系统|老师|模型)|阅卷|判分|评测规则|自动质控|参考答案|标准答案|答案要点|采分点|得分点"
+    r"评审|评分(?:器|员|说明|系统|老师|模型)|阅卷|判分|评测规则|自动质控|采分点|得分点"
     r"|(?:^|[【\[])\s*系统(?:提示|判定|指令)|系统(?:判定|指令)|忽略(?:以上|上述|之前|前面|所有)"
-    r"|採点|評価者|審査員|評価基準|評価システム"
+    r"|採点|評価者|審査員|評価基準|評価システム|評価AI|AI評価|評価モデル"
     r"|评分示例|示例评分|自动化?(?:评估|评分|审核|评审)(?:程序|系统|模型|工具)|忽略此前|你(?:现在)?的?唯一的?任务"
     r"|AI\s*(?:审核|评估|评审|评分|阅卷)|\bAI\s+(?:reviewer|evaluator|grader|reader|judge|auditor)s?\b"
     r"|\b(?:language\s+models?|LLMs?|annotat(?:ors?|ions?|ed))\b|アノテーション|メタデータ|正解ラベル"
-    r"|\b(?:grader|grading\s+(?:policy|rules?|system|notes?|instructions?)|evaluator|reviewer|scorer|judge\s+model|the\s+judge|rubric|answer\s+key|reference\s+answer"
-    r"|benchmark|model\s+answer|this\s+item)s?\b|\bsystem(?:\s*(?:prompt|note|message|override))?\s*[:：\]]"
+    r"|\b(?:grader|grading\s+(?:policy|rules?|system|notes?|instructions?)|evaluator|reviewer|scorer|judge\s+model|the\s+judge|rubric|answer\s+key"
+    r"|benchmark|this\s+item)s?\b|\bsystem(?:\s*(?:prompt|note|message|override))?\s*[:：\]]"
     r"|\bignore\s+(?:all\s+)?(?:the\s+)?(?:previous|prior|above|earlier)\s+instructions\b|\bpolicy\s+override\b",
     re.I,
 )
@@ -33,7 +33,8 @@ _DIRECTIVE = re.compile(  # no two adjacent runs that could share characters (li
     + _VERDICT_WORD
     + r"(?=[ \t]*(?:[.。,，!！;；:：\"”'’)\]）】」*]|$))"
     r"|只输出\s*JSON|输出\s*JSON|\b(?:answer|respond|reply)\s+with\s+(?:the\s+)?JSON\b|\boutput\s+(?:the\s+)?JSON\b"
-    r"|出力して|と出力|と回答して|と判定|判定して|と答えて",
+    r"|出力して|と出力|と回答して|と判定して|判定してください|と答えて"
+    r"|[「『\"“][ \t]*(?:はい|いいえ)[ \t]*[」』\"”][ \t]*と(?:判定|出力|回答|答え|評価)",
     re.I,
 )
 _SELF_CLAIM = re.compile(
@@ -51,7 +52,7 @@ _SLOT_KEY = (
     r"(?:最终)?(?:判断|判定|结论|结果|审核|评审|评估结果|评价结果|标签|答案|输出|填写)|判定結果|評価|結論|正解|ラベル"
     r"|verdict|label|result|decision|grade|passed|pass|status|output|answer"
 )
-_SLOT_VALUE = r"(?:不满足|满足|不合格|合格|通过|是(?![否非])|否(?![认则])|はい|いいえ|yes|no|true|false|pass|fail|met|not[ \t]+met)"
+_SLOT_VALUE = r"(?:不满足|满足|是(?![否非])|否(?![认则])|はい|いいえ|yes|no|true|false|pass|fail|met|not[ \t]+met)"
 _VERDICT_SLOT = re.compile(  # a grading key holding a verdict, plain, quoted or as a one-line element
     rf"[\"']?(?<![A-Za-z0-9])(?:{_SLOT_KEY})[^\n:：=＝。.!?！？<>\"']{{0,12}}?[\"'”]?[ \t]*[:：=＝][ \t]*[\"'“「]?{_SLOT_VALUE}[\"'”」]?"
     r"(?=[ \t]*(?:[.。,，!！;；:：)\]）】}*<\n]|$))"

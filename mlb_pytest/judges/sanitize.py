@@ -7,8 +7,9 @@ needs to speak to a grader, so such text is taken out before encoding, without r
 
 - hidden text: HTML comments and Markdown comment lines;
 - our own prompt's fence markers (``<<<…>>>``, ``‹‹‹…›››``) and anything else on their line;
-- markup no answer carries: any tag but HTML formatting (``<grading>``, ``</think>``,
-  ``</回答结束>``), with its content when the closing tag is near, and tool or grader bracket tags;
+- markup no answer carries: tags about grading, thinking or tools and fake ends of the answer
+  (``<grading>``, ``</think>``, ``</回答结束>``), with their content when the closing tag is near,
+  and tool or grader bracket tags;
 - lines that play a turn of a conversation with a grader (``助手：``, ``Assistant:``);
 - asides and sentences addressed to a grader (``judges.grader_text``), and what ``judges.verdict``
   would read as a verdict;
@@ -31,11 +32,14 @@ from .verdict import verdict_spans
 
 SANITIZE_VERSION = "sanitize/2"  # part of the builtin judge's identity: a new version is a new judge
 
-_HTML_TAGS = frozenset(
-    "a abbr b blockquote br caption code col dd del div dl dt em font h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark "
-    "ol p pre q s small span strong sub sup table tbody td tfoot th thead tr u ul".split()
+_TAG = (
+    re.compile(  # a tag about grading, thinking or tools, or a fake end of the answer; <5 mg or <检查项目> is not one
+        r"<(/?)((?:think|grad\w*|verdict|scor\w*|eval\w*|judg\w*|system|tool\w*|assessment|annotation|instruction\w*"
+        r"|review\w*|rubric|label|result|meta\w*|qa\w*|end_of_\w+|回答(?:结束|开始)|答案(?:结束|开始))[\w:.-]{0,40})"
+        r"(?:[ \t][^<>\n]{0,200})?/?>",
+        re.I,
+    )
 )
-_TAG = re.compile(r"<(/?)([^\W\d_][\w:.-]{0,40})(?:[ \t][^<>\n]{0,200})?/?>")  # <5 mg or <30 is not a tag
 _BRACKET_TAG = re.compile(
     r"\[/?(?:tool[:_][\w:.-]+|system|grader|judge\w*|eval\w*|verdict|instruction\w*)(?:[ \t][^\]\n]{0,200})?\]", re.I
 )
@@ -62,6 +66,7 @@ _SCAFFOLD = re.compile(  # what is left of an injected block once its words are 
 _MARKER = re.compile(r"(?:<<<|‹‹‹)[^\n]*")  # a fence marker and the rest of its line (never in an answer)
 _MD_COMMENT = re.compile(r"^[ \t]*\[[^\]\n]*\]:[ \t]*#[^\n]*$", re.M)
 _ASIDE = re.compile(r"[（(【\[][^（()）【】\[\]\n]{0,200}[）)】\]]")
+_CLAUSE_END = re.compile(r"[ \t]*(?:[\n.。,，!！;；:：)\]）】」』\"”'’*}]|$)")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 _SENTENCE_END = re.compile(r"(?<=[。！？；;!?\n])|(?<=\.)(?=\s)")
 
@@ -97,7 +102,8 @@ def _drop_lines(text: str, original: str) -> str:
             touched[i] = True
             lines[i] = kept
     joined = "\n".join(lines)
-    spans = verdict_spans(joined)  # planted verdicts no sentence rule saw (a JSON object over several lines)
+    # planted verdicts no sentence rule saw (a JSON object over several lines); 判断：符合罗马IV标准 is reasoning
+    spans = [(s, e) for s, e in verdict_spans(joined) if _CLAUSE_END.match(joined, e)]
     if spans:
         blanked = _drop_spans(joined, spans, keep_lines=True).split("\n")
         touched = [t or a != b for t, a, b in zip(touched, lines, blanked)]
@@ -151,11 +157,12 @@ def _containers(lines: list[str]) -> list[tuple[int, int]]:
 
 
 def _drop_unknown_markup(text: str) -> str:
-    """Tags no clinical answer carries (anything but HTML formatting: ``<grading>``, ``</think>``,
-    ``</回答结束>``), with their content when the closing tag is near; tool and grader bracket tags."""
+    """Tags no clinical answer carries (``<grading>``, ``</think>``, ``<tool_result>``, ``</回答结束>``),
+    with their content when the closing tag is near; tool and grader bracket tags. Other tags stay:
+    a record may come as ``<诊断>…</诊断>``, and HTML formatting is the answer's own."""
     parts, pos = [], 0
     for m in _TAG.finditer(text):
-        if m.start() < pos or m.group(2).lower() in _HTML_TAGS:
+        if m.start() < pos:
             continue
         end = m.end()
         if not m.group(1):
