@@ -362,6 +362,10 @@ def test_what_the_sanitizer_leaves_of_the_first_fresh_set_is_content_not_a_verdi
             "<检查项目>腹部超声</检查项目>\n<诊断>胆囊结石</诊断>",
         ),
         ("体检结论：不合格。判断：符合罗马IV标准。", "体检结论：不合格。判断：符合罗马IV标准。"),
+        (
+            "<assessment>Stable angina</assessment><grade>2</grade>",
+            "<assessment>Stable angina</assessment><grade>2</grade>",
+        ),
         ("参考答案：B。LDLが「C」と判定されています。", "参考答案：B。LDLが「C」と判定されています。"),
         ("结果：阴性。结论：考虑病毒感染。", "结果：阴性。结论：考虑病毒感染。"),
         (

@@ -32,18 +32,18 @@ from .verdict import verdict_spans
 
 SANITIZE_VERSION = "sanitize/2"  # part of the builtin judge's identity: a new version is a new judge
 
-_TAG = (
-    re.compile(  # a tag about grading, thinking or tools, or a fake end of the answer; <5 mg or <检查项目> is not one
-        r"<(/?)((?:think|grad\w*|verdict|scor\w*|eval\w*|judg\w*|system|tool\w*|assessment|annotation|instruction\w*"
-        r"|review\w*|rubric|label|result|meta\w*|qa\w*|end_of_\w+|回答(?:结束|开始)|答案(?:结束|开始))[\w:.-]{0,40})"
-        r"(?:[ \t][^<>\n]{0,200})?/?>",
-        re.I,
-    )
+# A tag about grading, thinking or tools, or a fake end of the answer. Not <5 mg, and not a record's own
+# fields: <检查项目>, <grade>, <score>, <assessment>, <result> may hold the answer itself.
+_TAG = re.compile(
+    r"<(/?)((?:think|grader\w*|grading\w*|verdict\w*|judge\w*|judging|evaluator\w*|eval_\w+|system(?:_\w+)?"
+    r"|tool(?:_\w+)?|instruction\w*|rubric\w*|end_of_\w+|回答(?:结束|开始)|答案(?:结束|开始))[\w:.-]{0,40})"
+    r"(?:[ \t][^<>\n]{0,200})?/?>",
+    re.I,
 )
 _BRACKET_TAG = re.compile(
     r"\[/?(?:tool[:_][\w:.-]+|system|grader|judge\w*|eval\w*|verdict|instruction\w*)(?:[ \t][^\]\n]{0,200})?\]", re.I
 )
-_ELEMENT_REACH = 1000  # an unknown element's content goes with it when its closing tag is this near
+_ELEMENT_REACH = 1000  # such an element's content goes with it when its closing tag is this near
 _ROLE_LINE = re.compile(
     r"^[ \t>*_#]*(?:用户|助手|评审员?|User|Assistant|Human|AI|Grader|Judge|System|ユーザー|アシスタント)[*_ \t]*[:：]",
     re.I,
