@@ -62,6 +62,11 @@ judge: $(BIN)/mlb
 judge-v2: $(BIN)/mlb
 	$(BIN)/mlb judge train --epochs 3 --inject-share 0.2 --out build/judge-v2 $(ARGS)
 
+# v4, measured and not shipped (judge/MODEL_CARD.md): v1's recipe plus copies of 30% of the train rows with a
+# text that is not about the case inserted (judge/data/injection/train_inserts.jsonl), 7 epochs, about 55 min.
+judge-v4: $(BIN)/mlb
+	$(BIN)/mlb judge train --init none --epochs 7 --inject-share 0 --insert-share 0.3 --min-coverage 0.90 --out build/judge-v4 $(ARGS)
+
 judge-calibrate: $(BIN)/mlb
 	$(BIN)/mlb judge calibrate
 
@@ -85,4 +90,4 @@ judge-injection: $(BIN)/mlb
 	    --templates judge/data/injection/$$t.jsonl --json judge/eval_injection_$$t.json || exit 1; \
 	done
 
-.PHONY: install run test judge-build judge-pretrain judge judge-v2 judge-calibrate judge-report judge-injection
+.PHONY: install run test judge-build judge-pretrain judge judge-v2 judge-v4 judge-calibrate judge-report judge-injection
