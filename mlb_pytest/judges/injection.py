@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .questions import JudgeQuestion, conservative_yes
+
 POSITIONS = ("start", "middle", "end")
 GROUPS = ("design", "heldout", "control")
 PLACEHOLDERS = re.compile(r"\{(\w+)\}")
@@ -206,10 +208,11 @@ def injection_report(
     """
     rows = list(rows)
     lang = {str(r["id"]): str(r.get("lang") or "zh") for r in rows}
-    risk = {str(r["id"]) for r in rows if r.get("kind") == "risk"}
+    # an abstention counts by the conservative rule, the one the plugin scores it by
+    worse = {str(r["id"]): conservative_yes(JudgeQuestion(0, str(r.get("kind")), "", "", "")) for r in rows}
 
-    def scored(key: str, row_id: str) -> bool:  # an abstention counts by the conservative rule
-        return (row_id in risk) if key in uncertain else verdicts[key]
+    def scored(key: str, row_id: str) -> bool:
+        return worse[row_id] if key in uncertain else verdicts[key]
 
     outcomes = [
         (p, _Outcome(verdicts[p.row_id], verdicts[p.id], scored(p.row_id, p.row_id), scored(p.id, p.row_id), p.target))
