@@ -16,7 +16,14 @@ from release_fixture import native_header, write_release
 from conftest import load_report
 from mlb_pytest.judges import Verdict, parse_verdict, questions_for, score_from_verdicts
 from mlb_pytest.judges.builtin import verdict_text
-from mlb_pytest.judges.calibration import Calibration, apply_temperature, calibration_of, decide
+from mlb_pytest.judges.calibration import (
+    Calibration,
+    StaleCalibrationWarning,
+    apply_temperature,
+    calibration_of,
+    decide,
+    stale_calibration,
+)
 from mlb_pytest.judges.dual import adjudication_key, combine
 from mlb_pytest.judges.score import if_decided
 from mlb_pytest.suites import load_suite_file
@@ -69,6 +76,25 @@ def test_calibration_fields_are_optional_and_checked() -> None:
     for band in ([0.4, 0.2], [0.2], [-0.1, 0.3], ["0.1", "0.2"], 0.3):
         with pytest.raises(ValueError, match="'abstain'"):
             calibration_of({"abstain": band})
+
+
+def test_a_calibration_fitted_under_another_sanitizer_is_called_stale() -> None:
+    assert stale_calibration({"threshold": 0.3}, "sanitize/2") is None  # nothing calibrated, nothing stale
+    fitted = {"threshold": 0.3, "temperature": 2.0, "abstain": [0.2, 0.6]}
+    assert stale_calibration({**fitted, "sanitizer": "sanitize/2"}, "sanitize/2") is None
+    old = stale_calibration({**fitted, "sanitizer": "sanitize/1"}, "sanitize/2")
+    assert old is not None and "sanitize/1" in old and "sanitize/2" in old and "mlb judge calibrate" in old
+    unrecorded = stale_calibration(fitted, "sanitize/2")
+    assert unrecorded is not None and "did not record" in unrecorded
+
+
+def test_the_shipped_adapter_was_calibrated_through_the_sanitizer_the_judge_uses() -> None:
+    """Changing the sanitizer changes what the judge reads: the shipped band must be fitted again."""
+    from mlb_pytest.judges.builtin import DEFAULT_ADAPTER
+    from mlb_pytest.judges.sanitize import SANITIZE_VERSION
+
+    config = json.loads((DEFAULT_ADAPTER / "judge_config.json").read_text(encoding="utf-8"))
+    assert stale_calibration(config, SANITIZE_VERSION) is None, "run: make judge-calibrate"
 
 
 def test_without_calibration_the_builtin_verdict_reads_as_before() -> None:
@@ -178,7 +204,7 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
 
     from mlb_pytest.judges.builtin import BuiltinJudge
     from mlb_pytest.judges.crossencoder import CrossEncoder, PairText
-    from mlb_pytest.judges.sanitize import sanitize_response
+    from mlb_pytest.judges.sanitize import SANITIZE_VERSION, sanitize_response
     from mlb_pytest.models import ModelError
 
     base, adapter = tiny_judge
@@ -196,9 +222,8 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
     assert [v.word for v in plain] == ["yes" if p >= threshold else "no" for p in raw]
     assert all(v.p_yes is None and "abstains" not in v.rationale for v in plain)
 
-    calibrated = _with_config(
-        adapter, tmp_path / "calibrated", threshold=threshold, temperature=temperature, abstain=list(band)
-    )
+    fields = {"threshold": threshold, "temperature": temperature, "abstain": list(band)}
+    calibrated = _with_config(adapter, tmp_path / "calibrated", **fields, sanitizer=SANITIZE_VERSION)
     got = _judge_all(BuiltinJudge(calibrated, base_dir=base), item)
     want = [decide(apply_temperature(p, temperature), threshold, band) for p in raw]
     assert [v.word for v in got] == want and Counter(want) == {"no": 2, "uncertain": 3, "yes": 3}
@@ -207,6 +232,11 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
         assert v.p_yes == pytest.approx(q, abs=1e-4) and f"abstains in [{band[0]:.3f}, {band[1]:.3f})" in v.rationale
         if v.uncertain:
             assert v.yes is (q >= threshold)
+
+    stale = _with_config(adapter, tmp_path / "stale", **fields, sanitizer="sanitize/0")
+    with pytest.warns(StaleCalibrationWarning, match="sanitize/0"):
+        stale_judge = BuiltinJudge(stale, base_dir=base)
+    assert [v.word for v in _judge_all(stale_judge, item)] == want  # warned, still answers as configured
 
     broken = _with_config(adapter, tmp_path / "broken", threshold=threshold, temperature=-1)
     with pytest.raises(ModelError, match="judge_config.json: 'temperature' must be a positive number"):

@@ -25,12 +25,20 @@ import hashlib
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from ..models.base import Generation, GenerationRequest, ModelError
-from .calibration import Calibration, apply_temperature, calibration_of, decide
-from .crossencoder import CONFIG_NAME, CrossEncoder, PairText
+from .calibration import (
+    Calibration,
+    StaleCalibrationWarning,
+    apply_temperature,
+    calibration_of,
+    decide,
+    stale_calibration,
+)
+from .crossencoder import CONFIG_NAME, CrossEncoder, PairText, read_config
 from .encoder import EncoderUnavailable, encoder_folder
 from .number_check import NUMBER_CHECK_VERSION, NumberFinding, check_numbers
 from .questions import JudgeQuestion
@@ -80,6 +88,12 @@ class BuiltinJudge:
         self.gather_s = gather_s
         self.base_dir = base_dir
         self.batches: list[int] = []
+        try:
+            self.stale_calibration = stale_calibration(read_config(self.adapter), SANITIZE_VERSION)
+        except ValueError as exc:
+            raise ModelError("adapter", str(exc)) from None
+        if self.stale_calibration:
+            warnings.warn(f"{self.adapter}: {self.stale_calibration}", StaleCalibrationWarning, stacklevel=2)
         self._model: CrossEncoder | None = None
         self._calibration = Calibration()
         self._pending: list[tuple[PairText, asyncio.Future[Generation], float]] = []

@@ -6,7 +6,9 @@ ranking. The abstention band is the interval of calibrated p(yes) around the thr
 which the judge answers ``uncertain``: the widest band that still decides at least
 ``min_coverage`` of the dev rows, so coverage is chosen, not accuracy on the rows kept.
 Training records both in the adapter's config (``temperature``, ``abstain``); ``calibration_of``
-reads them back for the judge.
+reads them back for the judge. Both were fitted on dev rows read through one version of the input
+sanitizer (``sanitizer``); when the judge reads through another, the band no longer decides the
+share of rows it was chosen for, and ``stale_calibration`` says so.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 _EPS = 1e-6
+
+
+class StaleCalibrationWarning(UserWarning):
+    """The adapter's temperature and band were fitted on rows read differently from how the judge reads now."""
 
 
 def _logit(p: float) -> float:
@@ -107,3 +113,22 @@ def calibration_of(config: Mapping[str, Any]) -> Calibration:
     ):
         raise ValueError(f"'abstain' must be [low, high] with 0 <= low <= high <= 1, not {band!r}")
     return Calibration(float(t), (float(band[0]), float(band[1])))
+
+
+def stale_calibration(config: Mapping[str, Any], sanitizer: str) -> str | None:
+    """Why an adapter's calibration no longer fits what the judge reads, or None when it does.
+
+    The band is chosen for a coverage on dev rows as the judge read them; a new sanitizer version
+    changes what it reads (planted text taken out), so the band must be fitted again.
+    """
+    if "temperature" not in config and "abstain" not in config:
+        return None
+    used = config.get("sanitizer")
+    if used == sanitizer:
+        return None
+    was = f"input sanitizer {used}" if isinstance(used, str) else "an input sanitizer it did not record"
+    return (
+        f"the adapter was calibrated on dev rows read through {was}; the judge now reads through "
+        f"{sanitizer}, so its abstention band may not decide the share of rows it was chosen for: "
+        "rerun mlb judge calibrate --adapter <folder>"
+    )

@@ -32,7 +32,7 @@ from ..calibration import apply_temperature, choose_band, decide, fit_temperatur
 from ..crossencoder import CONFIG_NAME, HEAD_NAME, PairText, encode, mean_pool, read_config
 from ..encoder import encoder_folder
 from ..evaluate import metrics
-from ..sanitize import sanitize_response
+from ..sanitize import SANITIZE_VERSION, sanitize_response
 from .paths import TrainingInputError
 
 
@@ -314,6 +314,7 @@ def train_adapter(
         "raw_threshold": raw_threshold,
         "pooling": "mean",
         "sanitized_training": True,
+        "sanitizer": SANITIZE_VERSION,  # dev rows, and so the band, were read through this version
         "lora": {
             "r": args.rank,
             "alpha": args.alpha,
