@@ -175,7 +175,9 @@ def _judge_eval(args: argparse.Namespace) -> int:
     engine.close()
     result = evaluate_rows(scored_rows, verdicts, uncertain)
     result["unanswered"] = sum(str(r["id"]) not in verdicts for r in scored_rows)
-    result.update(judge=args.judge, **source, seconds=round(time.perf_counter() - started, 1))
+    # the identity pins what answered (for builtin: adapter config and weights, sanitizer, number check)
+    result.update(judge=args.judge, judge_identity=model.identity, **source)
+    result["seconds"] = round(time.perf_counter() - started, 1)
     lines = report_lines(result)
     if args.injection:
         result["injection"] = injection_report(rows, pairs, verdicts, uncertain)

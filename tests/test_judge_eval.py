@@ -391,6 +391,7 @@ def test_judge_eval_public_prints_and_writes_the_figures(
     assert "trap" not in printed  # a public set has no traps
 
     result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["judge"] == "mock:judge-overlap" and result["judge_identity"].startswith("mock:")
     assert result["n"] == 7 and result["accuracy"] == pytest.approx(5 / 7) and result["kappa"] == pytest.approx(10 / 24)
     assert result["macro_f1"] == pytest.approx((2 / 3 + 3 / 4) / 2) and result["unanswered"] == 0
     assert result["baselines"]["majority"] == {
