@@ -82,7 +82,7 @@ judge-report: $(BIN)/mlb
 	$(MAKE) judge-injection
 
 # Flip rates of text inserted into the test split's responses: instructions aimed at the judge (the design and
-# first held-out group, three fresh sets written apart) and a control of text not aimed at it. About 6 min.
+# first held-out group, four fresh sets written apart) and two controls of text not aimed at it. About 8 min.
 INJECTION_SETS ?= templates fresh_templates fresh2_templates fresh3_templates control_inserts fresh4_templates control2_inserts
 judge-injection: $(BIN)/mlb
 	for t in $(INJECTION_SETS); do \
