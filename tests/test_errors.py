@@ -23,6 +23,8 @@ def _package_errors() -> list[type[BaseException]]:
         except ImportError:
             continue  # an optional extra that is not installed
         for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Warning):
+                continue  # issued through warnings.warn, never raised at a caller
             if issubclass(cls, BaseException) and cls.__module__ == module.__name__ and cls.__name__ not in _INTERNAL:
                 found.append(cls)
     return found

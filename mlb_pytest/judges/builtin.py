@@ -42,6 +42,7 @@ from .crossencoder import CONFIG_NAME, CrossEncoder, PairText, read_config
 from .encoder import EncoderUnavailable, encoder_folder
 from .number_check import NUMBER_CHECK_VERSION, NumberFinding, check_numbers
 from .questions import JudgeQuestion
+from .record_check import RECORD_CHECK_VERSION, FieldFinding, check_record_field
 from .sanitize import SANITIZE_VERSION, sanitize_response
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
@@ -79,6 +80,7 @@ class BuiltinJudge:
         digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
         digest.update(SANITIZE_VERSION.encode())  # what the encoder is shown is part of the judge
         digest.update(NUMBER_CHECK_VERSION.encode())
+        digest.update(RECORD_CHECK_VERSION.encode())
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
             weights = self.adapter / name
             if weights.is_file():
@@ -124,7 +126,7 @@ class BuiltinJudge:
         model = self._load()
         checking = model.config.get("number_check", True) is not False
         return [
-            verdict_text(p, model.threshold, self._calibration, _numbers(pair) if checking else None)
+            verdict_text(p, model.threshold, self._calibration, *(_checks(pair) if checking else (None, None)))
             for pair, p in zip(pairs, model.predict(pairs, self.batch_size))
         ]
 
@@ -183,26 +185,42 @@ class BuiltinJudge:
             self._flush = None
 
 
-def _numbers(pair: PairText) -> NumberFinding | None:
-    """A point's quantity stated otherwise in the response (risks name acts and limits, not values to match)."""
-    return None if pair.kind == "risk" else check_numbers(pair.criterion, pair.response)
+def _checks(pair: PairText) -> tuple[NumberFinding | None, FieldFinding | None]:
+    """What the exact checks find for a point (risks name acts and limits, not values or fields to match).
+
+    A record field settled by the record check is not also checked for numbers: the field's own value
+    decides it (年龄：45岁 against "年龄": "45岁")."""
+    if pair.kind == "risk":
+        return None, None
+    field = check_record_field(pair.criterion, pair.response)
+    return (None if field is not None else check_numbers(pair.criterion, pair.response)), field
 
 
-def verdict_text(p: float, threshold: float, calibration: Calibration, finding: NumberFinding | None = None) -> str:
-    """One question's JSON verdict from the encoder's p(yes), and from the number check when it found a mismatch.
+def verdict_text(
+    p: float,
+    threshold: float,
+    calibration: Calibration,
+    finding: NumberFinding | None = None,
+    field: FieldFinding | None = None,
+) -> str:
+    """One question's JSON verdict from the encoder's p(yes), or from an exact check when one settles it.
 
     Without calibration: yes/no at the threshold, as the judge has always answered (same text, so
     the same cache entries). With it: p(yes) scaled by the temperature, ``uncertain`` inside the
     abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
-    A number mismatch makes the verdict *no* and leads the reason; the encoder's figure follows it.
+    A number mismatch makes the verdict *no*; a record field that holds the point's value makes it
+    *yes*, one left blank or 不详 makes it *no*. The check's reason leads; the encoder's figure follows.
     """
-    if finding is not None:
+    settled = ("no", finding.reason()) if finding is not None else None
+    if field is not None:
+        settled = ("yes" if field.met else "no", field.reason())
+    if settled is not None:
         q = apply_temperature(p, calibration.temperature) if calibration.stated else p
         return json.dumps(
             {
-                "verdict": "no",
+                "verdict": settled[0],
                 "p_yes": round(q, 4),
-                "reason": f"{finding.reason()}; builtin cross-encoder p(yes)={q:.3f}",
+                "reason": f"{settled[1]}; builtin cross-encoder p(yes)={q:.3f}",
             },
             ensure_ascii=False,
         )
