@@ -238,7 +238,7 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
         stale_judge = BuiltinJudge(stale, base_dir=base)
     assert [v.word for v in _judge_all(stale_judge, item)] == want  # warned, still answers as configured
 
-    broken = _with_config(adapter, tmp_path / "broken", threshold=threshold, temperature=-1)
+    broken = _with_config(adapter, tmp_path / "broken", threshold=threshold, temperature=-1, sanitizer=SANITIZE_VERSION)
     with pytest.raises(ModelError, match="judge_config.json: 'temperature' must be a positive number"):
         _judge_all(BuiltinJudge(broken, base_dir=base), item)
 
