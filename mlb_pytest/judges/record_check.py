@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 from ..catalog import RECORD_FIELDS
 from ..scoring.jsonparse import parse_json_answer
+from ..suites.build import record_field_text
 
 RECORD_CHECK_VERSION = "records/1"  # part of the builtin judge's identity
 _POINT = re.compile(rf"^\s*({'|'.join(RECORD_FIELDS)})\s*[：:]\s*(.*?)\s*$", re.S)
@@ -44,14 +44,6 @@ class FieldFinding:
         return f"record check: the answer's {self.field} is {stated} where the point records {self.expected}"
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return "；".join(_text(v) for v in value)
-    if isinstance(value, dict):
-        return "；".join(f"{k}：{_text(v)}" for k, v in value.items())
-    return "" if value is None else str(value)
-
-
 def normalise(value: str) -> str:
     """A field's text compared as written: width folded, spacing and edge punctuation dropped."""
     text = unicodedata.normalize("NFKC", value)
@@ -66,7 +58,11 @@ def record_of(response: str) -> dict[str, str] | None:
         value = value[0]
     if not isinstance(value, dict):
         return None
-    fields = {str(k).strip(): _text(v) for k, v in value.items() if str(k).strip() in RECORD_FIELDS}
+    fields = {  # read as the reference was written into points, so the two compare like for like
+        str(k).strip(): "" if v is None else record_field_text(v)
+        for k, v in value.items()
+        if str(k).strip() in RECORD_FIELDS
+    }
     return fields or None
 
 

@@ -51,6 +51,11 @@ def parse_choice_answer(answer: Any) -> tuple[str, ...]:
     return tuple(sorted(set(parts)))
 
 
+def record_field_text(value: Any) -> str:
+    """A record field's value as a point states it (list items joined by ；); the record check reads answers so too."""
+    return "；".join(str(x) for x in value) if isinstance(value, list) else str(value)
+
+
 def derive_points(dataset: str, answer: Any) -> list[str] | None:
     """Reference points of MLB's SmartCare answers: one per basis, test, or record field."""
     if not isinstance(answer, dict):
@@ -70,9 +75,7 @@ def derive_points(dataset: str, answer: Any) -> list[str] | None:
     if any(f in answer for f in RECORD_FIELDS):
         out = []
         for f in RECORD_FIELDS:
-            v = answer.get(f, "不详")
-            text = "；".join(str(x) for x in v) if isinstance(v, list) else str(v)
-            out.append(f"{f}：{text}")
+            out.append(f"{f}：{record_field_text(answer.get(f, '不详'))}")
         return out
     return None
 
