@@ -11,7 +11,10 @@ so it can neither mislead the encoder nor push the answer out of its first windo
 
 A point whose quantity the response states as another value for the same thing (``number_check``:
 0.5 mg asked, 5 mg given) is answered *no* whatever the encoder's p(yes), with the two values as
-the reason; an adapter whose config sets ``"number_check": false`` answers from the encoder alone.
+the reason; so is a point or risk the response only mentions to deny it (``negation_check``: 未见肺炎
+against 考虑肺炎, 不建议使用华法林 against a risk of recommending it). An adapter whose config sets
+``"number_check": false`` answers from the encoder alone; ``"negation_check": false`` turns off the
+negation check only.
 
 An adapter whose config states a ``temperature`` and an ``abstain`` band (``mlb judge calibrate``
 writes both) answers with its calibrated p(yes), and ``uncertain`` (with its leaning) inside the
@@ -40,6 +43,7 @@ from .calibration import (
 )
 from .crossencoder import CONFIG_NAME, CrossEncoder, PairText, read_config
 from .encoder import EncoderUnavailable, encoder_folder
+from .negation_check import NEGATION_CHECK_VERSION, NegationFinding, check_negation
 from .number_check import NUMBER_CHECK_VERSION, NumberFinding, check_numbers
 from .questions import JudgeQuestion
 from .record_check import RECORD_CHECK_VERSION, FieldFinding, check_record_field
@@ -81,6 +85,7 @@ class BuiltinJudge:
         digest.update(SANITIZE_VERSION.encode())  # what the encoder is shown is part of the judge
         digest.update(NUMBER_CHECK_VERSION.encode())
         digest.update(RECORD_CHECK_VERSION.encode())
+        digest.update(NEGATION_CHECK_VERSION.encode())
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
             weights = self.adapter / name
             if weights.is_file():
@@ -125,8 +130,11 @@ class BuiltinJudge:
         """The JSON verdict of each question (runs in a worker thread)."""
         model = self._load()
         checking = model.config.get("number_check", True) is not False
+        negations = checking and model.config.get("negation_check", True) is not False
         return [
-            verdict_text(p, model.threshold, self._calibration, *(_checks(pair) if checking else (None, None)))
+            verdict_text(
+                p, model.threshold, self._calibration, *(_checks(pair, negations) if checking else (None, None, None))
+            )
             for pair, p in zip(pairs, model.predict(pairs, self.batch_size))
         ]
 
@@ -185,15 +193,22 @@ class BuiltinJudge:
             self._flush = None
 
 
-def _checks(pair: PairText) -> tuple[NumberFinding | None, FieldFinding | None]:
-    """What the exact checks find for a point (risks name acts and limits, not values or fields to match).
+def _checks(
+    pair: PairText, negations: bool = True
+) -> tuple[NumberFinding | None, FieldFinding | None, NegationFinding | None]:
+    """What the exact checks find: a record field, else a number stated otherwise, else a denial.
 
     A record field settled by the record check is not also checked for numbers: the field's own value
-    decides it (年龄：45岁 against "年龄": "45岁")."""
+    decides it (年龄：45岁 against "年龄": "45岁"). Risks name acts and limits, not values or fields to
+    match, so only the negation check reads them (不建议孕妇使用华法林 does not commit the risk)."""
+    denial = None
     if pair.kind == "risk":
-        return None, None
+        return None, None, (check_negation("risk", pair.criterion, pair.response) if negations else None)
     field = check_record_field(pair.criterion, pair.response)
-    return (None if field is not None else check_numbers(pair.criterion, pair.response)), field
+    number = None if field is not None else check_numbers(pair.criterion, pair.response)
+    if field is None and number is None and negations:
+        denial = check_negation("point", pair.criterion, pair.response)
+    return number, field, denial
 
 
 def verdict_text(
@@ -202,6 +217,7 @@ def verdict_text(
     calibration: Calibration,
     finding: NumberFinding | None = None,
     field: FieldFinding | None = None,
+    denial: NegationFinding | None = None,
 ) -> str:
     """One question's JSON verdict from the encoder's p(yes), or from an exact check when one settles it.
 
@@ -209,9 +225,12 @@ def verdict_text(
     the same cache entries). With it: p(yes) scaled by the temperature, ``uncertain`` inside the
     abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
     A number mismatch makes the verdict *no*; a record field that holds the point's value makes it
-    *yes*, one left blank or 不详 makes it *no*. The check's reason leads; the encoder's figure follows.
+    *yes*, one left blank or 不详 makes it *no*; a criterion the response denies (or a negative one whose
+    item it states) is *no*. The check's reason leads; the encoder's figure follows.
     """
     settled = ("no", finding.reason()) if finding is not None else None
+    if denial is not None:
+        settled = ("no", denial.reason())
     if field is not None:
         settled = ("yes" if field.met else "no", field.reason())
     if settled is not None:
