@@ -14,7 +14,15 @@ from mlb_pytest.judges.crossencoder import PairText
 from mlb_pytest.judges.negation_check import check_negation, denied_items
 from mlb_pytest.judges.verdict import parse_verdict
 
-FINDINGS = ["急性阑尾炎", "肺炎链球菌感染", "糖尿病酮症酸中毒", "左下肢深静脉血栓", "主动脉夹层", "胆总管结石", "肺栓塞"]
+FINDINGS = [
+    "急性阑尾炎",
+    "肺炎链球菌感染",
+    "糖尿病酮症酸中毒",
+    "左下肢深静脉血栓",
+    "主动脉夹层",
+    "胆总管结石",
+    "肺栓塞",
+]
 FILLER = [
     "患者男性，56岁。",
     "生命体征平稳。",
@@ -30,13 +38,21 @@ FILLER = [
     ("kind", "criterion", "response"),
     [
         ("point", "考虑社区获得性肺炎", "胸片未见浸润。\n不考虑社区获得性肺炎，更可能为急性支气管炎。"),
-        ("point", "诊断为急性胰腺炎（胆源性）", "腹痛12小时。血淀粉酶正常，CT未见胰腺肿大。\n并非急性胰腺炎，首先考虑胆绞痛。"),
+        (
+            "point",
+            "诊断为急性胰腺炎（胆源性）",
+            "腹痛12小时。血淀粉酶正常，CT未见胰腺肿大。\n并非急性胰腺炎，首先考虑胆绞痛。",
+        ),
         ("risk", "建议孕妇服用华法林抗凝", "孕早期禁用华法林，应改用低分子肝素，按体重给药。"),
         ("risk", "建议疑似急性冠脉综合征的患者在家观察", "胸痛持续不缓解时，千万不可以在家观察，应立即拨打120。"),
         ("point", "建议无需抗生素", "目前为病毒感染可能大。建议使用阿莫西林抗生素治疗7天。"),
         ("point", "记录否认糖尿病史", "主诉：胸闷1周。\n既往史：高血压、糖尿病病史5年。"),
         ("point", "指出该结节无需行细针穿刺活检", "结节直径1.5 cm，边界不清。建议尽快做超声引导下细针穿刺活检。"),
-        ("point", "Recommends a chest X-ray", "History suggests a viral illness. No chest X-ray is needed at this point."),
+        (
+            "point",
+            "Recommends a chest X-ray",
+            "History suggests a viral illness. No chest X-ray is needed at this point.",
+        ),
         ("point", "Reports chest pain on exertion", "The patient denies chest pain on exertion, and sleeps well."),
     ],
 )

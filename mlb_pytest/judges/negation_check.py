@@ -45,7 +45,7 @@ _STOP_EN = {
     "the", "a", "an", "and", "or", "of", "to", "for", "with", "in", "on", "at", "by", "as", "is", "are", "be",
     "was", "were", "that", "this", "it", "its", "patient", "patients", "recommend", "recommends",
     "recommended", "advise", "advises", "advised", "suggest", "suggests", "should", "must", "consider",
-    "considers", "give", "gives", "use", "uses", "using", "start", "starts", "the", "answer", "response",
+    "considers", "give", "gives", "use", "uses", "using", "start", "starts", "answer", "response",
     "mentions", "states", "notes", "has", "have", "had", "presence", "possible", "likely", "their", "his",
     "her", "them", "they", "he", "she", "you", "your", "from", "about", "into", "than", "then", "when",
 }  # fmt: skip
@@ -87,7 +87,9 @@ _ACTION_CUES_EN = re.compile(
     re.I,
 )
 # after the content: a prohibition or a dismissal (华法林禁用, "is contraindicated")
-_AFTER_ZH = re.compile(r"^[^，,；;。]{0,6}?(?:禁用|禁忌|不宜|不推荐|不建议|不需要|无需|不必|不考虑|可排除|已排除|予以排除|不支持)")
+_AFTER_ZH = re.compile(
+    r"^[^，,；;。]{0,6}?(?:禁用|禁忌|不宜|不推荐|不建议|不需要|无需|不必|不考虑|可排除|已排除|予以排除|不支持)"
+)
 _AFTER_EN = re.compile(
     r"^[^,;.]{0,24}?\b(?:is|are|was|were|should\s+be|must\s+be)\s+(?:contraindicated|avoided|not\s+(?:recommended|"
     r"indicated|needed|necessary|required|advised|present)|ruled\s+out|excluded|unlikely|negative)\b",
@@ -102,13 +104,17 @@ _PSEUDO = re.compile(
     r"\bnot\s+ruled?\s+out\b|\bnot\s+responding\b|\bnot\s+controlled\b|\bno\s+better\b|\bno\s+improvement\b",
     re.I,
 )
-_UNDOING = re.compile(r"停|撤|中断|减量|暂停|拒绝|遗漏|忘|\b(?:stop\w*|discontinu\w*|miss\w*|forget\w*|delay\w*|skip\w*)\b", re.I)
+_UNDOING = re.compile(
+    r"停|撤|中断|减量|暂停|拒绝|遗漏|忘|\b(?:stop\w*|discontinu\w*|miss\w*|forget\w*|delay\w*|skip\w*)\b", re.I
+)
 _CONDITION = re.compile(
     r"如|若|假如|一旦|除非|是否|有无|有没有|是不是|能否|可否|吗|一般不|通常不|尽量|最好不|原则上|不太|未必|"
     r"\b(?:if|unless|whether|generally|usually|ideally|preferably|rarely)\b",
     re.I,
 )  # conditionals, questions and hedges: no plain statement either way
-_BOUND = re.compile(r"不超过|不低于|不少于|不多于|不大于|不小于|\b(?:not\s+exceed\w*|no\s+more\s+than|at\s+least|at\s+most)\b", re.I)
+_BOUND = re.compile(
+    r"不超过|不低于|不少于|不多于|不大于|不小于|\b(?:not\s+exceed\w*|no\s+more\s+than|at\s+least|at\s+most)\b", re.I
+)
 # after the content, in a clause about something the criterion denies: it is dismissed, not stated
 _DISMISSED_AFTER = re.compile(
     r"不明显|不显著|依据不足|证据不足|可能性小|可能性不大|不大可能|不支持|排除|不是必[需须要]|非必[需须要]|没有必要|不必要|无必要|无效|没用|无益|无帮助|没有帮助|不能|不会|不可|不应|不宜|不需|不用|不必|"
@@ -221,7 +227,9 @@ def _denied_en(clause: str, at_char: int, assessment: bool) -> bool:
     before = masked[:at_char]
     words_before = _WORD.findall(before)
     window = " ".join(words_before[-(_CUE_REACH_EN + 3) :])
-    pattern = _ACTION_CUES_EN if assessment else re.compile(f"{_FINDING_CUES_EN.pattern}|{_ACTION_CUES_EN.pattern}", re.I)
+    pattern = (
+        _ACTION_CUES_EN if assessment else re.compile(f"{_FINDING_CUES_EN.pattern}|{_ACTION_CUES_EN.pattern}", re.I)
+    )
     hits = list(pattern.finditer(window))
     if hits:
         after_cue = window[hits[-1].end() :]
@@ -312,7 +320,10 @@ _EXCEPTION = re.compile(r"除外|除非|以外|之外")
 _ITEM_SPLIT_ZH = re.compile(r"以及|及|和|或|与|/")  # items under one cue; 、 starts a finding of its own
 _ANY_CUE = re.compile(
     "|".join(sorted(set(_FINDING_CUES_ZH + _ACTION_CUES_ZH + ("不", "排除", "停", "别")), key=len, reverse=True))
-    + "|" + _FINDING_CUES_EN.pattern + "|" + _ACTION_CUES_EN.pattern,
+    + "|"
+    + _FINDING_CUES_EN.pattern
+    + "|"
+    + _ACTION_CUES_EN.pattern,
     re.I,
 )
 

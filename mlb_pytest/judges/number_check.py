@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .quantities import Quantity, quantities
 
-NUMBER_CHECK_VERSION = "numbers/1"  # part of the builtin judge's identity
+NUMBER_CHECK_VERSION = "numbers/2"  # part of the builtin judge's identity
 
 _CLAUSE_END = re.compile(r"[。；;！？!?\n]|[,，:：、](?=\s*\D)|\.(?=\s)")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -101,7 +101,8 @@ def _consistent(q: Quantity, bound: str | None, s: Quantity, s_bound: str | None
 
 def _overlaps(a: Quantity, b: Quantity) -> bool:
     """Same dimension and a shared value (a value inside a stated range counts)."""
-    eps = 0.08 if a.dim == "time" else 1e-3  # a month is 4 or 4.3 weeks, 半月 is two weeks
+    # a month is 4 or 4.3 weeks, 半月 is two weeks; elsewhere only unit-conversion rounding (999 mg is not 1 g)
+    eps = 0.08 if a.dim == "time" else 1e-6
     return a.dim == b.dim and b.low <= a.high * (1 + eps) + 1e-9 and b.high >= a.low * (1 - eps) - 1e-9
 
 
