@@ -79,8 +79,6 @@ def test_a_denied_criterion_is_found(kind: str, criterion: str, response: str) -
         ("point", "建议监测血糖", "血糖监测：未见异常，空腹5.2 mmol/L。"),
         # a limit is the number check's
         ("point", "指出对乙酰氨基酚每日总量不超过4 g", "避免同时服用其他含对乙酰氨基酚的复方感冒药。"),
-        # a negative point met by a response that denies the same thing
-        ("point", "记录否认糖尿病史", "既往史：否认糖尿病史，否认高血压史。"),
         # a prohibition named to describe it
         ("point", "指出不得出具虚假医学证明", "按家属要求改写病情属于出具虚假医学证明。"),
         # the record check's field points are not read
@@ -93,6 +91,39 @@ def test_a_denied_criterion_is_found(kind: str, criterion: str, response: str) -
 )
 def test_nothing_is_found_where_the_response_does_not_plainly_deny(kind: str, criterion: str, response: str) -> None:
     assert check_negation(kind, criterion, response) is None
+
+
+@pytest.mark.parametrize(
+    ("criterion", "response"),
+    [
+        ("记录无腹泻", "主诉：腹痛2天。\n伴恶心，无腹泻，无发热。"),
+        ("记录否认糖尿病史", "既往史：否认糖尿病史，否认高血压史。"),
+        (
+            "指出该结节无需行细针穿刺活检",
+            "该结节直径0.6 cm，TI-RADS 3类。\n这种结节不需要做细针穿刺活检，6~12个月复查超声即可。",
+        ),
+        ("记录无明显出汗", "胸闷时出汗不明显，休息后缓解。"),
+        ("记录无尿痛及肉眼血尿", "尿频3天，无尿痛，无肉眼血尿。"),
+    ],
+)
+def test_a_negative_point_denied_in_the_response_too_is_met(criterion: str, response: str) -> None:
+    finding = check_negation("point", criterion, response)
+    assert finding is not None and finding.met
+    assert parse_verdict(verdict_text(0.1, 0.5, Calibration(), None, None, finding)).yes
+
+
+@pytest.mark.parametrize(
+    ("criterion", "response"),
+    [
+        ("记录无尿痛及肉眼血尿", "尿频3天，无尿痛。"),  # one item never mentioned
+        ("记录无腹泻", "无腹泻。\n昨日起腹泻3次。"),  # denied, then stated
+        ("记录胸闷无向左上肢放射", "无胸闷，无向左上肢放射。"),  # the point's own finding (胸闷) is denied
+        ("CURB-65评分0分，无呼吸衰竭及休克，属非重症", "无呼吸衰竭及休克。"),  # asserts more than its denials
+    ],
+)
+def test_a_negative_point_is_not_met_on_partial_or_mixed_denials(criterion: str, response: str) -> None:
+    finding = check_negation("point", criterion, response)
+    assert finding is None or not finding.met
 
 
 def test_denied_items_reads_each_item_under_a_cue() -> None:

@@ -226,11 +226,11 @@ def verdict_text(
     abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
     A number mismatch makes the verdict *no*; a record field that holds the point's value makes it
     *yes*, one left blank or 不详 makes it *no*; a criterion the response denies (or a negative one whose
-    item it states) is *no*. The check's reason leads; the encoder's figure follows.
+    item it states) is *no*, and a negative point whose every item the response denies too is *yes*. The check's reason leads; the encoder's figure follows.
     """
     settled = ("no", finding.reason()) if finding is not None else None
     if denial is not None:
-        settled = ("no", denial.reason())
+        settled = ("yes" if denial.met else "no", denial.reason())
     if field is not None:
         settled = ("yes" if field.met else "no", field.reason())
     if settled is not None:

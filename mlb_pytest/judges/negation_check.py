@@ -90,6 +90,7 @@ _ACTION_CUES_EN = re.compile(
 _AFTER_ZH = re.compile(
     r"^[^，,；;。]{0,6}?(?:禁用|禁忌|不宜|不推荐|不建议|不需要|无需|不必|不考虑|可排除|已排除|予以排除|不支持)"
 )
+_AFTER_FINDING_ZH = re.compile(r"^[^，,；;。]{0,4}?(?:不明显|不显著|阴性)")  # 出汗不明显: a finding, not an act
 _AFTER_EN = re.compile(
     r"^[^,;.]{0,24}?\b(?:is|are|was|were|should\s+be|must\s+be)\s+(?:contraindicated|avoided|not\s+(?:recommended|"
     r"indicated|needed|necessary|required|advised|present)|ruled\s+out|excluded|unlikely|negative)\b",
@@ -132,9 +133,14 @@ class NegationFinding:
     kind: str
     clause: str
     stated: str = ""  # what the criterion denies and the response states, when that is the finding
+    met: bool = False  # a negative point whose every item the response denies too
 
     def reason(self) -> str:
         what = "risk" if self.kind == "risk" else "point"
+        if self.met:
+            return (
+                f"negation check: the response denies what the {what} denies, and states none of it ('{self.clause}')"
+            )
         if self.stated:
             return f"negation check: the {what} denies '{self.stated}', which the response states ('{self.clause}')"
         return f"negation check: the response denies the {what} ('{self.clause}') and states it nowhere"
@@ -219,7 +225,9 @@ def _denied_han(clause: str, at: int, assessment: bool) -> bool:
         if pos >= 0 and len(before) - pos - len(cue) <= _CUE_REACH_HAN:
             between = before[pos + len(cue) :]
             return not _UNDOING.search(between)
-    return bool(_AFTER_ZH.search(masked[at:].split("，")[0][:40])) and not _UNDOING.search(masked[:at])
+    after = masked[at:].split("，")[0][:40]
+    dismissed = _AFTER_ZH.search(after) or (not assessment and _AFTER_FINDING_ZH.search(after))
+    return bool(dismissed) and not _UNDOING.search(masked[:at])
 
 
 def _denied_en(clause: str, at_char: int, assessment: bool) -> bool:
@@ -375,4 +383,41 @@ def _check_reversed(kind: str, criterion: str, response: str) -> NegationFinding
                 other = True  # denied, doubted or conditional somewhere: leave it to the encoder
         if plain and not other:
             return NegationFinding(kind, plain[0][:80], stated=item)
-    return None
+    return _agreeing_denial(kind, criterion, clauses)
+
+
+def _agreeing_denial(kind: str, criterion: str, clauses: list[str]) -> NegationFinding | None:
+    """A negative point met: every item it denies is mentioned, and only denied (记录无腹泻 / 无腹泻), and
+    whatever else it names (该结节 in 该结节无需穿刺) is stated somewhere, not denied."""
+    items = denied_items(criterion)
+    if not items:
+        return None
+    first = ""
+    for item in items:
+        size = len(item.replace(" ", ""))
+        need = size if size <= 3 else max(3, round(size * 0.6))
+        mentions = [c for c in clauses if _shared_run(c, item)[0] >= need]
+        if not mentions:
+            return None
+        for clause in mentions:
+            if _CONDITION.search(clause) or _GENERIC.search(clause) or clause.rstrip().endswith(("?", "？")):
+                return None
+            length, start = _shared_run(clause, item)
+            if not _denied_han(clause, start, False):
+                return None
+        first = first or mentions[0].strip()
+    masked = _masked(criterion)
+    spans = [
+        (m.start(), m.end() + len(re.split(r"[，,。；;：:（()）、\u2002]", masked[m.end() :])[0]))
+        for m in _CRITERION_CUES_ZH.finditer(masked)
+    ]
+    rest = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(masked))
+    pieces = [p for p in _content_text(rest).split() if len(p) >= 2]
+    if sum(map(len, pieces)) > 3:
+        return None  # a point that also asserts findings of its own (评分0分，无休克，属非重症): the encoder reads it
+    for piece in pieces:
+        if len(piece) >= 2 and not any(
+            piece[:2] in c and not _denied_han(c, c.find(piece[:2]), False) for c in clauses
+        ):
+            return None
+    return NegationFinding(kind, first[:80], met=True)
