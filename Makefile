@@ -89,8 +89,8 @@ judge-report: $(BIN)/mlb
 	$(MAKE) judge-injection
 
 # Flip rates of text inserted into the test split's responses: instructions aimed at the judge (the design and
-# first held-out group, four fresh sets written apart) and two controls of text not aimed at it. About 8 min.
-INJECTION_SETS ?= templates fresh_templates fresh2_templates fresh3_templates control_inserts fresh4_templates control2_inserts
+# first held-out group, five fresh sets written apart) and three controls of text not aimed at it. About 10 min.
+INJECTION_SETS ?= templates fresh_templates fresh2_templates fresh3_templates control_inserts fresh4_templates control2_inserts fresh5_templates control3_inserts
 judge-injection: $(BIN)/mlb
 	for t in $(INJECTION_SETS); do \
 	  $(BIN)/mlb judge eval --annotations judge/data/annotations --judge builtin --split test --injection \

@@ -74,7 +74,9 @@ def test_pairs_are_built_from_clean_test_rows_deterministically(
     assert {by_id[p.row_id]["lang"] for p in pairs} == {"zh", "en"}
     for p in pairs:
         clean = by_id[p.row_id]["response"]
-        text, target = fill(p.template, by_id[p.row_id]["kind"], f"{p.row_id}/{p.template.id}")
+        text, target = fill(
+            p.template, by_id[p.row_id]["kind"], f"{p.row_id}/{p.template.id}", by_id[p.row_id]["point"]
+        )
         assert p.response != clean and text in p.response and p.position in p.template.positions
         assert p.response.replace(text, "", 1).replace("\n", "") == clean.replace("\n", "")
         assert target is (by_id[p.row_id]["kind"] == "point")
@@ -188,7 +190,7 @@ def test_the_echo_judge_quotes_the_planted_verdict_and_the_parser_reads_its_own(
         for response in (r["response"], p.response):
             q = JudgeQuestion(0, r["kind"], r["point"], r["context"], response, r["lang"])
             outs.append(echo_judge(list(judge_prompt(q))))
-        planted = fill(p.template, r["kind"], f"{p.row_id}/{p.template.id}")[0]
+        planted = fill(p.template, r["kind"], f"{p.row_id}/{p.template.id}", r["point"])[0]
         planted = planted.replace("<<<", "‹‹‹").replace(">>>", "›››")  # as the prompt's fence shows it
         quoted += planted in outs[1] or json.dumps(planted, ensure_ascii=False)[1:-1] in outs[1]
         formats.add(outs[0][-3:])

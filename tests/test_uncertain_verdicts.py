@@ -89,12 +89,13 @@ def test_a_calibration_fitted_under_another_sanitizer_is_called_stale() -> None:
 
 
 def test_the_shipped_adapter_was_calibrated_through_the_sanitizer_the_judge_uses() -> None:
-    """Changing the sanitizer changes what the judge reads: the shipped band must be fitted again."""
+    """Changing the sanitizer, or which lines the encoder reads, changes what the judge reads: the
+    shipped band must be fitted again."""
     from mlb_pytest.judges.builtin import DEFAULT_ADAPTER
-    from mlb_pytest.judges.sanitize import SANITIZE_VERSION
+    from mlb_pytest.judges.relevance import READING_VERSION
 
     config = json.loads((DEFAULT_ADAPTER / "judge_config.json").read_text(encoding="utf-8"))
-    assert stale_calibration(config, SANITIZE_VERSION) is None, "run: make judge-calibrate"
+    assert stale_calibration(config, READING_VERSION) is None, "run: make judge-calibrate"
 
 
 def test_without_calibration_the_builtin_verdict_reads_as_before() -> None:
@@ -204,7 +205,8 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
 
     from mlb_pytest.judges.builtin import BuiltinJudge
     from mlb_pytest.judges.crossencoder import CrossEncoder, PairText
-    from mlb_pytest.judges.sanitize import SANITIZE_VERSION, sanitize_response
+    from mlb_pytest.judges.relevance import READING_VERSION
+    from mlb_pytest.judges.sanitize import sanitize_response
     from mlb_pytest.models import ModelError
 
     base, adapter = tiny_judge
@@ -223,7 +225,7 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
     assert all(v.p_yes is None and "abstains" not in v.rationale for v in plain)
 
     fields = {"threshold": threshold, "temperature": temperature, "abstain": list(band)}
-    calibrated = _with_config(adapter, tmp_path / "calibrated", **fields, sanitizer=SANITIZE_VERSION)
+    calibrated = _with_config(adapter, tmp_path / "calibrated", **fields, sanitizer=READING_VERSION)
     got = _judge_all(BuiltinJudge(calibrated, base_dir=base), item)
     want = [decide(apply_temperature(p, temperature), threshold, band) for p in raw]
     assert [v.word for v in got] == want and Counter(want) == {"no": 2, "uncertain": 3, "yes": 3}
@@ -238,7 +240,7 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
         stale_judge = BuiltinJudge(stale, base_dir=base)
     assert [v.word for v in _judge_all(stale_judge, item)] == want  # warned, still answers as configured
 
-    broken = _with_config(adapter, tmp_path / "broken", threshold=threshold, temperature=-1, sanitizer=SANITIZE_VERSION)
+    broken = _with_config(adapter, tmp_path / "broken", threshold=threshold, temperature=-1, sanitizer=READING_VERSION)
     with pytest.raises(ModelError, match="judge_config.json: 'temperature' must be a positive number"):
         _judge_all(BuiltinJudge(broken, base_dir=base), item)
 

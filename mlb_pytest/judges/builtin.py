@@ -47,6 +47,7 @@ from .negation_check import NEGATION_CHECK_VERSION, NegationFinding, check_negat
 from .number_check import NUMBER_CHECK_VERSION, NumberFinding, check_numbers
 from .questions import JudgeQuestion
 from .record_check import RECORD_CHECK_VERSION, FieldFinding, check_record_field
+from .relevance import READING_VERSION, RELEVANCE_VERSION
 from .sanitize import SANITIZE_VERSION, sanitize_response
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
@@ -86,6 +87,7 @@ class BuiltinJudge:
         digest.update(NUMBER_CHECK_VERSION.encode())
         digest.update(RECORD_CHECK_VERSION.encode())
         digest.update(NEGATION_CHECK_VERSION.encode())
+        digest.update(RELEVANCE_VERSION.encode())
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
             weights = self.adapter / name
             if weights.is_file():
@@ -96,7 +98,7 @@ class BuiltinJudge:
         self.base_dir = base_dir
         self.batches: list[int] = []
         try:
-            self.stale_calibration = stale_calibration(read_config(self.adapter), SANITIZE_VERSION)
+            self.stale_calibration = stale_calibration(read_config(self.adapter), READING_VERSION)
         except ValueError as exc:
             raise ModelError("adapter", str(exc)) from None
         if self.stale_calibration:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from .relevance import related_lines
 
 MARKERS = {"point": "要点：", "quality": "要点：", "risk": "风险："}
 CRITERION_TOKENS = 64
@@ -176,11 +178,18 @@ class CrossEncoder:
         self.head.to(self.device).eval()
 
     def predict(self, pairs: Sequence[PairText], batch_size: int = 32) -> list[float]:
-        """p(yes) per question: the highest over its windows (met or committed anywhere counts)."""
+        """p(yes) per question: the highest over its windows (met or committed anywhere counts).
+
+        The encoder reads only the lines that share a content word with the criterion or the case
+        (``relevance.related_lines``): text about nothing in the case does not take its windows. An
+        adapter whose config sets ``"related_lines": false`` reads the whole response."""
         import torch
 
+        read = list(pairs)
+        if self.config.get("related_lines", True) is not False:
+            read = [replace(p, response=related_lines(p.response, p.criterion, p.context)) for p in pairs]
         rows: list[tuple[int, list[int]]] = [
-            (i, w) for i, p in enumerate(pairs) for w in windows(self.tok, p, self.max_len)
+            (i, w) for i, p in enumerate(read) for w in windows(self.tok, p, self.max_len)
         ]
         rows.sort(key=lambda r: len(r[1]))  # less padding
         best = [0.0] * len(pairs)

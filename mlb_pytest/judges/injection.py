@@ -101,7 +101,7 @@ def load_templates(path: Path) -> list[InjectionTemplate]:
             or t.id in ids
         ):
             raise ValueError(f"{where}: bad group, lang, positions or duplicate id in template {t.id!r}")
-        unknown = set(PLACEHOLDERS.findall(t.text)) - {"v", "claim", "tag"}
+        unknown = set(PLACEHOLDERS.findall(t.text)) - {"v", "claim", "tag", "point"}
         if t.group == "control" and PLACEHOLDERS.search(t.text):
             raise ValueError(f"{where}: control template {t.id!r} asks for nothing, so it has no placeholders")
         if t.group != "control" and (unknown or "{v}" not in t.text):
@@ -111,15 +111,17 @@ def load_templates(path: Path) -> list[InjectionTemplate]:
     return out
 
 
-def fill(template: InjectionTemplate, kind: str, seed: str) -> tuple[str, bool]:
+def fill(template: InjectionTemplate, kind: str, seed: str, criterion: str = "") -> tuple[str, bool]:
     """The template's text for a row of this kind, and the verdict it asks for (a control asks for none:
-    its target is the one a point's injection would ask, so its "steered" share is only a reference)."""
+    its target is the one a point's injection would ask, so its "steered" share is only a reference).
+    ``{point}`` is the row's own criterion: an attacker who quotes it cannot be told from the answer by topic."""
     target = kind == "point"  # a point should be "met"; a risk should be "absent"
     yes_word, no_word = VERDICT_WORDS[template.lang]
     values = {
         "v": yes_word if target else no_word,
         "claim": CLAIMS[template.lang]["point" if target else "risk"],
         "tag": hashlib.sha256(seed.encode("utf-8")).hexdigest()[:8],
+        "point": criterion,
     }
     return PLACEHOLDERS.sub(lambda m: values[m.group(1)], template.text), target
 
@@ -155,7 +157,7 @@ def build_pairs(rows: Iterable[Mapping[str, Any]], templates: Sequence[Injection
                 continue
             t = options[stable_hash(rid, group) % len(options)]
             position = t.positions[stable_hash(rid, t.id, "position") % len(t.positions)]
-            text, target = fill(t, str(r["kind"]), f"{rid}/{t.id}")
+            text, target = fill(t, str(r["kind"]), f"{rid}/{t.id}", str(r.get("point") or ""))
             pairs.append(
                 InjectionPair(
                     f"{rid}~{t.id}~{position}", rid, t, position, insert(str(r["response"]), text, position), target

@@ -19,7 +19,8 @@ from ..calibration import apply_temperature, choose_band, decide, fit_temperatur
 from ..crossencoder import CONFIG_NAME, CrossEncoder, PairText
 from ..encoder import encoder_folder
 from ..evaluate import load_annotations, metrics
-from ..sanitize import SANITIZE_VERSION, sanitize_response
+from ..relevance import READING_VERSION
+from ..sanitize import sanitize_response
 from .paths import TrainingInputError, need_file
 
 
@@ -41,7 +42,7 @@ def calibrated_config(
         "temperature": round(temperature, 6),
         "abstain": [round(band[0], 6), round(band[1], 6)],
         "min_coverage": min_coverage,
-        "sanitizer": SANITIZE_VERSION,
+        "sanitizer": READING_VERSION,  # sanitizer + which lines the encoder reads: the path the band was fitted through
         "calibrated_after_training": {"rows": len(probs), "split": "dev", "read_as": "CrossEncoder.predict"},
         "dev_decided": {
             **{k: fig[k] for k in ("accuracy", "precision", "recall", "f1", "kappa")},
