@@ -423,3 +423,21 @@ def test_a_dual_judge_run_counts_disputes_and_abstentions_apart(pytester: pytest
     rows = (pytester.path / "mlb-review.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == unsure["uncertain"] and all(json.loads(row)["judge2"] == "uncertain" for row in rows)
     r.stdout.fnmatch_lines([f"judge: {unsure['uncertain']} of {unsure['verdicts']} verdicts uncertain (100.0%)*"])
+
+
+def test_the_encoder_reads_only_lines_about_the_case(tiny_judge: tuple[Path, Path], tmp_path: Path) -> None:
+    """A greeting added to an answer leaves p(yes) exactly as it was; an adapter that asks to read
+    whole answers reads it."""
+    from mlb_pytest.judges.crossencoder import CrossEncoder, PairText
+
+    base, adapter = tiny_judge
+    answers = ["ECG now", "troponin and ECG within ten minutes", "chest pain: rest at home", "ECG, then aspirin"]
+    clean = [PairText("point", "recommends an ECG", r, "chest pain") for r in answers]
+    greeted = [PairText("point", "recommends an ECG", f"Thanks for writing to us!\n{r}", "chest pain") for r in answers]
+    model = CrossEncoder(base, adapter, device="cpu")
+    assert model.predict(greeted) == model.predict(clean)
+    whole = CrossEncoder(
+        base, _with_config(adapter, tmp_path / "whole", threshold=0.5, related_lines=False), device="cpu"
+    )
+    assert whole.predict(clean) == model.predict(clean)
+    assert whole.predict(greeted) != model.predict(greeted)
