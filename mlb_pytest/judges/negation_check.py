@@ -48,6 +48,8 @@ _STOP_EN = {
     "considers", "give", "gives", "use", "uses", "using", "start", "starts", "answer", "response",
     "mentions", "states", "notes", "has", "have", "had", "presence", "possible", "likely", "their", "his",
     "her", "them", "they", "he", "she", "you", "your", "from", "about", "into", "than", "then", "when",
+    "tells", "tell", "told", "user", "users", "encourages", "provides", "offers", "instructs", "says",
+    "suggesting", "recommending", "advising", "telling", "explains", "explain", "can", "may", "will",
 }  # fmt: skip
 
 # a criterion that already states an absence, a stop or an avoidance: denying it is a double negative
@@ -216,7 +218,9 @@ def _first_match_en(clause: str, words: list[str]) -> tuple[float, int, int]:
     return len(found) / len(words), tokens[first][0], first
 
 
-def _denied_han(clause: str, at: int, assessment: bool) -> bool:
+def _denied_han(clause: str, at: int, assessment: bool, length: int = 0) -> bool:
+    """A cue within reach before position ``at`` (no second negative between), or a dismissal within a
+    few characters after the run that starts there (``length`` long)."""
     masked = _masked(clause)
     before = masked[max(0, at - _CUE_REACH_HAN - 3) : at]
     cues = _ACTION_CUES_ZH if assessment else _ACTION_CUES_ZH + _FINDING_CUES_ZH
@@ -225,7 +229,7 @@ def _denied_han(clause: str, at: int, assessment: bool) -> bool:
         if pos >= 0 and len(before) - pos - len(cue) <= _CUE_REACH_HAN:
             between = before[pos + len(cue) :]
             return not _UNDOING.search(between)
-    after = masked[at:].split("，")[0][:40]
+    after = masked[at + length :].split("，")[0][:40]
     dismissed = _AFTER_ZH.search(after) or (not assessment and _AFTER_FINDING_ZH.search(after))
     return bool(dismissed) and not _UNDOING.search(masked[:at])
 
@@ -273,11 +277,12 @@ def _check_han(kind: str, criterion: str, response: str) -> NegationFinding | No
     denied: list[tuple[str, str]] = []  # (run, clause)
     for clause in clauses:
         length, start = _shared_run(clause, content)
-        if _mentions_han(clause, content) < 0 and not (length >= 3 and _cue_right_before(clause, start)):
+        near = length >= 3 and (_cue_right_before(clause, start) or _dismissed_right_after(clause, start + length))
+        if _mentions_han(clause, content) < 0 and not near:
             continue
         if _CONDITION.search(clause) or clause.rstrip().endswith(("?", "？")):
             return None  # a conditional or a question about it: not a plain denial
-        if _denied_han(clause, start, assessment):
+        if _denied_han(clause, start, assessment, length):
             denied.append((clause[start : start + length], clause))
     for run, clause in denied:
         if not any(_states_run(c, run, assessment) for c in clauses if c is not clause):
@@ -290,19 +295,30 @@ def _cue_right_before(clause: str, at: int) -> bool:
     return any(before.endswith(cue) for cue in _ACTION_CUES_ZH + _FINDING_CUES_ZH)
 
 
+def _dismissed_right_after(clause: str, end: int) -> bool:
+    """布洛芬等止痛药不建议使用: a prohibition within a few characters after the run, in its clause."""
+    return bool(_AFTER_ZH.search(_masked(clause)[end:]))
+
+
 def _states_run(clause: str, run: str, assessment: bool) -> bool:
     """The clause restates the run (or most of a long one) without denying it."""
     length, start = _shared_run(clause, run)
     if length < min(len(run), max(4, len(run) * 6 // 10)):
         return False
-    return not _denied_han(clause, start, assessment)
+    return not _denied_han(clause, start, assessment, length)
 
 
 def _check_en(kind: str, criterion: str, response: str, share: float) -> NegationFinding | None:
+    """Most of the criterion's words in a clause, denied; for a risk also the act's object alone
+    ("Avoid ibuprofen") when it is denied right there and named nowhere else without a denial."""
     words = _content_en(criterion)
     if not words:
         return None
     assessment = kind != "risk" and bool(_ASSESSMENT.search(criterion.strip()))
+    if kind == "risk":
+        found = _denied_object_en(words, response)
+        if found is not None:
+            return NegationFinding(kind, found[:80])
     denials: list[str] = []
     for _, clause in _clauses(response):
         covered, at, _ = _first_match_en(clause, words)
@@ -314,6 +330,33 @@ def _check_en(kind: str, criterion: str, response: str, share: float) -> Negatio
             return None  # an affirmative mention: the encoder decides
         denials.append(clause.strip())
     return NegationFinding(kind, denials[0][:80]) if denials else None
+
+
+def _denied_object_en(words: list[str], response: str) -> str | None:
+    """A long word of the risk (a drug, a test, an act: 5 letters or more) that the response names only
+    right after a cue ("avoid ibuprofen", "do not take aspirin") or right before a prohibition."""
+    clauses = [c for _, c in _clauses(response)]
+    for word in (w for w in words if len(w) >= 5):
+        denied: list[str] = []
+        plain = False
+        for clause in clauses:
+            tokens = [(m.start(), _stem(m.group())) for m in _WORD.finditer(clause)]
+            spots = [i for i, (_, t) in enumerate(tokens) if t == word]
+            if not spots:
+                continue
+            at = tokens[spots[0]][0]
+            before = " ".join(t for _, t in tokens[max(0, spots[0] - 4) : spots[0]])
+            cue = _ACTION_CUES_EN.search(_masked(before)) or _FINDING_CUES_EN.search(_masked(before))
+            after = _AFTER_EN.search(_masked(clause)[at:])
+            if _CONDITION.search(clause) or clause.rstrip().endswith("?"):
+                plain = True
+            elif (cue and not _UNDOING.search(before[cue.end() :])) or after:
+                denied.append(clause.strip())
+            else:
+                plain = True
+        if denied and not plain:
+            return denied[0]
+    return None
 
 
 # in a negative point, the cues of an absence or of an act not needed; prohibitions (不得、禁止) are left
@@ -403,7 +446,7 @@ def _agreeing_denial(kind: str, criterion: str, clauses: list[str]) -> NegationF
             if _CONDITION.search(clause) or _GENERIC.search(clause) or clause.rstrip().endswith(("?", "？")):
                 return None
             length, start = _shared_run(clause, item)
-            if not _denied_han(clause, start, False):
+            if not _denied_han(clause, start, False, length):
                 return None
         first = first or mentions[0].strip()
     masked = _masked(criterion)
