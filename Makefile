@@ -83,6 +83,7 @@ judge-report: $(BIN)/mlb
 	$(BIN)/mlb judge eval --annotations judge/data/heldout3 --judge builtin --json judge/eval_heldout3.json
 	$(BIN)/mlb judge eval --annotations judge/data/heldout4 --judge builtin --json judge/eval_heldout4.json
 	$(BIN)/mlb judge eval --annotations judge/data/heldout5 --judge builtin --json judge/eval_heldout5.json
+	$(BIN)/mlb judge eval --annotations judge/data/heldout6 --judge builtin --json judge/eval_heldout6.json
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/check_covid --split test --judge builtin --json judge/eval_check_covid.json
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/healthver --split test --limit 400 --judge builtin --json judge/eval_healthver.json
 	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/ocnli --split dev --limit 400 --judge builtin --json judge/eval_ocnli.json
