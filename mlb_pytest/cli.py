@@ -92,7 +92,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .judges import JudgeParseError, judge_prompt, parse_verdict
     from .judges.backends import build_judge
-    from .judges.evaluate import evaluate_rows, question_language, report_lines, verdict_rows
+    from .judges.evaluate import decider, evaluate_rows, question_language, report_lines, verdict_rows
     from .judges.injection import (
         InjectionPair,
         build_pairs,
@@ -159,6 +159,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
     verdicts: dict[str, bool] = {}
     uncertain: set[str] = set()
     answers: dict[str, str] = {}
+    deciders: dict[str, str] = {}
     failed, first_error = 0, ""
     for rid, req in reqs:
         try:
@@ -170,10 +171,11 @@ def _judge_eval(args: argparse.Namespace) -> int:
             first_error = first_error or f"{rid}: {exc}"
             continue
         verdicts[rid] = v.yes  # an abstention's leaning; the abstention itself is kept in ``uncertain``
+        deciders[rid] = decider(v.rationale)
         if getattr(v, "uncertain", False):
             uncertain.add(rid)
     engine.close()
-    result = evaluate_rows(scored_rows, verdicts, uncertain)
+    result = evaluate_rows(scored_rows, verdicts, uncertain, deciders)
     result["unanswered"] = sum(str(r["id"]) not in verdicts for r in scored_rows)
     # the identity pins what answered (for builtin: adapter config and weights, sanitizer, number check)
     result.update(judge=args.judge, judge_identity=model.identity, **source)
@@ -188,7 +190,7 @@ def _judge_eval(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.rows:
-        lines_out = verdict_rows([(rid, r) for rid, r, _ in judged], verdicts, uncertain, answers)
+        lines_out = verdict_rows([(rid, r) for rid, r, _ in judged], verdicts, uncertain, answers, deciders)
         Path(args.rows).write_text("".join(lines_out), encoding="utf-8")
     return 1 if judged and failed == len(judged) else 0
 

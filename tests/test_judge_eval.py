@@ -21,12 +21,14 @@ from mlb_pytest.judges.evaluate import (
     as_errors,
     bootstrap_intervals,
     class_f1s,
+    decider,
     evaluate_rows,
     group_report,
     majority_baseline,
     metrics,
     question_language,
     random_baseline,
+    report_lines,
     rows_seed,
 )
 from mlb_pytest.judges.public_sets import judge_row, load_public, quotas, read_rows, split_file, stratified_sample
@@ -135,6 +137,21 @@ def test_evaluate_rows_breaks_down_by_dataset_kind_language_trap_and_class() -> 
     assert out["per_dataset"]["D2"]["uncertain_share"] == 1.0 and out["per_dataset"]["D1"]["coverage"] == 1.0
     assert out["injection_flip_rate"] == 1.0 and out["bootstrap"]["resamples"] == 1000
     json.dumps(out, allow_nan=False)  # no NaN reaches the JSON report
+
+
+def test_a_verdict_settled_by_an_exact_check_names_it() -> None:
+    assert decider("negation check: the response denies the point ('不考虑肺炎')") == "negation check"
+    assert decider("number check: the criterion's 0.5 mg is stated as 5 mg in the response") == "number check"
+    assert decider("builtin cross-encoder p(yes)=0.912, threshold 0.46") == "judge"
+    assert decider("") == "judge" and decider("The answer does not check the dose: no") == "judge"
+    rows = [
+        {"id": i, "kind": "point", "label": lab} for i, lab in (("a", "yes"), ("b", "no"), ("c", "no"), ("d", "yes"))
+    ]
+    verdicts = {"a": True, "b": False, "c": True, "d": False}
+    out = evaluate_rows(rows, verdicts, deciders={"b": "negation check", "d": "negation check", "a": "judge"})
+    assert out["per_decider"] == {"judge": {"n": 2, "accuracy": 0.5}, "negation check": {"n": 2, "accuracy": 0.5}}
+    assert "  decided by the negation check: n 2, accuracy 0.500" in report_lines(out)
+    assert "per_decider" not in evaluate_rows(rows, verdicts)
 
 
 def test_question_language_follows_the_criterion() -> None:
@@ -521,3 +538,32 @@ def test_judge_eval_rows_say_which_rows_the_judge_got_wrong(
         assert r["verdict"] in ("yes", "no") and r["leaning"] == r["verdict"]
         assert r["agrees"] == ((r["verdict"] == "yes") == (r["label"] == "yes"))
         assert r["answer"] and json.loads(r["answer"])  # the judge's own words, for reading why
+
+
+def test_judge_eval_counts_the_rows_an_exact_check_settled(
+    tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "checking_judge.py").write_text(
+        textwrap.dedent("""
+        import json
+        def judge(messages, **params):
+            user = messages[-1]["content"]
+            if "Masks reduce" in user or "Ivermectin" in user:  # e1 (label yes: wrong), c1 (label no: right)
+                return json.dumps({"verdict": "no", "reason": "negation check: the response denies it"})
+            return json.dumps({"verdict": "yes", "reason": "builtin cross-encoder p(yes)=0.9"})
+    """),
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out, rows_file = tmp_path / "eval.json", tmp_path / "rows.jsonl"
+    rc, printed, _ = _run(
+        capsys, "--public", str(tiny_set), "--public-file", "test.jsonl", "--judge", "python:checking_judge:judge",
+        "--json", str(out), "--rows", str(rows_file),
+    )  # fmt: skip
+    assert rc == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["per_decider"]["negation check"] == {"n": 2, "accuracy": 0.5}
+    assert result["per_decider"]["judge"]["n"] == len(TINY) - 2
+    assert "decided by the negation check: n 2, accuracy 0.500" in printed
+    rows = {r["row"]: r for r in map(json.loads, rows_file.read_text(encoding="utf-8").splitlines())}
+    assert {k for k, r in rows.items() if r["decided_by"] == "negation check"} == {"e1", "c1"}

@@ -278,17 +278,40 @@ def _groups(
     return dict(sorted(groups.items()))
 
 
+_CHECK_REASON = re.compile(r"^\s*([a-z]+ check):")
+
+
+def decider(rationale: str) -> str:
+    """Who settled a verdict: an exact check of the bundled judge (its reason starts with ``number
+    check:``, ``record check:`` or ``negation check:``), else the judge itself."""
+    m = _CHECK_REASON.match(rationale or "")
+    return m.group(1) if m else "judge"
+
+
 def evaluate_rows(
-    rows: Iterable[Mapping[str, Any]], verdicts: Mapping[str, bool], uncertain: AbstractSet[str] = frozenset()
+    rows: Iterable[Mapping[str, Any]],
+    verdicts: Mapping[str, bool],
+    uncertain: AbstractSet[str] = frozenset(),
+    deciders: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A judge's agreement with the human labels: overall and per dataset, kind and language in full
     (``group_report``), per trap and per original NLI class as plain figures.
 
     ``verdicts`` maps row ids to the judge's yes (an abstention's leaning); ``uncertain`` holds the
-    ids of rows where the judge abstained. Rows without a verdict are left out.
+    ids of rows where the judge abstained. Rows without a verdict are left out. ``deciders`` (row id
+    -> ``decider``) adds ``per_decider``: how often each exact check settled a row, and how often it
+    was right, so that a team can see what the rules do on its own labelled rows.
     """
     rows = [r for r in rows if str(r["id"]) in verdicts]
     out = group_report(rows, verdicts, uncertain)
+    if deciders is not None:
+        by: dict[str, list[Mapping[str, Any]]] = {}
+        for r in rows:
+            by.setdefault(deciders.get(str(r["id"]), "judge"), []).append(r)
+        out["per_decider"] = {
+            k: {"n": len(v), "accuracy": sum(bool(verdicts[str(r["id"])]) == (r["label"] == "yes") for r in v) / len(v)}
+            for k, v in sorted(by.items())
+        }
     for field, name in FULL_BREAKDOWNS:
         out[name] = {k: group_report(v, verdicts, uncertain) for k, v in _groups(rows, field).items()}
     for field, name in PLAIN_BREAKDOWNS:
@@ -317,8 +340,10 @@ def verdict_rows(
     verdicts: Mapping[str, bool],
     uncertain: AbstractSet[str],
     answers: Mapping[str, str],
+    deciders: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """One JSON line per judged row: its label, the judge's verdict and answer, and whether they agree.
+    """One JSON line per judged row: its label, the judge's verdict and answer, whether they agree,
+    and (with ``deciders``) whether an exact check or the judge itself settled it.
 
     The figures say how often a judge is wrong; these lines say where, so that a reader can see
     which traps it falls for and a second judge or rule can be tried on the same rows offline.
@@ -340,6 +365,8 @@ def verdict_rows(
             "agrees": None if yes is None else yes == (row.get("label") == "yes"),
             "answer": answers.get(rid),
         }
+        if deciders is not None and yes is not None:
+            record["decided_by"] = deciders.get(rid, "judge")
         out.append(json.dumps(record, ensure_ascii=False) + "\n")
     return out
 
@@ -396,6 +423,9 @@ def report_lines(result: Mapping[str, Any]) -> list[str]:
         lines.append(f"injection-trap rows judged wrongly: {_f(result['injection_flip_rate'])}")
     for k, m in result["per_label_nli"].items():
         lines.append(f"  label_nli {k}: n {m['n']}, accuracy {_f(m['accuracy'])}")
+    for k, m in (result.get("per_decider") or {}).items():
+        if k != "judge":
+            lines.append(f"  decided by the {k}: n {m['n']}, accuracy {_f(m['accuracy'])}")
     return lines
 
 
