@@ -432,21 +432,36 @@ def test_judge_eval_public_prints_and_writes_the_figures(
     assert again == printed  # seeded: the same intervals every run
 
 
-def test_judge_eval_public_reports_abstentions(
-    tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "unsure_judge.py").write_text(
-        textwrap.dedent("""
+def _scripted_judge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, picked: dict[str, str], rest: dict[str, str]
+) -> str:
+    """A ``python:`` judge that answers ``picked`` for rows e1 and c1 of the tiny set and ``rest`` otherwise."""
+    (tmp_path / f"{name}.py").write_text(
+        textwrap.dedent(f"""
         import json
         def judge(messages, **params):
             user = messages[-1]["content"]
-            if "Masks reduce" in user or "Ivermectin" in user:  # e1 (right at its leaning), c1 (wrong)
-                return json.dumps({"verdict": "uncertain", "leaning": "yes"})
-            return json.dumps({"verdict": "no", "reason": "x"})
-    """),
+            if "Masks reduce" in user or "Ivermectin" in user:  # rows e1 and c1
+                return json.dumps({picked!r})
+            return json.dumps({rest!r})
+        """),
         encoding="utf-8",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    return f"python:{name}:judge"
+
+
+def test_judge_eval_public_reports_abstentions(
+    tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e1 (right at its leaning), c1 (wrong)
+    spec = _scripted_judge(
+        tmp_path,
+        monkeypatch,
+        "unsure_judge",
+        {"verdict": "uncertain", "leaning": "yes"},
+        {"verdict": "no", "reason": "x"},
+    )
     out = tmp_path / "eval.json"
     rc, printed, _ = _run(
         capsys,
@@ -455,7 +470,7 @@ def test_judge_eval_public_reports_abstentions(
         "--public-file",
         "test.jsonl",
         "--judge",
-        "python:unsure_judge:judge",
+        spec,
         "--json",
         str(out),
     )
@@ -543,21 +558,17 @@ def test_judge_eval_rows_say_which_rows_the_judge_got_wrong(
 def test_judge_eval_counts_the_rows_an_exact_check_settled(
     tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "checking_judge.py").write_text(
-        textwrap.dedent("""
-        import json
-        def judge(messages, **params):
-            user = messages[-1]["content"]
-            if "Masks reduce" in user or "Ivermectin" in user:  # e1 (label yes: wrong), c1 (label no: right)
-                return json.dumps({"verdict": "no", "reason": "negation check: the response denies it"})
-            return json.dumps({"verdict": "yes", "reason": "builtin cross-encoder p(yes)=0.9"})
-    """),
-        encoding="utf-8",
+    # e1 (label yes: wrong) and c1 (label no: right) settled by a check, the rest by the judge
+    spec = _scripted_judge(
+        tmp_path,
+        monkeypatch,
+        "checking_judge",
+        {"verdict": "no", "reason": "negation check: the response denies it"},
+        {"verdict": "yes", "reason": "builtin cross-encoder p(yes)=0.9"},
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
     out, rows_file = tmp_path / "eval.json", tmp_path / "rows.jsonl"
     rc, printed, _ = _run(
-        capsys, "--public", str(tiny_set), "--public-file", "test.jsonl", "--judge", "python:checking_judge:judge",
+        capsys, "--public", str(tiny_set), "--public-file", "test.jsonl", "--judge", spec,
         "--json", str(out), "--rows", str(rows_file),
     )  # fmt: skip
     assert rc == 0
