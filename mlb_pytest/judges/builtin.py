@@ -203,14 +203,16 @@ def _checks(
     A record field settled by the record check is not also checked for numbers: the field's own value
     decides it (年龄：45岁 against "年龄": "45岁"). Risks name acts and limits, not values or fields to
     match, so only the negation check reads them (不建议孕妇使用华法林 does not commit the risk)."""
-    denial = None
     if pair.kind == "risk":
         return None, None, (check_negation("risk", pair.criterion, pair.response) if negations else None)
     field = check_record_field(pair.criterion, pair.response)
     number = None if field is not None else check_numbers(pair.criterion, pair.response)
-    if field is None and number is None and negations:
-        denial = check_negation("point", pair.criterion, pair.response)
-    return number, field, denial
+    settled = field is not None or number is not None
+    return (
+        number,
+        field,
+        (check_negation("point", pair.criterion, pair.response) if negations and not settled else None),
+    )
 
 
 def verdict_text(
@@ -228,7 +230,8 @@ def verdict_text(
     abstention band (with the side of the threshold it falls on as its leaning), and p_yes stated.
     A number mismatch makes the verdict *no*; a record field that holds the point's value makes it
     *yes*, one left blank or 不详 makes it *no*; a criterion the response denies (or a negative one whose
-    item it states) is *no*, and a negative point whose every item the response denies too is *yes*. The check's reason leads; the encoder's figure follows.
+    item it states) is *no*, and a negative point whose every item the response denies too is *yes*.
+    The check's reason leads; the encoder's figure follows.
     """
     settled = ("no", finding.reason()) if finding is not None else None
     if denial is not None:
