@@ -73,6 +73,14 @@ judge-v2: $(BIN)/mlb
 judge-v4: $(BIN)/mlb
 	$(BIN)/mlb judge train --init none --epochs 7 --inject-share 0 --insert-share 0.3 --min-coverage 0.90 --out build/judge-v4 $(ARGS)
 
+# v6, measured (judge/MODEL_CARD.md): v5's recipe on the annotations plus the trap sets the first held-out writers
+# wrote (judge/data/heldout, heldout2, heldout4, heldout5; their cases split train/dev), calibrated on that dev.
+judge-v6: $(BIN)/mlb
+	$(BIN)/mlb judge build traps --out build/judge-v6-data
+	$(BIN)/mlb judge train --data build/judge-v6-data --inserts judge/data/injection/train_inserts.jsonl --init none \
+	  --epochs 9 --inject-share 0 --insert-share 0.3 --min-coverage 0.90 --out build/judge-v6 $(ARGS)
+	$(BIN)/mlb judge calibrate --adapter build/judge-v6 --annotations build/judge-v6-data
+
 judge-calibrate: $(BIN)/mlb
 	$(BIN)/mlb judge calibrate
 
@@ -98,4 +106,4 @@ judge-injection: $(BIN)/mlb
 	    --templates judge/data/injection/$$t.jsonl --json judge/eval_injection_$$t.json || exit 1; \
 	done
 
-.PHONY: install run test judge-build judge-pretrain judge judge-v1 judge-v2 judge-v4 judge-calibrate judge-report judge-injection
+.PHONY: install run test judge-build judge-pretrain judge judge-v1 judge-v2 judge-v4 judge-v6 judge-calibrate judge-report judge-injection

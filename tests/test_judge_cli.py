@@ -249,7 +249,7 @@ def test_calibration_of_a_tiny_set_gives_a_temperature_and_a_band_inside_0_1() -
     assert cfg["dev_decided"]["coverage"] >= 0.75
     assert "temperature" in summary_line(cfg, Path("x/judge_config.json"))
     from mlb_pytest.judges.calibration import stale_calibration
-    from mlb_pytest.judges.relevance import READING_VERSION
+    from mlb_pytest.judges.reading import READING_VERSION
 
     assert cfg["sanitizer"] == READING_VERSION and stale_calibration(cfg, READING_VERSION) is None
 

@@ -81,6 +81,7 @@ def test_a_denied_criterion_is_found(kind: str, criterion: str, response: str) -
         ("point", "继续使用阿司匹林", "围术期不要停用阿司匹林，以免血栓事件。"),
         # conditional and question
         ("point", "使用阿司匹林", "如无禁忌，使用阿司匹林300 mg嚼服。"),
+        ("point", "阿司匹林负荷剂量300 mg", "无禁忌时嚼服阿司匹林0.3 g负荷。"),  # 无禁忌: a condition, not a denial
         ("point", "行头颅CT检查", "是否需要行头颅CT检查，取决于神经系统查体。"),
         # an assessment is met when it is done, whatever it finds
         ("point", "建议监测血糖", "血糖监测：未见异常，空腹5.2 mmol/L。"),

@@ -92,7 +92,7 @@ def test_the_shipped_adapter_was_calibrated_through_the_sanitizer_the_judge_uses
     """Changing the sanitizer, or which lines the encoder reads, changes what the judge reads: the
     shipped band must be fitted again."""
     from mlb_pytest.judges.builtin import DEFAULT_ADAPTER
-    from mlb_pytest.judges.relevance import READING_VERSION
+    from mlb_pytest.judges.reading import READING_VERSION
 
     config = json.loads((DEFAULT_ADAPTER / "judge_config.json").read_text(encoding="utf-8"))
     assert stale_calibration(config, READING_VERSION) is None, "run: make judge-calibrate"
@@ -205,7 +205,7 @@ def test_the_builtin_judge_reads_temperature_and_band_from_its_config(
 
     from mlb_pytest.judges.builtin import BuiltinJudge
     from mlb_pytest.judges.crossencoder import CrossEncoder, PairText
-    from mlb_pytest.judges.relevance import READING_VERSION
+    from mlb_pytest.judges.reading import READING_VERSION
     from mlb_pytest.judges.sanitize import sanitize_response
     from mlb_pytest.models import ModelError
 
@@ -441,3 +441,23 @@ def test_the_encoder_reads_only_lines_about_the_case(tiny_judge: tuple[Path, Pat
     )
     assert whole.predict(clean) == model.predict(clean)
     assert whole.predict(greeted) != model.predict(greeted)
+
+
+def test_the_encoder_reads_an_equal_value_as_the_criterion_writes_it(
+    tiny_judge: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """0.3 g against a point of 300 mg gives the p(yes) of 300 mg; an adapter that asks for the text as
+    written reads 0.3 g; a different value is never rewritten."""
+    from mlb_pytest.judges.crossencoder import CrossEncoder, PairText
+
+    base, adapter = tiny_judge
+    point = "aspirin loading dose 300 mg"
+    as_written = [PairText("point", point, f"chew aspirin {v} now", "chest pain") for v in ("0.3 g", "300 mg", "0.1 g")]
+    model = CrossEncoder(base, adapter, device="cpu")
+    p_grams, p_mg, p_other = model.predict(as_written)
+    assert p_grams == p_mg
+    literal = CrossEncoder(
+        base, _with_config(adapter, tmp_path / "literal", threshold=0.5, align_units=False), device="cpu"
+    )
+    q_grams, q_mg, q_other = literal.predict(as_written)
+    assert q_mg == p_mg and q_other == p_other and q_grams != p_grams

@@ -46,9 +46,9 @@ from .encoder import EncoderUnavailable, encoder_folder
 from .negation_check import NEGATION_CHECK_VERSION, NegationFinding, check_negation
 from .number_check import NUMBER_CHECK_VERSION, NumberFinding, check_numbers
 from .questions import JudgeQuestion
+from .reading import READING_VERSION
 from .record_check import RECORD_CHECK_VERSION, FieldFinding, check_record_field
-from .relevance import READING_VERSION, RELEVANCE_VERSION
-from .sanitize import SANITIZE_VERSION, sanitize_response
+from .sanitize import sanitize_response
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -83,11 +83,10 @@ class BuiltinJudge:
                 "train one with: mlb judge train",
             )
         digest = hashlib.sha256((self.adapter / CONFIG_NAME).read_bytes())
-        digest.update(SANITIZE_VERSION.encode())  # what the encoder is shown is part of the judge
+        digest.update(READING_VERSION.encode())  # what the encoder is shown is part of the judge
         digest.update(NUMBER_CHECK_VERSION.encode())
         digest.update(RECORD_CHECK_VERSION.encode())
         digest.update(NEGATION_CHECK_VERSION.encode())
-        digest.update(RELEVANCE_VERSION.encode())
         for name in ("adapter_model.safetensors", "head.safetensors"):  # a retrained judge is a new identity
             weights = self.adapter / name
             if weights.is_file():

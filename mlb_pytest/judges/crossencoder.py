@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .relevance import related_lines
+from .reading import encoder_text
 
 MARKERS = {"point": "要点：", "quality": "要点：", "risk": "风险："}
 CRITERION_TOKENS = 64
@@ -180,14 +180,12 @@ class CrossEncoder:
     def predict(self, pairs: Sequence[PairText], batch_size: int = 32) -> list[float]:
         """p(yes) per question: the highest over its windows (met or committed anywhere counts).
 
-        The encoder reads only the lines that share a content word with the criterion or the case
-        (``relevance.related_lines``): text about nothing in the case does not take its windows. An
-        adapter whose config sets ``"related_lines": false`` reads the whole response."""
+        The encoder reads only the lines that share a content word with the criterion or the case,
+        with the response's quantities written as the criterion writes them (``reading.encoder_text``):
+        text about nothing in the case does not take its windows, and 0.3 g reads as the point's 300 mg."""
         import torch
 
-        read = list(pairs)
-        if self.config.get("related_lines", True) is not False:
-            read = [replace(p, response=related_lines(p.response, p.criterion, p.context)) for p in pairs]
+        read = [replace(p, response=encoder_text(p.response, p.criterion, p.context, self.config)) for p in pairs]
         rows: list[tuple[int, list[int]]] = [
             (i, w) for i, p in enumerate(read) for w in windows(self.tok, p, self.max_len)
         ]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from . import negation_lexicon as lex
 
-NEGATION_CHECK_VERSION = "negation/1"  # part of the builtin judge's identity
+NEGATION_CHECK_VERSION = "negation/2"  # part of the builtin judge's identity
 
 
 @dataclass(frozen=True)

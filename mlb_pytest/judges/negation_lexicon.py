@@ -92,7 +92,7 @@ UNDOING = re.compile(
     r"停|撤|中断|减量|暂停|拒绝|遗漏|忘|\b(?:stop\w*|discontinu\w*|miss\w*|forget\w*|delay\w*|skip\w*)\b", re.I
 )
 CONDITION = re.compile(
-    r"如|若|假如|一旦|除非|是否|有无|有没有|是不是|能否|可否|吗|一般不|通常不|尽量|最好不|原则上|不太|未必|"
+    r"如|若|假如|一旦|除非|是否|有无|有没有|是不是|能否|可否|吗|一般不|通常不|尽量|最好不|原则上|不太|未必|无禁忌|"
     r"\b(?:if|unless|whether|generally|usually|ideally|preferably|rarely)\b",
     re.I,
 )  # conditionals, questions and hedges: no plain statement either way

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .sanitize import SANITIZE_VERSION
-
 RELEVANCE_VERSION = "relevance/2"  # part of the builtin judge's identity
-READING_VERSION = f"{SANITIZE_VERSION}+{RELEVANCE_VERSION}"  # what a calibrated band was fitted through
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[A-Za-z]{4,}")

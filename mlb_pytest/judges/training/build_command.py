@@ -1,8 +1,9 @@
-"""``mlb judge build [all|splits|derive|perturb|negate]``: the judge's training rows, in place.
+"""``mlb judge build [all|splits|derive|perturb|negate|traps]``: the judge's training rows.
 
 Each step's flags are those of the script it replaces (``judge/build_annotations.py``,
 ``derive_rows.py``, ``perturb_rows.py``, ``negate_rows.py``); with no step, the shipped rows are
-rebuilt in order. The steps' modules load only when one runs.
+rebuilt in order. ``traps`` writes a training folder elsewhere (``build/``): the annotations plus
+the trap sets other writers wrote. The steps' modules load only when one runs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import argparse
 from pathlib import Path
 
 from .guard import guarded
-from .paths import ANNOTATIONS, SUITES
+from .paths import ANNOTATIONS, JUDGE_DIR, SUITES
+from .trap_sets import TRAP_SETS
 
 
 def _splits(args: argparse.Namespace) -> int:
@@ -54,6 +56,18 @@ def _negate(args: argparse.Namespace) -> int:
     write_rows(path, rows)
     traps = ", ".join(f"{k} {v}" for k, v in sorted(trap_counts(rows).items()))
     print(f"{len(rows)} constructed rows ({traps}) written to {path}")
+    return 0
+
+
+def _traps(args: argparse.Namespace) -> int:
+    from .trap_sets import write_folder
+
+    sets = [JUDGE_DIR / "data" / name for name in args.sets.split(",") if name]
+    counts = write_folder(Path(args.out), Path(args.data), sets)
+    print(
+        f"{args.out}: the annotations plus {sum(counts.values())} rows of {len(sets)} trap sets "
+        f"(train {counts['train']}, dev {counts['dev']})"
+    )
     return 0
 
 
@@ -110,3 +124,16 @@ def add_build_parser(jsub: argparse._SubParsersAction) -> None:  # type: ignore[
     n.add_argument("--data", type=Path, default=ANNOTATIONS)
     n.add_argument("--out", type=Path, default=None, help="default: DATA/derived_negation.jsonl")
     n.set_defaults(func=guarded("build negate", _negate, *build_errors))
+    t = steps.add_parser(
+        "traps",
+        help="a training folder: the annotations plus the trap sets other writers wrote (make judge-v6)",
+        description="Copy the annotation files into OUT and add the chosen judge/data sets, each case given "
+        "to train or dev (about 15%%) by a hash of dataset and case. For training on multi-writer trap rows; "
+        "the sets not chosen stay held out.",
+    )
+    t.add_argument("--out", type=Path, default=Path("build/judge-v6-data"))
+    t.add_argument(
+        "--data", type=Path, default=ANNOTATIONS, help="the annotation folder (default: judge/data/annotations)"
+    )
+    t.add_argument("--sets", default=",".join(TRAP_SETS), help="judge/data folders to add, comma-separated")
+    t.set_defaults(func=guarded("build traps", _traps, *build_errors))

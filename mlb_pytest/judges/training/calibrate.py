@@ -19,7 +19,7 @@ from ..calibration import apply_temperature, choose_band, decide, fit_temperatur
 from ..crossencoder import CONFIG_NAME, CrossEncoder, PairText
 from ..encoder import encoder_folder
 from ..evaluate import load_annotations, metrics
-from ..relevance import READING_VERSION
+from ..reading import READING_VERSION
 from ..sanitize import sanitize_response
 from .paths import TrainingInputError, need_file
 
