@@ -152,3 +152,12 @@ def test_the_criterions_figure_written_without_its_unit_counts_as_stated() -> No
     bp = "根据血压165/102 mmHg判定为高血压2级"
     assert check_numbers(bp, "两次血压分别为165/102和168/104 mmHg") is None
     assert check_numbers(bp, "两次血压分别为156/98和158/96 mmHg") is not None
+
+
+def test_the_figure_with_a_unit_of_its_own_is_not_the_criterions_value() -> None:
+    """2周 is not 2个月 written without its unit, and 75 mg is not 75 micrograms."""
+    assert check_numbers("主诉：阵发性心悸2个月，伴胸闷", "主诉：阵发性心悸2周，伴胸闷。") is not None
+    assert check_numbers("主诉：阵发性心悸2个月，伴胸闷", "主诉：阵发性心悸2个月，伴胸闷2周。") is None
+    levo = "Documents levothyroxine 75 micrograms once daily"
+    assert check_numbers(levo, "Medications: levothyroxine 75 mg once daily.") is not None
+    assert check_numbers(levo, "Medications: levothyroxine 0.075 mg once daily.") is None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .quantities import Quantity, quantities
 
-NUMBER_CHECK_VERSION = "numbers/2"  # part of the builtin judge's identity
+NUMBER_CHECK_VERSION = "numbers/3"  # part of the builtin judge's identity
 
 _CLAUSE_END = re.compile(r"[。；;！？!?\n]|[,，:：、](?=\s*\D)|\.(?=\s)")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -109,14 +109,19 @@ def _overlaps(a: Quantity, b: Quantity) -> bool:
 _DIGITS = re.compile(r"\d+(?:\.\d+)?(?:\s*/\s*\d+)?")
 
 
-def _bare_number_in(q: Quantity, response: str) -> bool:
-    """The criterion's figure written in the response without its unit (``1小时10.6``, ``165/102和168/104 mmHg``)."""
+def _bare_number_in(q: Quantity, response: str, stated: list[Quantity]) -> bool:
+    """The criterion's figure written in the response without its unit (``1小时10.6``, ``165/102和168/104 mmHg``).
+
+    A figure that carries a unit of its own is not bare: 2周 does not restate 2个月, nor 75 mg 75 μg."""
     m = _DIGITS.search(q.text)
     if m is None:
         return False
     figure = re.sub(r"\s+", "", m.group())
     pattern = r"\s*/\s*".join(re.escape(part) for part in figure.split("/"))
-    return re.search(rf"(?<![\d.]){pattern}(?![\d.]|\s*/\s*\d)", response) is not None
+    for found in re.finditer(rf"(?<![\d.]){pattern}(?![\d.]|\s*/\s*\d)", response):
+        if not any(s.start <= found.start() < s.end for s in stated):
+            return True
+    return False
 
 
 def check_numbers(criterion: str, response: str) -> NumberFinding | None:
@@ -130,7 +135,7 @@ def check_numbers(criterion: str, response: str) -> NumberFinding | None:
     han = bool(_HAN.search(criterion))
     before, after = (16, 6) if han else (40, 16)
     for q in wanted:
-        if any(_overlaps(q, s) for s in stated) or _bare_number_in(q, response):
+        if any(_overlaps(q, s) for s in stated) or _bare_number_in(q, response, stated):
             continue  # the value is there, whatever it is said of: the encoder decides
         if q.dim in _NAMED_BY_UNIT or q.dim.startswith("scale:"):  # INR 4.8 names what it measures
             same = [s for s in stated if s.dim == q.dim]
