@@ -11,6 +11,9 @@ JUDGE ?=
 SUITES ?= suites
 LIMIT ?= 2
 ARGS ?=
+# make judge-report measures this judge into this folder (another adapter: REPORT_JUDGE=builtin:DIR EVAL_DIR=build/...)
+REPORT_JUDGE ?= builtin
+EVAL_DIR ?= judge
 
 $(BIN)/mlb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,25 +88,23 @@ judge-calibrate: $(BIN)/mlb
 	$(BIN)/mlb judge calibrate
 
 judge-report: $(BIN)/mlb
-	$(BIN)/mlb judge eval --annotations judge/data/annotations --judge builtin --split test --json judge/eval_test.json
-	$(BIN)/mlb judge eval --annotations judge/data/heldout --judge builtin --json judge/eval_heldout.json
-	$(BIN)/mlb judge eval --annotations judge/data/heldout2 --judge builtin --json judge/eval_heldout2.json
-	$(BIN)/mlb judge eval --annotations judge/data/heldout3 --judge builtin --json judge/eval_heldout3.json
-	$(BIN)/mlb judge eval --annotations judge/data/heldout4 --judge builtin --json judge/eval_heldout4.json
-	$(BIN)/mlb judge eval --annotations judge/data/heldout5 --judge builtin --json judge/eval_heldout5.json
-	$(BIN)/mlb judge eval --annotations judge/data/heldout6 --judge builtin --json judge/eval_heldout6.json
-	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/check_covid --split test --judge builtin --json judge/eval_check_covid.json
-	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/healthver --split test --limit 400 --judge builtin --json judge/eval_healthver.json
-	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/ocnli --split dev --limit 400 --judge builtin --json judge/eval_ocnli.json
-	$(MAKE) judge-injection
+	mkdir -p $(EVAL_DIR)
+	$(BIN)/mlb judge eval --annotations judge/data/annotations --judge $(REPORT_JUDGE) --split test --json $(EVAL_DIR)/eval_test.json
+	for s in heldout heldout2 heldout3 heldout4 heldout5 heldout6 heldout7; do \
+	  $(BIN)/mlb judge eval --annotations judge/data/$$s --judge $(REPORT_JUDGE) --json $(EVAL_DIR)/eval_$$s.json || exit 1; \
+	done
+	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/check_covid --split test --judge $(REPORT_JUDGE) --json $(EVAL_DIR)/eval_check_covid.json
+	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/healthver --split test --limit 400 --judge $(REPORT_JUDGE) --json $(EVAL_DIR)/eval_healthver.json
+	$(BIN)/mlb judge eval --public $(JUDGE_DATA)/ocnli --split dev --limit 400 --judge $(REPORT_JUDGE) --json $(EVAL_DIR)/eval_ocnli.json
+	$(MAKE) judge-injection REPORT_JUDGE=$(REPORT_JUDGE) EVAL_DIR=$(EVAL_DIR)
 
 # Flip rates of text inserted into the test split's responses: instructions aimed at the judge (the design and
 # first held-out group, five fresh sets written apart) and three controls of text not aimed at it. About 10 min.
 INJECTION_SETS ?= templates fresh_templates fresh2_templates fresh3_templates control_inserts fresh4_templates control2_inserts fresh5_templates control3_inserts
 judge-injection: $(BIN)/mlb
 	for t in $(INJECTION_SETS); do \
-	  $(BIN)/mlb judge eval --annotations judge/data/annotations --judge builtin --split test --injection \
-	    --templates judge/data/injection/$$t.jsonl --json judge/eval_injection_$$t.json || exit 1; \
+	  $(BIN)/mlb judge eval --annotations judge/data/annotations --judge $(REPORT_JUDGE) --split test --injection \
+	    --templates judge/data/injection/$$t.jsonl --json $(EVAL_DIR)/eval_injection_$$t.json || exit 1; \
 	done
 
 .PHONY: install run test judge-build judge-pretrain judge judge-v1 judge-v2 judge-v4 judge-v6 judge-calibrate judge-report judge-injection
