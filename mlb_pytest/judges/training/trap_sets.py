@@ -18,7 +18,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..evaluate import load_annotations
 from .paths import TrainingInputError, need_dir
 from .rowfiles import write_rows
 
@@ -34,6 +33,8 @@ def split_of_case(dataset: str, item: str, dev_share: float = DEV_SHARE) -> str:
 
 def _rows(folder: Path) -> list[dict[str, Any]]:
     """The set's rows as ``mlb judge eval`` reads them (rows a second reader dropped left out)."""
+    from ..evaluate import load_annotations  # here: building the mlb parser imports this module
+
     try:
         rows = load_annotations(need_dir(folder))
     except ValueError as exc:  # the message names the file and line
