@@ -76,7 +76,7 @@ judge-v2: $(BIN)/mlb
 judge-v4: $(BIN)/mlb
 	$(BIN)/mlb judge train --init none --epochs 7 --inject-share 0 --insert-share 0.3 --min-coverage 0.90 --out build/judge-v4 $(ARGS)
 
-# v6, measured (judge/MODEL_CARD.md): v5's recipe on the annotations plus the trap sets the first held-out writers
+# v6, measured and not shipped (judge/MODEL_CARD.md): v5's recipe on the annotations plus the trap sets the first held-out writers
 # wrote (judge/data/heldout, heldout2, heldout4, heldout5; their cases split train/dev), calibrated on that dev.
 judge-v6: $(BIN)/mlb
 	$(BIN)/mlb judge build traps --out build/judge-v6-data
