@@ -104,13 +104,13 @@ class Quantity:
     end: int
     text: str
 
-    def same_as(self, other: Quantity) -> bool:
-        """Equal in value (to a thousandth): 500 mg and 0.5 g, 3 天 and 72 小时."""
-        return self.dim == other.dim and _close(self.low, other.low) and _close(self.high, other.high)
+    def same_as(self, other: Quantity, rel: float = 1e-3) -> bool:
+        """Equal in value (to ``rel``, a thousandth by default): 500 mg and 0.5 g, 3 天 and 72 小时."""
+        return self.dim == other.dim and _close(self.low, other.low, rel) and _close(self.high, other.high, rel)
 
 
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-3 * max(abs(a), abs(b), 1e-9)
+def _close(a: float, b: float, rel: float = 1e-3) -> bool:
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-9)
 
 
 def number_value(text: str) -> float | None:

@@ -12,18 +12,9 @@ as written; this text goes only to the encoder.
 
 from __future__ import annotations
 
-from .quantities import Quantity, quantities
+from .quantities import quantities
 
 UNITS_VERSION = "units/1"  # part of the builtin judge's identity and of what a band was fitted through
-
-
-def _equal(a: Quantity, b: Quantity) -> bool:
-    """The same dimension and the same value to a millionth (a unit conversion, never a rounding)."""
-
-    def close(x: float, y: float) -> bool:
-        return abs(x - y) <= 1e-6 * max(abs(x), abs(y), 1e-9)
-
-    return a.dim == b.dim and close(a.low, b.low) and close(a.high, b.high)
 
 
 def align_units(response: str, criterion: str) -> str:
@@ -34,7 +25,7 @@ def align_units(response: str, criterion: str) -> str:
     out: list[str] = []
     at = 0
     for s in quantities(response):
-        same = next((q for q in wanted if _equal(q, s)), None)
+        same = next((q for q in wanted if q.same_as(s, rel=1e-6)), None)  # a unit conversion, never a rounding
         if same is None or same.text == s.text:
             continue
         out.append(response[at : s.start])
