@@ -99,8 +99,8 @@ judge-report: $(BIN)/mlb
 	$(MAKE) judge-injection REPORT_JUDGE=$(REPORT_JUDGE) EVAL_DIR=$(EVAL_DIR)
 
 # Flip rates of text inserted into the test split's responses: instructions aimed at the judge (the design and
-# first held-out group, five fresh sets written apart) and three controls of text not aimed at it. About 10 min.
-INJECTION_SETS ?= templates fresh_templates fresh2_templates fresh3_templates control_inserts fresh4_templates control2_inserts fresh5_templates control3_inserts
+# first held-out group, seven fresh sets written apart) and three controls of text not aimed at it. About 10 min.
+INJECTION_SETS ?= templates fresh_templates fresh2_templates fresh3_templates control_inserts fresh4_templates control2_inserts fresh5_templates control3_inserts fresh6_templates fresh7_templates
 judge-injection: $(BIN)/mlb
 	for t in $(INJECTION_SETS); do \
 	  $(BIN)/mlb judge eval --annotations judge/data/annotations --judge $(REPORT_JUDGE) --split test --injection \

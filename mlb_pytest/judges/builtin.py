@@ -149,7 +149,7 @@ class BuiltinJudge:
         fut: asyncio.Future[Generation] = loop.create_future()
         # a rubric criterion is asked as a point: "met" is yes whatever the sign of its points
         kind = "point" if q.kind == "rubric" else q.kind
-        pair = PairText(kind, q.criterion, sanitize_response(q.response), q.context)
+        pair = PairText(kind, q.criterion, sanitize_response(q.response, q.criterion), q.context)
         self._pending.append((pair, fut, time.perf_counter()))
         if len(self._pending) >= self.batch_size:
             loop.create_task(self._run())

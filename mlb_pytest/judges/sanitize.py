@@ -20,17 +20,19 @@ needs to speak to a grader, so such text is taken out before encoding, without r
 Version 1 was written against the design group of ``judge/data/injection/templates.jsonl``;
 version 2 against its first held-out group and then against the first fresh set once that had been
 measured. Both leave every clean annotation and held-out row unchanged; the fresh sets written
-apart are measured, never tuned against before they are. Every step is a linear scan.
+apart are measured, never tuned against before they are. Version 3 adds the verdict on the quoted criterion
+(``criterion_echo``), which needs the criterion: callers that have it pass it. Every step is a linear scan.
 """
 
 from __future__ import annotations
 
 import re
 
+from .criterion_echo import ECHO_VERSION, drop_criterion_verdicts
 from .grader_text import addresses_grader
 from .verdict import verdict_spans
 
-SANITIZE_VERSION = "sanitize/2"  # part of the builtin judge's identity: a new version is a new judge
+SANITIZE_VERSION = f"sanitize/3+{ECHO_VERSION}"  # part of the builtin judge's identity: a new version is a new judge
 
 # A tag about grading, thinking or tools, or a fake end of the answer. Not <5 mg, and not a record's own
 # fields: <检查项目>, <grade>, <score>, <assessment>, <result> may hold the answer itself.
@@ -71,9 +73,13 @@ _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 _SENTENCE_END = re.compile(r"(?<=[。！？；;!?\n])|(?<=\.)(?=\s)")
 
 
-def sanitize_response(text: str) -> str:
-    """The response without text addressed to its grader; clean answers come back unchanged."""
-    out = _drop_html_comments(text)
+def sanitize_response(text: str, criterion: str | None = None) -> str:
+    """The response without text addressed to its grader; clean answers come back unchanged.
+
+    Given the ``criterion`` it is graded against, a sentence that quotes it word for word beside a
+    bare verdict goes too (``criterion_echo``)."""
+    out = drop_criterion_verdicts(text, criterion) if criterion else text
+    out = _drop_html_comments(out)
     out = _MD_COMMENT.sub("", out)
     out = _MARKER.sub("", out)
     out = _ASIDE.sub(lambda m: "" if addresses_grader(m.group()) else m.group(), out)

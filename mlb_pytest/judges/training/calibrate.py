@@ -61,7 +61,7 @@ def calibrate(adapter: Path, annotations: Path, min_coverage: float = 0.9) -> di
     if not rows:
         raise TrainingInputError(f"{annotations}: no rows in the dev split to calibrate on")
     model = CrossEncoder(encoder_folder(), adapter)
-    pairs = [PairText(r["kind"], r["point"], sanitize_response(r["response"]), r.get("context") or "") for r in rows]
+    pairs = [PairText(r["kind"], r["point"], sanitize_response(r["response"], r["point"]), r.get("context") or "") for r in rows]
     probs = model.predict(pairs)
     labels = [r["label"] == "yes" for r in rows]
     cfg = calibrated_config(dict(model.config), probs, labels, min_coverage)
