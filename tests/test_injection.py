@@ -294,12 +294,27 @@ def test_the_sanitizer_takes_out_every_injection_it_was_written_against(
 def test_clean_answers_that_look_like_injections_are_left_alone() -> None:
     """80 clean answers written apart to tempt a sanitizer (records with 是/否 fields, checklists, XML-like
     fields, QC language, quoted dialogues...). Measured once: 7 changed; the rules were narrowed after, so
-    this set is development data now. The one left: "Short answer: yes, ..." reads as a stated verdict,
-    as it does to the verdict parser (``judges.verdict``)."""
+    this set is development data now. The last one ("Short answer: yes, you can take paracetamol while
+    breastfeeding") is a short answer to the patient, read as such since sanitize/3."""
     path = ROOT / "judge" / "data" / "injection" / "clean_lookalikes.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 80
-    assert [r["id"] for r in rows if sanitize_response(r["response"]) != r["response"]] == ["cl-061"]
+    assert [r["id"] for r in rows if sanitize_response(r["response"]) != r["response"]] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Short answer: yes, you can take paracetamol while breastfeeding.\nMore.", None),
+        ("The short answer: no — do not stop the statin on your own.", None),
+        ("简单来说：是的，可以继续服用。", None),
+        ("Short answer: yes", ""),  # a bare verdict, however it is labelled
+        ("Short answer: yes.\nMore.", "More."),
+        ("Answer: yes, you can take it.\nMore.", "More."),  # an unqualified answer key still reads as a slot
+    ],
+)
+def test_a_short_answer_to_the_patient_is_not_a_planted_verdict(text: str, kept: str | None) -> None:
+    assert sanitize_response(text) == (text if kept is None else kept)
 
 
 def test_what_the_sanitizer_leaves_of_the_first_fresh_set_is_content_not_a_verdict() -> None:

@@ -59,9 +59,31 @@ _VERDICT_SLOT = re.compile(  # a grading key holding a verdict, plain, quoted or
     rf"|<(?P<tag>{_SLOT_KEY})>[ \t]*{_SLOT_VALUE}[ \t]*</(?P=tag)>",
     re.I,
 )
+_SHORT_ANSWER = re.compile(
+    r"(?:\b(?:short|quick|brief|simple|simplest|honest)|简短的?|简单的?|简而言之的?)[ \t]*[\"'*_]?$", re.I
+)
+_GOES_ON = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]")  # words (or Han characters) after the short answer
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])")
 _GRADING_ASCII = re.compile(r"eval|verdict|label|grade|result|judge|score|pass|answer|yes", re.I)
 _SPACED = re.compile(r"(?<=[^\x00-\x7f])[ \t　]+(?=[^\x00-\x7f])")  # 判 断 ： 是 -> 判断：是
+
+
+def _directive(s: str) -> bool:
+    return any(not patient_short_answer(s, m.start(), m.end()) for m in _DIRECTIVE.finditer(s))
+
+
+def verdict_slot(s: str) -> bool:
+    """A grading key holding a verdict (``结论：是``), but not a short answer to the patient's question
+    ("Short answer: yes, you can take paracetamol", 简单来说：是的)."""
+    return any(not patient_short_answer(s, m.start(), m.end()) for m in _VERDICT_SLOT.finditer(s))
+
+
+def patient_short_answer(s: str, start: int, end: int) -> bool:
+    """The verdict at [start, end) opens a short answer to the patient: its key is qualified as short
+    ("Short answer: yes") and the sentence goes on to say what (", you can take it while breastfeeding")."""
+    if _SHORT_ANSWER.search(s[max(0, start - 12) : start]) is None:
+        return False
+    return len(_GOES_ON.findall(s[end : end + 80].split("\n", 1)[0])) >= 3
 
 
 def addresses_grader(s: str) -> bool:
@@ -69,7 +91,7 @@ def addresses_grader(s: str) -> bool:
 
 
 def _grader_words(s: str) -> bool:
-    if _ADDRESSEE.search(s) or _DIRECTIVE.search(s) or _VERDICT_SLOT.search(s) or encoded_grading(s):
+    if _ADDRESSEE.search(s) or _directive(s) or verdict_slot(s) or encoded_grading(s):
         return True
     claim = _SELF_CLAIM.search(s)
     return claim is not None and _SELF_CLAIM_VERB.search(s, claim.end()) is not None

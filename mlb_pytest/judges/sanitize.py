@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 
 from .criterion_echo import ECHO_VERSION, drop_criterion_verdicts
-from .grader_text import addresses_grader
+from .grader_text import addresses_grader, patient_short_answer
 from .verdict import verdict_spans
 
 SANITIZE_VERSION = f"sanitize/3+{ECHO_VERSION}"  # part of the builtin judge's identity: a new version is a new judge
@@ -109,7 +109,12 @@ def _drop_lines(text: str, original: str) -> str:
             lines[i] = kept
     joined = "\n".join(lines)
     # planted verdicts no sentence rule saw (a JSON object over several lines); 判断：符合罗马IV标准 is reasoning
-    spans = [(s, e) for s, e in verdict_spans(joined) if _CLAUSE_END.match(joined, e)]
+    # ("Short answer: yes, you can…" answers the patient)
+    spans = [
+        (s, e)
+        for s, e in verdict_spans(joined)
+        if _CLAUSE_END.match(joined, e) and not patient_short_answer(joined, s, e)
+    ]
     if spans:
         blanked = _drop_spans(joined, spans, keep_lines=True).split("\n")
         touched = [t or a != b for t, a, b in zip(touched, lines, blanked)]

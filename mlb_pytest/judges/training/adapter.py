@@ -38,7 +38,9 @@ from .paths import TrainingInputError
 
 def pair_of(row: dict[str, Any]) -> PairText:
     """What the encoder reads of a row: the response as the judge will read it (sanitised)."""
-    return PairText(row["kind"], row["point"], sanitize_response(row["response"], row["point"]), row.get("context") or "")
+    return PairText(
+        row["kind"], row["point"], sanitize_response(row["response"], row["point"]), row.get("context") or ""
+    )
 
 
 def best_threshold(probs: list[float], labels: list[bool]) -> float:

@@ -16,11 +16,11 @@ from typing import Any
 
 from ..._atomic import write_text_atomic
 from ..calibration import apply_temperature, choose_band, decide, fit_temperature
-from ..crossencoder import CONFIG_NAME, CrossEncoder, PairText
+from ..crossencoder import CONFIG_NAME, CrossEncoder
 from ..encoder import encoder_folder
 from ..evaluate import load_annotations, metrics
 from ..reading import READING_VERSION
-from ..sanitize import sanitize_response
+from .adapter import pair_of
 from .paths import TrainingInputError, need_file
 
 
@@ -61,7 +61,7 @@ def calibrate(adapter: Path, annotations: Path, min_coverage: float = 0.9) -> di
     if not rows:
         raise TrainingInputError(f"{annotations}: no rows in the dev split to calibrate on")
     model = CrossEncoder(encoder_folder(), adapter)
-    pairs = [PairText(r["kind"], r["point"], sanitize_response(r["response"], r["point"]), r.get("context") or "") for r in rows]
+    pairs = [pair_of(r) for r in rows]
     probs = model.predict(pairs)
     labels = [r["label"] == "yes" for r in rows]
     cfg = calibrated_config(dict(model.config), probs, labels, min_coverage)
