@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import EXIT_USAGE, ArgumentParser, UsageError
 from .suites.stats import stats_lines, suite_stats
 from .suites.validate import validate_paths
 
@@ -20,7 +20,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(p)
     if not items and not problems:
         print(f"no suite files found under {', '.join(args.paths)}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     datasets = len({it.dataset for it in items})
     print(f"{'FAILED' if problems else 'OK'}: {len(items)} items in {datasets} datasets, {len(problems)} problems")
     return 1 if problems else 0
@@ -48,12 +48,12 @@ def _review_apply(args: argparse.Namespace) -> int:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 print(f"{args.decisions}:{n}: invalid JSON: {exc.msg}", file=sys.stderr)
-                return 2
+                return EXIT_USAGE
     try:
         added, skipped = merge_decisions(rows, Path(args.into))
     except (ValueError, KeyError) as exc:
         print(f"cannot apply decisions: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"{added} decisions written to {args.into}; {skipped} rows without a yes/no decision skipped")
     return 0
 
@@ -118,12 +118,12 @@ def _judge_eval(args: argparse.Namespace) -> int:
             source["templates"] = {"file": templates.as_posix(), "sha256": file_digest(templates)}
     except (OSError, ValueError) as exc:
         print(f"mlb judge eval: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     try:
         model = build_judge(parse_spec(args.judge), lambda spec: build_model(spec, concurrency=args.concurrency))
     except SpecError as exc:
         print(f"mlb judge eval: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     scored_rows = injection_rows(rows) if args.injection else rows
     by_id = {str(r["id"]): r for r in rows}
     judged = [(str(r["id"]), r, str(r["response"])) for r in scored_rows]
@@ -202,12 +202,12 @@ def _compare(args: argparse.Namespace) -> int:
 
     if not 0 < args.alpha < 1:
         print(f"mlb compare: --alpha must be between 0 and 1, got {args.alpha}", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     try:
         board = compare_files(args.runs, alpha=args.alpha, min_shared=args.min_shared)
     except LeaderboardError as exc:
         print(f"mlb compare: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     print("\n".join(terminal_lines(board)))
     for path, text in ((args.markdown, markdown), (args.html, html_page)):
         if path:
@@ -215,7 +215,7 @@ def _compare(args: argparse.Namespace) -> int:
                 write_text_atomic(Path(path), text(board))
             except OSError as exc:
                 print(f"mlb compare: {path}: cannot write ({exc.strerror or exc})", file=sys.stderr)
-                return 4
+                return EXIT_USAGE
             print(f"written: {path}")
     return 0
 
@@ -251,13 +251,13 @@ def _report_html(args: argparse.Namespace) -> int:
                 raise ValueError(f"{args.baseline}: neither a baseline file nor an mlb-pytest report")
     except (ValueError, BaselineError) as exc:
         print(f"mlb report html: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     out = Path(args.output) if args.output else Path(args.run).with_suffix(".html")
     try:
         write_html(out, report, baseline)
     except OSError as exc:
         print(f"mlb report html: {out}: cannot write ({exc.strerror or exc})", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     print(f"written: {out}")
     return 0
 
@@ -275,13 +275,13 @@ def _report_schema(args: argparse.Namespace) -> int:
         write_text_atomic(Path(args.output), text)
     except OSError as exc:
         print(f"mlb report schema: {args.output}: cannot write ({exc.strerror or exc})", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     print(f"written: {args.output}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mlb", description="mlb-pytest suite tools")
+    parser = ArgumentParser(prog="mlb", description="mlb-pytest suite tools")
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check suite files (answers, spans, references, duplicates, specialties)")
     v.add_argument("paths", nargs="+")
@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except UsageError as exc:  # the one place the CLI turns an input it cannot use into a message
         print(f"mlb {args.command}: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ clauses still catch it.
 
 from __future__ import annotations
 
+import argparse
+import sys
+from typing import NoReturn
+
 
 class MLBError(Exception):
     """Any error raised on purpose by mlb-pytest."""
@@ -21,3 +25,17 @@ class UsageError(MLBError):
 
 class InfrastructureError(MLBError):
     """A model, judge or cache failure: the item errors, the run goes on."""
+
+
+# exit statuses of the ``mlb`` command, the same as pytest's where they overlap
+EXIT_OK = 0
+EXIT_PROBLEMS = 1  # the command ran and found problems (``mlb validate``, a failed comparison)
+EXIT_USAGE = 4  # a bad option or an input file to fix, named in the message
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, exiting with ``EXIT_USAGE`` (argparse's own is 2) so every usage error of ``mlb`` reads the same."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")

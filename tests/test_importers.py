@@ -229,7 +229,7 @@ def test_pubmedqa_labels_and_contexts(tmp_path: Path, capsys: pytest.CaptureFixt
     bad["99999999"] = "yes"
     (tmp_path / "gt.json").write_text(json.dumps(bad, indent=4))
     rc, _, err = run_import(capsys, "pubmedqa", src, tmp_path / "P2.jsonl", "--labels", str(tmp_path / "gt.json"))
-    assert rc == 2
+    assert rc == 4
     assert f"{src}:2 [PMID 21645374]: field 'final_decision': 'yes', but gt.json says 'no'" in err
     assert "[PMID 99999999]: PMID 99999999 is in gt.json but not in ori_pqal.json" in err
 
@@ -339,7 +339,7 @@ def test_bad_jsonl_rows_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = tmp_path / "out.jsonl"
     write(out, "previous contents\n")
     rc, stdout, err = run_import(capsys, "medqa", src, out)
-    assert rc == 2 and stdout == ""
+    assert rc == 4 and stdout == ""
     assert out.read_text() == "previous contents\n"  # atomic: a failed import leaves the target alone
     assert "4 of 6 rows" in err
     assert f"{src}:2: field 'answer_idx': missing: the row has no answer" in err
@@ -360,7 +360,7 @@ def test_bad_csv_rows_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[st
     src = write(tmp_path / "anatomy_test.csv", 'q1,a,b,c,d,A\nq2,a,b,c\n"multi\nline q3",a,b,c,d,Z\nq4,a,b,c,d,b\n')
     out = tmp_path / "mmlu.jsonl"
     rc, _, err = run_import(capsys, "mmlu", src, out)
-    assert rc == 2 and not out.exists()
+    assert rc == 4 and not out.exists()
     assert f"{src}:2: 4 columns, expected 6 (question,A,B,C,D,answer)" in err
     assert f"{src}:3: field 'answer': answer Z is not among the options A,B,C,D" in err  # where the record starts
     rc, _, err = run_import(capsys, "mmlu", src, out, "--skip-bad")
@@ -370,26 +370,26 @@ def test_bad_csv_rows_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
     src = write(tmp_path / "cm.csv", ",Question,A,B,C,D,Answer\n0,q,a,b,c,d,A\n1,q2,a,b,c\n")
     rc, _, err = run_import(capsys, "cmmlu", src, tmp_path / "cm.jsonl")
-    assert rc == 2 and f"{src}:3: 5 columns, the header has 7 (,Question,A,B,C,D,Answer)" in err
+    assert rc == 4 and f"{src}:3: 5 columns, the header has 7 (,Question,A,B,C,D,Answer)" in err
     src = write(tmp_path / "nohead.csv", "0,q,a,b,c,d,A\n")
     rc, _, err = run_import(capsys, "cmmlu", src, tmp_path / "cm.jsonl")
-    assert rc == 2 and f"{src}:1: the header" in err and "'question'" in err
+    assert rc == 4 and f"{src}:1: the header" in err and "'question'" in err
     src = write(tmp_path / "broken.csv", 'q1,a,b,c,d,A\n"q2,a,b\n')
     rc, _, err = run_import(capsys, "mmlu", src, tmp_path / "b.jsonl")
-    assert rc == 2 and f"{src}:2: not valid CSV" in err
+    assert rc == 4 and f"{src}:2: not valid CSV" in err
 
 
 def test_broken_json_documents_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path / "ori_pqal.json", '{\n    "1": {\n        "QUESTION": "q",\n        "CONTEXTS": [\n}')
     rc, _, err = run_import(capsys, "pubmedqa", src, tmp_path / "p.jsonl")
-    assert rc == 2 and f"{src}:5: invalid JSON" in err
+    assert rc == 4 and f"{src}:5: invalid JSON" in err
     rec = {"QUESTION": "Is it?", "CONTEXTS": ["c"], "final_decision": "perhaps"}
     src = write(
         tmp_path / "p2.json",
         json.dumps({"11": {**rec, "final_decision": "yes"}, "12": rec, "13": {"CONTEXTS": ["c"]}}, indent=4),
     )
     rc, _, err = run_import(capsys, "pubmedqa", src, tmp_path / "p.jsonl")
-    assert rc == 2
+    assert rc == 4
     assert f"{src}:9 [PMID 12]: field 'final_decision': 'perhaps' is not yes, no or maybe" in err
     assert f"{src}:16 [PMID 13]: field 'QUESTION': missing" in err
 
@@ -404,7 +404,7 @@ def test_broken_json_documents_are_named(tmp_path: Path, capsys: pytest.CaptureF
     ]
     src = write(tmp_path / "cmb.json", json.dumps(cases, ensure_ascii=False, indent=4))
     rc, _, err = run_import(capsys, "cmb-clin", src, tmp_path / "c.jsonl")
-    assert rc == 2
+    assert rc == 4
     assert f"{src}:2 [case 0 (id a)].QA_pairs[1]: field 'QA_pairs[1].answer': missing" in err
     assert "[case 1 (id b)]: field 'description': missing" in err
 
@@ -441,14 +441,14 @@ def test_medmcqa_original_layout(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert [it.expected for it in load_items(out)] == [["A"], ["D"], ["C"]]
     ambiguous = write(tmp_path / "amb.jsonl", "\n".join(row(i, c) for i, c in enumerate([1, 2, 3])) + "\n")
     rc, _, err = run_import(capsys, "medmcqa", ambiguous, out)
-    assert rc == 2 and "give --cop-base" in err
+    assert rc == 4 and "give --cop-base" in err
     assert run_import(capsys, "medmcqa", ambiguous, out, "--cop-base", "0")[0] == 0
     assert [it.expected for it in load_items(out)] == [["B"], ["C"], ["D"]]
     test_split = write(
         tmp_path / "test.jsonl", row(0, 4) + "\n" + row(1, -1) + "\n" + row(2, None) + "\n" + row(3, 9) + "\n"
     )
     rc, _, err = run_import(capsys, "medmcqa", test_split, out)
-    assert rc == 2
+    assert rc == 4
     assert f"{test_split}:2: field 'cop': -1: the row has no answer" in err
     assert f"{test_split}:3: field 'cop': missing" in err
     assert f"{test_split}:4: field 'cop': 9 is not an option number (1-4)" in err
@@ -470,7 +470,7 @@ def test_options_and_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     )
     out = tmp_path / "m.jsonl.out.jsonl"
     rc, _, err = run_import(capsys, "medqa", src, out)
-    assert rc == 2
+    assert rc == 4
     assert f"{src}:2: field 'id': id '7' is already used by {src}:1" in err
     assert f"{src}:3: field 'options.B': empty option text" in err
     rc, _, err = run_import(capsys, "medqa", src, out, "--skip-bad")
@@ -482,15 +482,15 @@ def test_options_and_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_options_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path / "a.jsonl", json.dumps({"question": "q", "options": {"A": "x"}, "answer_idx": "A"}) + "\n")
     rc, _, err = run_import(capsys, "medqa", src, tmp_path / "o.jsonl", "--specialty", "cardiologyy")
-    assert rc == 2 and "did you mean cardiology" in err
+    assert rc == 4 and "did you mean cardiology" in err
     rc, _, err = run_import(capsys, "medqa", src, tmp_path / "o.json")
-    assert rc == 2 and "must end in .jsonl" in err
+    assert rc == 4 and "must end in .jsonl" in err
     rc, _, err = run_import(capsys, "medqa", src, tmp_path / "o.jsonl")
-    assert rc == 2 and "at least two options" in err and "no rows could be converted" not in err
+    assert rc == 4 and "at least two options" in err and "no rows could be converted" not in err
     rc, _, err = run_import(capsys, "medqa", src, tmp_path / "o.jsonl", "--skip-bad")
-    assert rc == 2 and "no rows could be converted (1 bad rows)" in err
+    assert rc == 4 and "no rows could be converted (1 bad rows)" in err
     rc, _, err = run_import(capsys, "medqa", tmp_path / "missing.jsonl", tmp_path / "o.jsonl")
-    assert rc == 2 and "cannot read" in err
+    assert rc == 4 and "cannot read" in err
 
 
 def test_limit_stops_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -599,13 +599,13 @@ def test_generic_answer_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     rc, _, err = run_import(
         capsys, "generic", src, out, "--map", "question=q,options=o,answer=a", "--answer-kind", "text"
     )
-    assert rc == 2 and f"{src}:2: field 'a': 'blue' is not the text of any option" in err
+    assert rc == 4 and f"{src}:2: field 'a': 'blue' is not the text of any option" in err
     rc, _, err = run_import(capsys, "generic", src, out, "--map", "question=q,options=o,answer=nope")
-    assert rc == 2 and f"{src}:1: field 'nope': missing (mapped to answer)" in err
+    assert rc == 4 and f"{src}:1: field 'nope': missing (mapped to answer)" in err
     rc, _, err = run_import(capsys, "generic", tmp_path / "t.csv", out, "--map", "question=q,A=a,B=b,answer=missing")
-    assert rc == 2 and "the header has no column 'missing'" in err
+    assert rc == 4 and "the header has no column 'missing'" in err
     rc, _, err = run_import(capsys, "generic", tmp_path / "t.csv", out, "--map", "q=q")
-    assert rc == 2 and "--map 'q'" in err
+    assert rc == 4 and "--map 'q'" in err
 
 
 def test_split_points() -> None:

@@ -341,3 +341,31 @@ def test_inserted_copies_keep_the_label_and_use_only_text_not_aimed_at_the_grade
 
         settings = Settings(1, 1e-3, 8, 64, 1, 4, 8, 13, False, 0.9)
         train_builtin(ANNOTATIONS, tmp_path / "out", settings, insert_share=0.3, inserts=tmp_path / "none.jsonl")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["no-such-command"],
+        ["judge", "eval", "--no-such-option"],
+        ["import", "medqa"],  # SRC and -o missing
+        ["validate"],  # a path is required
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_every_usage_error_of_mlb_exits_4_and_names_the_problem(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One exit status for input to fix, whichever part of ``mlb`` finds it (argparse's own is 2)."""
+    with pytest.raises(SystemExit) as done:
+        mlb(argv)
+    assert done.value.code == 4
+    assert "error:" in capsys.readouterr().err
+
+
+def test_a_missing_suite_path_and_a_bad_review_file_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlb(["validate", str(tmp_path / "empty")]) == 4
+    bad = tmp_path / "review.jsonl"
+    bad.write_text('{"decision": "yes"}\nnot json\n', encoding="utf-8")
+    assert mlb(["review", "apply", str(bad), "--into", str(tmp_path / "adj.jsonl")]) == 4
+    assert f"{bad}:2: invalid JSON" in capsys.readouterr().err

@@ -500,7 +500,7 @@ def test_judge_eval_public_limit_and_usage_errors(tiny_set: Path, capsys: pytest
     assert rc == 4 and "give --public too" in err
     with pytest.raises(SystemExit) as exit_:  # exactly one of --annotations / --public
         mlb_main(["judge", "eval", "--public", str(tiny_set), "--annotations", "x", *judge])
-    assert exit_.value.code == 2
+    assert exit_.value.code == 4  # a usage error, as every mlb command reports one
     with pytest.raises(SystemExit):
         mlb_main(["judge", "eval", *judge])
     capsys.readouterr()

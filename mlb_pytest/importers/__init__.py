@@ -17,6 +17,8 @@ import importlib
 import sys
 from types import ModuleType
 
+from ..errors import EXIT_USAGE
+
 # format name -> module (in this package)
 FORMATS: dict[str, str] = {
     "medqa": "medqa",
@@ -43,7 +45,7 @@ def load(name: str) -> ModuleType:
 def _unavailable(reason: str):  # type: ignore[no-untyped-def]
     def run(args: argparse.Namespace) -> int:
         print(f"mlb import {args.import_format}: not yet available ({reason})", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
     return run
 

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from .._atomic import write_text_atomic
 from .._jsonsafe import JSONInputError, decode_utf8, loads
 from ..catalog import MLB_DATASETS, Dimension, JudgeKind, Metric, Task
-from ..errors import UsageError
+from ..errors import EXIT_USAGE, ArgumentParser, UsageError
 from ..schema import LETTERS, DatasetHeader, ItemRecord
 from ..specialties import BY_KEY
 from ..suites.build import build_item, check_header, parse_choice_answer
@@ -507,19 +507,19 @@ class Converter:
         return "after SRC's file name"
 
     def parser(self) -> argparse.ArgumentParser:
-        p = argparse.ArgumentParser(prog=f"mlb import {self.name}", description=self.description)
+        p = ArgumentParser(prog=f"mlb import {self.name}", description=self.description)
         p.add_argument("src", metavar="SRC", help="the source file")
         p.add_argument("-o", "--output", required=True, metavar="FILE", help="native suite file to write (.jsonl)")
         self.add_arguments(p)
         return p
 
     def run(self, args: argparse.Namespace) -> int:
-        """``mlb import FORMAT`` after parsing: print what was done; 2 when nothing was written."""
+        """``mlb import FORMAT`` after parsing: print what was done; ``EXIT_USAGE`` when nothing was written."""
         try:
             result = self.convert_file(Path(args.src), Path(args.output), args)
         except ImportFailure as exc:
             print(f"mlb import {self.name}: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)
         for s in result.skipped:

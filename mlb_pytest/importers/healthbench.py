@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Dimension
-from ..errors import UsageError
+from ..errors import EXIT_USAGE, ArgumentParser, UsageError
 
 FORMAT = "healthbench"
 DESCRIPTION = "OpenAI HealthBench JSONL (conversations with HealthBench rubrics) -> native rubric items"
@@ -266,13 +266,13 @@ def run(args: argparse.Namespace) -> int:
         )
     except (HealthBenchImportError, OSError) as exc:
         print(f"mlb import {FORMAT}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print("\n".join(result.lines()))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"mlb import {FORMAT}", description=DESCRIPTION)
+    parser = ArgumentParser(prog=f"mlb import {FORMAT}", description=DESCRIPTION)
     parser.add_argument("src", metavar="SRC", help="a HealthBench JSONL file")
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the native suite file to write (.jsonl)")
     add_arguments(parser)
