@@ -20,6 +20,8 @@ from __future__ import annotations
 import bisect
 import re
 
+from .text_spans import drop_spans
+
 ECHO_VERSION = "echo/1"  # part of the sanitiser's version: a new version is a new judge
 MIN_CHARS = 3
 REACH_AFTER = 90  # characters after the quoted criterion within which its verdict is looked for
@@ -71,7 +73,7 @@ def drop_criterion_verdicts(text: str, criterion: str) -> str:
         if span is not None:
             spans.append(span)
         start = folded.find(key, end)
-    return _without(text, spans)
+    return drop_spans(text, spans)
 
 
 class _Lines:
@@ -163,16 +165,3 @@ def _sentence_end(text: str, pos: int, ceiling: int) -> int:
     hi = min(ceiling, pos + _SENTENCE_REACH)
     stop = _NEXT_STOP.search(text, pos, hi)
     return stop.end() if stop else hi
-
-
-def _without(text: str, spans: list[tuple[int, int]]) -> str:
-    if not spans:
-        return text
-    parts, pos = [], 0
-    for s, e in sorted(spans):
-        if e <= pos:
-            continue
-        parts.append(text[pos : max(s, pos)])
-        pos = e
-    parts.append(text[pos:])
-    return "".join(parts)

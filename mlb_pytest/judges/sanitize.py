@@ -30,6 +30,7 @@ import re
 
 from .criterion_echo import ECHO_VERSION, drop_criterion_verdicts
 from .grader_text import addresses_grader, patient_short_answer
+from .text_spans import drop_spans
 from .verdict import verdict_spans
 
 SANITIZE_VERSION = f"sanitize/3+{ECHO_VERSION}"  # part of the builtin judge's identity: a new version is a new judge
@@ -116,7 +117,7 @@ def _drop_lines(text: str, original: str) -> str:
         if _CLAUSE_END.match(joined, e) and not patient_short_answer(joined, s, e)
     ]
     if spans:
-        blanked = _drop_spans(joined, spans, keep_lines=True).split("\n")
+        blanked = drop_spans(joined, spans, keep_lines=True).split("\n")
         touched = [t or a != b for t, a, b in zip(touched, lines, blanked)]
         lines = blanked
     if not any(touched) and not any(gone):
@@ -197,21 +198,5 @@ def _drop_html_comments(text: str) -> str:
         parts.append(text[pos:start])
         end = text.find("-->", start + 4)
         pos = len(text) if end == -1 else end + 3
-    parts.append(text[pos:])
-    return "".join(parts)
-
-
-def _drop_spans(text: str, spans: list[tuple[int, int]], keep_lines: bool = False) -> str:
-    """``text`` without the spans (each replaced by the line breaks it held, with ``keep_lines``)."""
-    if not spans:
-        return text
-    parts, pos = [], 0
-    for s, e in sorted(spans):
-        if e <= pos:
-            continue
-        parts.append(text[pos : max(s, pos)])
-        if keep_lines:
-            parts.append("\n" * text.count("\n", max(s, pos), e))
-        pos = e
     parts.append(text[pos:])
     return "".join(parts)
