@@ -22,7 +22,7 @@ import re
 
 from .text_spans import drop_spans
 
-ECHO_VERSION = "echo/1"  # part of the sanitiser's version: a new version is a new judge
+ECHO_VERSION = "echo/2"  # part of the sanitiser's version: a new version is a new judge
 MIN_CHARS = 3
 REACH_AFTER = 90  # characters after the quoted criterion within which its verdict is looked for
 REACH_BEFORE = 40  # and before it (a checkbox, "✔ 检查项：X")
@@ -39,7 +39,7 @@ _CASE_QUESTION = re.compile(rf"{_CASE_KEY.pattern}|[?？]")
 _ANSWERS_CASE_KEY = re.compile(
     rf"(?:{_CASE_KEY.pattern})[^，。；,;！!？?\n]{{0,10}}\Z"
 )  # in the same clause as the verdict
-_MARK = r"✓|✔|✅|☑|✗|✘|❌|☒|\[[xX✓✔]\]"  # a tick or a cross: a verdict before the criterion with no label
+_MARK = r"✓|✔|✅|☑|✗|✘|❌|☒|\[[xX✓✔]\]"  # a tick or a cross
 _BEFORE = re.compile(_MARK)
 _BARE_VERDICT = re.compile(
     # 是 / 否 after a separator or a label (答案为是, ：是, — 是, 结论是); never 的是， (需要注意的是，)
@@ -99,19 +99,23 @@ def _graded_sentence(text: str, lines: _Lines, start: int, end: int) -> tuple[in
     assert bounds is not None
     line_start, line_end = bounds
     lo, hi = max(line_start, start - REACH_BEFORE), min(line_end, end + REACH_AFTER)
-    # after it, a bare verdict; before it only a tick or a cross ("Yes, call 120 …" answers the patient).
+    # after it, a bare verdict; before it a verdict a label leads (匹配结果 -> 是（条目：X）), not one that
+    # opens the sentence ("Yes, call 120 …" answers the patient); a tick or a cross before it only with a
+    # verdict after it too (a ticked checklist item, "☑ X", is the answer's own list).
     # "是否手术": "否" answers a question about the patient, not about the criterion.
     after = [
         (v.start(), v.end())
         for v in _BARE_VERDICT.finditer(text, end, min(line_end, hi + 16))
         if v.start() < hi and not _ANSWERS_CASE_KEY.search(text, max(end, v.start() - 16), v.start())
     ]
-    before = [(v.start(), v.end()) for v in _BEFORE.finditer(text, lo, start)]
-    before += [
-        (v.start(), v.end()) for v in _BARE_VERDICT.finditer(text, lo, start) if _labelled(text, v, start, line_start)
+    before = [
+        (v.start(), v.end())
+        for v in _BARE_VERDICT.finditer(text, lo, start)
+        if not _BEFORE.fullmatch(v.group()) and _labelled(text, v, start, line_start)
     ]
-    before.sort()
-    verdicts = before + after
+    if after:
+        before += [(v.start(), v.end()) for v in _BEFORE.finditer(text, lo, start)]
+    verdicts = sorted(before) + after
     if not verdicts:
         return None
     # from the first verdict's side to past the last one ([x] X … yes)
@@ -144,10 +148,17 @@ def _graded_field(text: str, lines: _Lines, start: int, end: int) -> tuple[int, 
         if near is None or near[1] - near[0] > _FIELD_LINE_CHARS:
             continue
         line = text[near[0] : near[1]]
-        if _visible(line) > FIELD_KEY_CHARS or _CASE_QUESTION.search(line) or not _BARE_VERDICT.search(line):
+        if _visible(line) > FIELD_KEY_CHARS or _CASE_QUESTION.search(line) or not _field_verdict(line):
             continue
         return min(line_start, near[0]), max(line_end, near[1])
     return None
+
+
+def _field_verdict(line: str) -> bool:
+    """A bare verdict in a short line, but not the tick that opens the next item of a checklist (☑ 复诊)."""
+    return any(
+        not (_BEFORE.fullmatch(v.group()) and not _visible(line[: v.start()])) for v in _BARE_VERDICT.finditer(line)
+    )
 
 
 def _visible(s: str) -> int:
