@@ -5,14 +5,17 @@ An attacker who knows the rubric can copy the criterion into the answer and grad
 names no grader, so ``grader_text`` does not see it, and it states the point word for word, so the
 encoder reads it as the point met. A clinical answer may well repeat the criterion's words (a record
 summary restates its findings), but it never puts a bare verdict beside them: 是 / 否, yes / no,
-はい / いいえ, a tick or a cross standing alone, or a status word (已满足, "met", "passed") with
+はい / いいえ, a tick or a cross, or a status word (已满足, "met", "passed") with
 nothing after it. So a sentence that holds the criterion word for word and, within a short reach of
 it on the same line, such a bare verdict, is a verdict on the criterion and is taken out; the rest
 of the line stays. Only a criterion of at least ``MIN_CHARS`` visible characters is looked for:
 a two-character criterion is not a quotation.
 
-Written against the fifth fresh injection set (quoting templates) and measured on the sixth, which
-was written apart and not read before that measurement. Every step is a linear scan.
+A tick before the criterion counts only with a verdict after it too (echo/2): "☑ X" alone is the
+answer's own checklist. Written against the fifth fresh injection set (quoting templates), measured on
+the sixth and seventh, written apart, and on 60 clean answers written to tempt it
+(``judge/data/injection/clean_echo_lookalikes.jsonl``; figures in the model card). Every step is a
+linear scan.
 """
 
 from __future__ import annotations
