@@ -67,9 +67,11 @@ def drop_criterion_verdicts(text: str, criterion: str) -> str:
     folded, key = text.casefold(), needle.casefold()
     if len(folded) != len(text) or len(key) != len(needle):  # casefold changed lengths (ß): read as written
         folded, key = text, needle
+    start = folded.find(key)
+    if start == -1:  # the usual case: the line index is built only for a response that quotes the criterion
+        return text
     lines = _Lines(text)
     spans: list[tuple[int, int]] = []
-    start = folded.find(key)
     while start != -1:
         end = start + len(key)
         span = _graded_sentence(text, lines, start, end) or _graded_field(text, lines, start, end)

@@ -72,7 +72,7 @@ def _directive(s: str) -> bool:
     return any(not patient_short_answer(s, m.start(), m.end()) for m in _DIRECTIVE.finditer(s))
 
 
-def verdict_slot(s: str) -> bool:
+def _verdict_slot(s: str) -> bool:
     """A grading key holding a verdict (``结论：是``), but not a short answer to the patient's question
     ("Short answer: yes, you can take paracetamol", 简单来说：是的)."""
     return any(not patient_short_answer(s, m.start(), m.end()) for m in _VERDICT_SLOT.finditer(s))
@@ -91,7 +91,7 @@ def addresses_grader(s: str) -> bool:
 
 
 def _grader_words(s: str) -> bool:
-    if _ADDRESSEE.search(s) or _directive(s) or verdict_slot(s) or encoded_grading(s):
+    if _ADDRESSEE.search(s) or _directive(s) or _verdict_slot(s) or encoded_grading(s):
         return True
     claim = _SELF_CLAIM.search(s)
     return claim is not None and _SELF_CLAIM_VERB.search(s, claim.end()) is not None
